@@ -1,0 +1,1 @@
+"""Subcommands of ``fast-prefill``: one module each, with ``register(subparsers)``."""

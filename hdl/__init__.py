@@ -1,0 +1,1 @@
+"""MyHDL units of the accelerator, one ``@block`` per file, sized by ``hdl.config``."""

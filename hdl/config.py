@@ -1,0 +1,221 @@
+"""The one configuration object of the accelerator.
+
+Every unit, bench, golden call and script derives its sizes from an
+:class:`AcceleratorConfig`.  It is a frozen dataclass: build one with
+:func:`preset` or ``dataclasses.replace`` and it validates itself, raising
+:class:`ConfigError` that names the offending field.
+
+Sparsity settings that the host programs at run time (gamma, budgets, mode,
+guardrails) live in :class:`SparsityConfig`; the hardware's register map
+mirrors its fields.
+
+This module imports nothing heavy (no torch, no myhdl) so that every layer of
+the project, including the CLI argument parser, can use it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+
+class ConfigError(ValueError):
+    """An invalid configuration; the message names the field."""
+
+
+def _is_pow2(x: int) -> bool:
+    return x > 0 and (x & (x - 1)) == 0
+
+
+def _require(cond: bool, field_name: str, message: str) -> None:
+    if not cond:
+        raise ConfigError(f"{field_name}: {message}")
+
+
+@dataclass(frozen=True)
+class SparsityConfig:
+    """Run-time sparsity settings (host registers), shared by golden model and RTL.
+
+    mode          "coverage" (FlexPrefill-style cumulative coverage) or "topk"
+                  (MInference-style fixed counts).
+    gamma         coverage of the estimated vertical and slash mass, in (0, 1].
+    min_budget    fewest vertical blocks / slash offsets kept (coverage mode).
+    max_budget    most vertical blocks / slash offsets kept (coverage mode);
+                  0 means no limit (nb).
+    topk_vertical, topk_slash   counts kept in "topk" mode.
+    row_gamma     coverage of the per-row pooled estimate (block-mean Q and K);
+                  0 disables that guardrail.
+    local_window  number of block diagonals always kept (offsets 0..w-1);
+                  at least 1 (the diagonal is always kept).
+    dense_layers  layers (0-based) that run dense attention.
+    dense_below   sequences shorter than this many tokens run dense.
+    """
+
+    mode: str = "coverage"
+    gamma: float = 0.9
+    min_budget: int = 1
+    max_budget: int = 0
+    topk_vertical: int = 8
+    topk_slash: int = 8
+    row_gamma: float = 0.0
+    local_window: int = 1
+    dense_layers: tuple[int, ...] = ()
+    dense_below: int = 0
+
+    def __post_init__(self) -> None:
+        _require(self.mode in ("coverage", "topk"), "mode",
+                 f"must be 'coverage' or 'topk', got {self.mode!r}")
+        _require(0.0 < self.gamma <= 1.0, "gamma", f"must lie in (0, 1], got {self.gamma}")
+        _require(0.0 <= self.row_gamma <= 1.0, "row_gamma",
+                 f"must lie in [0, 1] (0 disables), got {self.row_gamma}")
+        _require(self.min_budget >= 1, "min_budget", f"must be >= 1, got {self.min_budget}")
+        _require(self.max_budget == 0 or self.max_budget >= self.min_budget, "max_budget",
+                 f"must be 0 (no limit) or >= min_budget={self.min_budget}, got {self.max_budget}")
+        _require(self.topk_vertical >= 1, "topk_vertical", f"must be >= 1, got {self.topk_vertical}")
+        _require(self.topk_slash >= 1, "topk_slash", f"must be >= 1, got {self.topk_slash}")
+        _require(self.local_window >= 1, "local_window",
+                 f"must be >= 1 (the diagonal is always kept), got {self.local_window}")
+        _require(all(isinstance(x, int) and x >= 0 for x in self.dense_layers), "dense_layers",
+                 f"must be non-negative layer indices, got {self.dense_layers}")
+        _require(self.dense_below >= 0, "dense_below", f"must be >= 0, got {self.dense_below}")
+
+    def replace(self, **changes) -> "SparsityConfig":
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class AcceleratorConfig:
+    """Hardware configuration: sizes of every unit.
+
+    block           B, tokens per block (power of two).
+    head_dim        D, elements per head (power of two).
+    mpu_rows        R, rows of the MPU array (= B: one query block per pass).
+    lut_rows        how many MPU rows use LUT bit-plane multipliers; the rest use DSPs.
+    max_group       most query heads per KV head (g = H / Hkv) the index generator holds.
+    max_seq_len     longest sequence L; sizes index memories and accumulator widths.
+    data_bits       Q/K/V element width (int8).
+    tier1_blocks    capacity of the vertical (pinned, URAM-class) cache tier, in KV blocks.
+    tier2_blocks    capacity of the slash (sliding, BRAM-class) cache tier, in KV blocks.
+    axi_data_bits   HBM AXI data width.
+    axi_addr_bits   AXI address width.
+    clock_mhz       kernel clock used for projections.
+    """
+
+    name: str = "custom"
+    block: int = 64
+    head_dim: int = 64
+    mpu_rows: int = 64
+    lut_rows: int = 0
+    max_group: int = 4
+    max_seq_len: int = 8192
+    data_bits: int = 8
+    tier1_blocks: int = 64
+    tier2_blocks: int = 16
+    axi_data_bits: int = 256
+    axi_addr_bits: int = 64
+    clock_mhz: float = 300.0
+    sparsity: SparsityConfig = field(default_factory=SparsityConfig)
+
+    def __post_init__(self) -> None:
+        _require(_is_pow2(self.block) and self.block >= 4, "block",
+                 f"must be a power of two >= 4, got {self.block}")
+        _require(_is_pow2(self.head_dim) and self.head_dim >= 4, "head_dim",
+                 f"must be a power of two >= 4, got {self.head_dim}")
+        _require(self.mpu_rows == self.block, "mpu_rows",
+                 f"must equal block ({self.block}): the MPU holds one query block, got {self.mpu_rows}")
+        _require(0 <= self.lut_rows <= self.mpu_rows, "lut_rows",
+                 f"must lie in [0, mpu_rows={self.mpu_rows}], got {self.lut_rows}")
+        _require(self.max_group >= 1, "max_group", f"must be >= 1, got {self.max_group}")
+        _require(self.max_seq_len >= self.block and self.max_seq_len % self.block == 0,
+                 "max_seq_len",
+                 f"must be a positive multiple of block ({self.block}), got {self.max_seq_len}")
+        _require(self.data_bits == 8, "data_bits", f"only int8 is supported, got {self.data_bits}")
+        _require(self.tier1_blocks >= 1, "tier1_blocks", f"must be >= 1, got {self.tier1_blocks}")
+        _require(self.tier2_blocks >= 1, "tier2_blocks", f"must be >= 1, got {self.tier2_blocks}")
+        _require(self.axi_data_bits in (64, 128, 256, 512), "axi_data_bits",
+                 f"must be 64, 128, 256 or 512, got {self.axi_data_bits}")
+        _require(self.axi_addr_bits in (32, 64), "axi_addr_bits",
+                 f"must be 32 or 64, got {self.axi_addr_bits}")
+        _require((self.head_dim * self.data_bits) % self.axi_data_bits == 0
+                 or self.axi_data_bits % (self.head_dim * self.data_bits) == 0,
+                 "head_dim", "a token row (head_dim bytes) must pack evenly into AXI beats")
+        _require(self.clock_mhz > 0, "clock_mhz", f"must be > 0, got {self.clock_mhz}")
+        _require(isinstance(self.sparsity, SparsityConfig), "sparsity",
+                 "must be a SparsityConfig")
+
+    # ---- derived sizes -------------------------------------------------
+    @property
+    def max_blocks(self) -> int:
+        """nb at max_seq_len."""
+        return self.max_seq_len // self.block
+
+    @property
+    def block_index_bits(self) -> int:
+        return max(1, math.ceil(math.log2(self.max_blocks)))
+
+    @property
+    def dsp_rows(self) -> int:
+        return self.mpu_rows - self.lut_rows
+
+    @property
+    def macs_per_cycle(self) -> int:
+        return self.mpu_rows * self.head_dim
+
+    @property
+    def kv_block_bytes(self) -> int:
+        """Bytes of one K (or V) block of one KV head."""
+        return self.block * self.head_dim * self.data_bits // 8
+
+    @property
+    def axi_bytes(self) -> int:
+        return self.axi_data_bits // 8
+
+    def num_blocks(self, seq_len: int) -> int:
+        """nb = ceil(L / B), after checking L against this config."""
+        self.check_seq_len(seq_len)
+        return -(-seq_len // self.block)
+
+    def check_seq_len(self, seq_len: int) -> None:
+        if not isinstance(seq_len, int) or seq_len <= 0:
+            raise ConfigError(f"seq_len: must be a positive integer, got {seq_len!r}")
+        if seq_len > self.max_seq_len:
+            raise ConfigError(
+                f"seq_len: {seq_len} exceeds max_seq_len={self.max_seq_len} of config {self.name!r}")
+
+    def check_heads(self, heads: int, kv_heads: int) -> int:
+        """Validate H and Hkv; returns g = H / Hkv."""
+        if kv_heads <= 0 or heads <= 0:
+            raise ConfigError(f"heads: H={heads} and Hkv={kv_heads} must be positive")
+        if heads % kv_heads:
+            raise ConfigError(f"heads: H={heads} is not a multiple of Hkv={kv_heads}")
+        g = heads // kv_heads
+        if g > self.max_group:
+            raise ConfigError(
+                f"max_group: g=H/Hkv={g} exceeds max_group={self.max_group} of config {self.name!r}")
+        return g
+
+    def replace(self, **changes) -> "AcceleratorConfig":
+        return dataclasses.replace(self, **changes)
+
+
+PRESETS: dict[str, AcceleratorConfig] = {
+    # Small and fast: the default suite's benches.
+    "ci": AcceleratorConfig(name="ci", block=16, head_dim=16, mpu_rows=16, lut_rows=6,
+                            max_group=3, max_seq_len=2048, tier1_blocks=32, tier2_blocks=8),
+    # SmolLM2-135M: H=9, Hkv=3, D=64, 8K context; the main job.
+    "smollm2": AcceleratorConfig(name="smollm2", block=64, head_dim=64, mpu_rows=64, lut_rows=26,
+                                 max_group=3, max_seq_len=8192, tier1_blocks=64, tier2_blocks=16),
+    # U280 scale: Llama-3.1-8B (g=4) and Qwen2.5-7B (g=7), D=128, 128K context.
+    "u280": AcceleratorConfig(name="u280", block=64, head_dim=128, mpu_rows=64, lut_rows=26,
+                              max_group=7, max_seq_len=131072, tier1_blocks=1024,
+                              tier2_blocks=64, clock_mhz=300.0),
+}
+
+
+def preset(name: str, **overrides) -> AcceleratorConfig:
+    """A named preset, optionally with fields replaced."""
+    if name not in PRESETS:
+        raise ConfigError(f"preset: unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    cfg = PRESETS[name]
+    return cfg.replace(**overrides) if overrides else cfg
