@@ -95,6 +95,7 @@ class AcceleratorConfig:
     max_group       most query heads per KV head (g = H / Hkv) the index generator holds.
     max_seq_len     longest sequence L; sizes index memories and accumulator widths.
     data_bits       Q/K/V element width (int8).
+    p_bits          width of the unsigned softmax probabilities P fed to the MPU in PV mode.
     tier1_blocks    capacity of the vertical (pinned, URAM-class) cache tier, in KV blocks.
     tier2_blocks    capacity of the slash (sliding, BRAM-class) cache tier, in KV blocks.
     axi_data_bits   HBM AXI data width.
@@ -110,6 +111,7 @@ class AcceleratorConfig:
     max_group: int = 4
     max_seq_len: int = 8192
     data_bits: int = 8
+    p_bits: int = 8
     tier1_blocks: int = 64
     tier2_blocks: int = 16
     axi_data_bits: int = 256
@@ -131,6 +133,7 @@ class AcceleratorConfig:
                  "max_seq_len",
                  f"must be a positive multiple of block ({self.block}), got {self.max_seq_len}")
         _require(self.data_bits == 8, "data_bits", f"only int8 is supported, got {self.data_bits}")
+        _require(4 <= self.p_bits <= 16, "p_bits", f"must lie in [4, 16], got {self.p_bits}")
         _require(self.tier1_blocks >= 1, "tier1_blocks", f"must be >= 1, got {self.tier1_blocks}")
         _require(self.tier2_blocks >= 1, "tier2_blocks", f"must be >= 1, got {self.tier2_blocks}")
         _require(self.axi_data_bits in (64, 128, 256, 512), "axi_data_bits",
