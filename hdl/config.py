@@ -96,6 +96,15 @@ class AcceleratorConfig:
     max_seq_len     longest sequence L; sizes index memories and accumulator widths.
     data_bits       Q/K/V element width (int8).
     p_bits          width of the unsigned softmax probabilities P fed to the MPU in PV mode.
+    score_frac_bits F, fractional bits of the log2-domain logit x (golden.fixed_attention).
+    logit_bits      signed width of the logit register x (saturating); integer range
+                    +-2**(logit_bits - 1 - F) log2 units.
+    logit_mult_bits width of the per-tile logit multiplier (rounded mant_q * mant_k).
+    exp_lut_bits    index width of the exp2 fraction table (2**exp_lut_bits entries of p_bits).
+    acc_frac_bits   E, fractional headroom bits of the row accumulators O and l.
+    norm_bits       N, width to which l is normalised before the reciprocal.
+    recip_bits      R, fractional bits of the normalised reciprocal of l.
+    o_frac_bits     fractional bits of the output O (units of V's int8 code).
     tier1_blocks    capacity of the vertical (pinned, URAM-class) cache tier, in KV blocks.
     tier2_blocks    capacity of the slash (sliding, BRAM-class) cache tier, in KV blocks.
     axi_data_bits   HBM AXI data width.
@@ -112,6 +121,14 @@ class AcceleratorConfig:
     max_seq_len: int = 8192
     data_bits: int = 8
     p_bits: int = 8
+    score_frac_bits: int = 8
+    logit_bits: int = 24
+    logit_mult_bits: int = 16
+    exp_lut_bits: int = 6
+    acc_frac_bits: int = 8
+    norm_bits: int = 17
+    recip_bits: int = 16
+    o_frac_bits: int = 8
     tier1_blocks: int = 64
     tier2_blocks: int = 16
     axi_data_bits: int = 256
@@ -134,6 +151,22 @@ class AcceleratorConfig:
                  f"must be a positive multiple of block ({self.block}), got {self.max_seq_len}")
         _require(self.data_bits == 8, "data_bits", f"only int8 is supported, got {self.data_bits}")
         _require(4 <= self.p_bits <= 16, "p_bits", f"must lie in [4, 16], got {self.p_bits}")
+        _require(0 <= self.score_frac_bits <= 16, "score_frac_bits",
+                 f"must lie in [0, 16], got {self.score_frac_bits}")
+        _require(self.score_frac_bits + 4 <= self.logit_bits <= 40, "logit_bits",
+                 f"must lie in [score_frac_bits + 4, 40], got {self.logit_bits}")
+        _require(8 <= self.logit_mult_bits <= 24, "logit_mult_bits",
+                 f"must lie in [8, 24], got {self.logit_mult_bits}")
+        _require(1 <= self.exp_lut_bits <= 12, "exp_lut_bits",
+                 f"must lie in [1, 12], got {self.exp_lut_bits}")
+        _require(0 <= self.acc_frac_bits <= 16, "acc_frac_bits",
+                 f"must lie in [0, 16], got {self.acc_frac_bits}")
+        _require(self.acc_o_bits <= 60, "acc_frac_bits",
+                 f"accumulator width {self.acc_o_bits} exceeds 60 bits; lower acc_frac_bits or p_bits")
+        _require(8 <= self.norm_bits <= 24, "norm_bits", f"must lie in [8, 24], got {self.norm_bits}")
+        _require(8 <= self.recip_bits <= 24, "recip_bits", f"must lie in [8, 24], got {self.recip_bits}")
+        _require(0 <= self.o_frac_bits <= 16, "o_frac_bits",
+                 f"must lie in [0, 16], got {self.o_frac_bits}")
         _require(self.tier1_blocks >= 1, "tier1_blocks", f"must be >= 1, got {self.tier1_blocks}")
         _require(self.tier2_blocks >= 1, "tier2_blocks", f"must be >= 1, got {self.tier2_blocks}")
         _require(self.axi_data_bits in (64, 128, 256, 512), "axi_data_bits",
@@ -173,6 +206,62 @@ class AcceleratorConfig:
     @property
     def axi_bytes(self) -> int:
         return self.axi_data_bits // 8
+
+    # ---- fixed-point attention widths (golden.fixed_attention; docs/numerics.md) ----
+    @property
+    def score_bits(self) -> int:
+        """Signed width of S = q . k (int8 x int8 over D): |S| <= D * 2**14."""
+        return (self.head_dim * (1 << 14)).bit_length() + 1
+
+    @property
+    def logit_prod_bits(self) -> int:
+        """Signed width of S * mult before the logit shift."""
+        return self.score_bits + self.logit_mult_bits
+
+    @property
+    def max_bits(self) -> int:
+        """Signed width of the integer row maxima m_t and m (ceil of a logit)."""
+        return self.logit_bits - self.score_frac_bits + 1
+
+    @property
+    def p_max(self) -> int:
+        """Largest P (the exp2 table saturates at 2**p_bits - 1)."""
+        return (1 << self.p_bits) - 1
+
+    @property
+    def tile_o_bits(self) -> int:
+        """Signed width of a tile result T = P @ V (|T| <= B * p_max * 128)."""
+        return (self.block * self.p_max * 128).bit_length() + 1
+
+    @property
+    def tile_l_bits(self) -> int:
+        """Unsigned width of a tile row sum of P."""
+        return (self.block * self.p_max).bit_length()
+
+    @property
+    def acc_o_bits(self) -> int:
+        """Signed width of the row accumulator O: |O| <= max_seq_len * p_max * 128 * 2**E."""
+        return ((self.max_seq_len * self.p_max * 128) << self.acc_frac_bits).bit_length() + 1
+
+    @property
+    def acc_l_bits(self) -> int:
+        """Unsigned width of the row accumulator l: l <= max_seq_len * p_max * 2**E."""
+        return ((self.max_seq_len * self.p_max) << self.acc_frac_bits).bit_length()
+
+    @property
+    def rescale_shift_max(self) -> int:
+        """Rescale shift amounts saturate here (any larger shift of O or l gives 0)."""
+        return self.acc_o_bits + 1
+
+    @property
+    def norm_o_bits(self) -> int:
+        """Signed width of O after the normalising shift (|O| < 256 * l, l_n < 2**N)."""
+        return self.norm_bits + 10
+
+    @property
+    def out_bits(self) -> int:
+        """Signed width of the output O / l with o_frac_bits fractional bits (|O/l| <= 128)."""
+        return self.o_frac_bits + 9
 
     def num_blocks(self, seq_len: int) -> int:
         """nb = ceil(L / B), after checking L against this config."""
