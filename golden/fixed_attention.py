@@ -1,0 +1,334 @@
+"""Bit-exact fixed-point block-sparse attention: the attention engine's numeric contract.
+
+The RTL must reproduce ``fixed_sparse_attention`` bit for bit; ``fixed_attention_tile_reference``
+spells out the same computation for one (head, query block) row with every intermediate, for
+benches to scoreboard.  docs/numerics.md documents every width and rounding; the widths are
+properties of :class:`hdl.config.AcceleratorConfig` and are checked inside the model (a value
+beyond its declared width raises :class:`golden.fixedpoint.WidthError`, it never wraps).
+
+Per query block r of head h (kv head h // g), for each kept key block c in ascending order:
+
+1. ``S = Q_r K_c^T`` (int8 x int8 -> int, the MPU in QK mode).
+2. logit ``x = sat(rshift_round(S * mult, shift))`` with F fractional bits in log2 units:
+   ``(mult, shift) = logit_multiplier(q code (h, r), k code (h // g, c))``; the host folded
+   log2(e)/sqrt(D) into Q's codes.  Causal mask inside the diagonal tile, keys >= L masked.
+3. tile max ``m_t = ceil(max_j x_ij)`` per query row (integer, log2 units).
+4. ``P = exp2_neg(x - m_t)``: unsigned p_bits, relative to the tile's own max; masked -> 0.
+5. ``T = P @ V_c`` (exact int, the MPU in PV mode) and the row sum ``s = sum_j P``.
+6. merge: ``m' = max(m, m_t)``; ``O' = rshift_round(O, m' - m) + rshift_round(T, m' - m_t - E)``,
+   ``l'`` likewise with s (E = acc_frac_bits of headroom; the first tile just loads).
+7. after the last tile: normalise l to N bits by a shift (O shifted alike, floor),
+   ``r = floor(2**(N-1+R) / l_n)`` (sequential divider), ``o = rshift_round(O_n * r, N-1+R-of)``.
+
+V is int8 with one scale per (kv head, channel) over the whole sequence; the host applies it
+after readback (O is linear in V per channel), so no multiply by a V scale is needed on chip.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from golden.attention import check_block_mask, check_qkv
+from golden.fixedpoint import (WidthError, bit_length, ceil_int, check_width, exp2_neg,
+                               logit_multiplier, recip, rshift_round, scale_logits)
+from golden.quant import QMAX, QuantTensor, quantize_blocks
+from hdl.config import AcceleratorConfig, ConfigError
+
+__all__ = ["FixedAttentionInputs", "FixedAttentionResult", "quantize_attention_inputs",
+           "fixed_attention_tile_reference", "fixed_sparse_attention", "WidthError",
+           "LOG2E"]
+
+LOG2E = 1.0 / math.log(2.0)
+
+
+@dataclass(frozen=True)
+class FixedAttentionInputs:
+    """What the host hands the accelerator for one layer.
+
+    q        QuantTensor [H, L, D]: int8 values, per-(head, block) codes with log2(e)/sqrt(D)
+             folded in (``q.scale`` is the logit scale, not Q's own scale).
+    k        QuantTensor [Hkv, L, D]: int8 values, per-(kv head, block) codes.
+    v        int8 [Hkv, L, D], one scale per (kv head, channel).
+    v_scale  float64 [Hkv, D]: V ~= v * v_scale[:, None, :].
+    cfg      the AcceleratorConfig whose widths the model uses.
+    """
+
+    q: QuantTensor
+    k: QuantTensor
+    v: torch.Tensor
+    v_scale: torch.Tensor
+    cfg: AcceleratorConfig
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        """(H, Hkv, L, D)."""
+        H, L, D = self.q.values.shape
+        return H, self.k.values.shape[0], L, D
+
+
+@dataclass(frozen=True)
+class FixedAttentionResult:
+    """Output of :func:`fixed_sparse_attention`.
+
+    o_int    int64 [H, L, D]: O / l with cfg.o_frac_bits fractional bits, in units of V's
+             int8 code (the value the engine writes back).
+    o_float  float32 [H, L, D]: host-dequantised output (o_int * 2**-of * v_scale).
+    m        int64 [H, L]: final integer running max per query row (log2 units).
+    l        int64 [H, L]: final row sum accumulator (E fractional bits, relative to 2**m).
+    tiles    int64 [H, nb]: kept tiles per (head, query block).
+    """
+
+    o_int: torch.Tensor
+    o_float: torch.Tensor
+    m: torch.Tensor
+    l: torch.Tensor
+    tiles: torch.Tensor
+
+
+# ------------------------------------------------------------------ host side
+def quantize_attention_inputs(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                              cfg: AcceleratorConfig, center_k: bool = True,
+                              ) -> FixedAttentionInputs:
+    """Host quantiser for the attention engine.
+
+    q [H, L, D], k and v [Hkv, L, D] float (post-RoPE).  Q and K get int8 per-(head, block)
+    codes (``golden.quant.quantize_blocks``, Q's codes carry log2(e)/sqrt(D)); with
+    ``center_k`` K's per-(kv head, channel) mean over the sequence is subtracted first, which
+    leaves every softmax row unchanged (it adds a constant per query row) and shrinks K's range.
+    V is int8 with a per-(kv head, channel) scale.  Raises ValueError / ConfigError on bad
+    shapes, D != cfg.head_dim, g > cfg.max_group or L > cfg.max_seq_len.
+    """
+    if not isinstance(cfg, AcceleratorConfig):
+        raise ValueError("cfg must be an AcceleratorConfig")
+    H, Hkv, L, D = check_qkv(q, k, v, cfg.max_seq_len)
+    if D != cfg.head_dim:
+        raise ConfigError(f"head_dim: tensors have D={D} but config {cfg.name!r} has "
+                          f"head_dim={cfg.head_dim}")
+    cfg.check_heads(H, Hkv)
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        if not torch.all(torch.isfinite(t)):
+            raise ValueError(f"{name} contains NaN or Inf")
+    kd = k.double()
+    if center_k:
+        kd = kd - kd.mean(dim=1, keepdim=True)
+    qq = quantize_blocks(q.double(), cfg.block, extra=LOG2E / math.sqrt(D))
+    kq = quantize_blocks(kd, cfg.block)
+    vd = v.double()
+    amax = vd.abs().amax(dim=1)                                    # [Hkv, D]
+    v_scale = torch.where(amax > 0, amax / QMAX, torch.ones_like(amax))
+    vq = torch.clamp(torch.round(vd / v_scale[:, None, :]), -QMAX, QMAX).to(torch.int8)
+    return FixedAttentionInputs(q=qq, k=kq, v=vq, v_scale=v_scale, cfg=cfg)
+
+
+def _check_inputs(inputs: FixedAttentionInputs) -> tuple[int, int, int, int, int]:
+    if not isinstance(inputs, FixedAttentionInputs):
+        raise ValueError("inputs must be a FixedAttentionInputs (see quantize_attention_inputs)")
+    cfg = inputs.cfg
+    q, k, v = inputs.q.values, inputs.k.values, inputs.v
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        if t.dtype != torch.int8:
+            raise ValueError(f"inputs.{name} must be int8, got {t.dtype}")
+    H, Hkv, L, D = check_qkv(q, k, v, cfg.max_seq_len)
+    if D != cfg.head_dim:
+        raise ConfigError(f"head_dim: tensors have D={D} but config has head_dim={cfg.head_dim}")
+    g = cfg.check_heads(H, Hkv)
+    if inputs.q.block != cfg.block or inputs.k.block != cfg.block:
+        raise ValueError(f"block: Q/K codes use block {inputs.q.block}/{inputs.k.block}, "
+                         f"config has {cfg.block}")
+    nb = -(-L // cfg.block)
+    if tuple(inputs.q.scale_mant.shape) != (H, nb) or tuple(inputs.k.scale_mant.shape) != (Hkv, nb):
+        raise ValueError("scale codes must be [H, nb] for Q and [Hkv, nb] for K")
+    if tuple(inputs.v_scale.shape) != (Hkv, D):
+        raise ValueError(f"v_scale must be [Hkv, D] = [{Hkv}, {D}], got {tuple(inputs.v_scale.shape)}")
+    return H, Hkv, L, D, g
+
+
+# ------------------------------------------------------------------ shared steps
+def _logits(s, q_mant, q_exp, k_mant, k_exp, cfg: AcceleratorConfig) -> torch.Tensor:
+    """Scores -> saturated log2-domain logits; codes broadcast against s's leading dims."""
+    check_width(s, cfg.score_bits, True, "score S")
+    mult, shift = logit_multiplier(q_mant, q_exp, k_mant, k_exp, cfg.score_frac_bits,
+                                   cfg.logit_mult_bits)
+    check_width(s * mult[..., None, None], cfg.logit_prod_bits, True, "logit product S*mult")
+    return scale_logits(s, mult[..., None, None], shift[..., None, None], cfg.logit_bits)
+
+
+def _tile_softmax(x, valid, cfg: AcceleratorConfig):
+    """Per-row integer tile max and P = 2**(x - m_t) (masked -> 0).  x, valid [..., B, B]."""
+    F = cfg.score_frac_bits
+    lo = -(1 << (cfg.logit_bits - 1))
+    xmax = torch.where(valid, x, torch.full_like(x, lo)).amax(dim=-1)
+    m_t = ceil_int(xmax, F)
+    check_width(m_t, cfg.max_bits, True, "tile max m_t")
+    d = torch.where(valid, x - (m_t[..., None] << F), torch.zeros_like(x))
+    p = torch.where(valid, exp2_neg(d, F, cfg.exp_lut_bits, cfg.p_bits), torch.zeros_like(x))
+    check_width(p, cfg.p_bits, False, "P")
+    return m_t, p
+
+
+def _int_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Exact integer a @ b via float64 (all our products and sums stay far below 2**53)."""
+    return torch.matmul(a.double(), b.double()).round().to(torch.int64)
+
+
+def _merge(m, o, l, started, m_t, t, s, cfg: AcceleratorConfig):
+    """Online-softmax merge of a tile (m_t, T, s) into (m, O, l); all rows assumed active."""
+    E, smax = cfg.acc_frac_bits, cfg.rescale_shift_max
+    m_new = torch.where(started, torch.maximum(m, m_t), m_t)
+    sh_old = (m_new - m).clamp(0, smax)
+    sh_t = (m_new - m_t).clamp(max=smax) - E
+    o_old = torch.where(started[..., None], rshift_round(o, sh_old[..., None]), torch.zeros_like(o))
+    l_old = torch.where(started, rshift_round(l, sh_old), torch.zeros_like(l))
+    o_new = check_width(o_old + rshift_round(t, sh_t[..., None]), cfg.acc_o_bits, True, "accumulator O")
+    l_new = check_width(l_old + rshift_round(s, sh_t), cfg.acc_l_bits, False, "accumulator l")
+    return m_new, o_new, l_new
+
+
+def _shift_floor(x: torch.Tensor, sh: torch.Tensor) -> torch.Tensor:
+    """x * 2**-sh, floor for sh > 0, exact left shift for sh < 0."""
+    return torch.where(sh > 0, x >> sh.clamp(min=0), x << (-sh).clamp(min=0))
+
+
+def _normalise(o: torch.Tensor, l: torch.Tensor, cfg: AcceleratorConfig):
+    """o = O / l with o_frac_bits: normalise l to N bits, reciprocal, one multiply, round."""
+    N, R, of = cfg.norm_bits, cfg.recip_bits, cfg.o_frac_bits
+    if l.numel() and int(l.min()) <= 0:
+        raise WidthError("row sum l is zero: a query row received no key")
+    sh = bit_length(l) - N
+    l_n = _shift_floor(l, sh)
+    o_n = check_width(_shift_floor(o, sh[..., None]), cfg.norm_o_bits, True, "normalised O")
+    r = recip(l_n, N - 1 + R)
+    check_width(r, R + 1, False, "reciprocal r")
+    out = rshift_round(o_n * r[..., None], N - 1 + R - of)
+    return check_width(out, cfg.out_bits, True, "output o"), sh, l_n, o_n, r
+
+
+# ------------------------------------------------------------------ readable reference
+def _kept_columns(mask: torch.Tensor, head: int, row: int) -> list[int]:
+    return [c for c in range(row + 1) if bool(mask[head, row, c])]
+
+
+def fixed_attention_tile_reference(inputs: FixedAttentionInputs, mask: torch.Tensor,
+                                   head: int, row: int) -> dict:
+    """The contract for ONE (head, query block) row, tile by tile, every intermediate kept.
+
+    inputs  from :func:`quantize_attention_inputs`; mask bool [H, nb, nb]; head in [0, H);
+    row = query block r in [0, nb).  Returns a dict:
+      cols       kept key blocks, in processing (ascending) order
+      tiles      per tile: col, S [B,B], mult, shift, x [B,B], valid [B,B], m_t [B], P [B,B],
+                 T [B,D], s [B], and the state after the merge: m [B], l [B], O [B,D]
+      m, l, O    final state [B], [B], [B, D] (B rows; rows past L are padding)
+      norm_shift, l_n, O_n, r   normalisation intermediates
+      o          output [rows, D] for the rows < L (o_frac_bits fractional bits)
+    """
+    H, Hkv, L, D, g = _check_inputs(inputs)
+    nb = check_block_mask(mask, H, L, inputs.cfg.block)
+    if not (isinstance(head, int) and 0 <= head < H):
+        raise ValueError(f"head must lie in [0, {H}), got {head!r}")
+    if not (isinstance(row, int) and 0 <= row < nb):
+        raise ValueError(f"row must lie in [0, {nb}), got {row!r}")
+    cfg, B = inputs.cfg, inputs.cfg.block
+    hk = head // g
+    qpos = row * B + torch.arange(B)
+    qrows = torch.zeros(B, D, dtype=torch.int64)
+    nq = min(B, L - row * B)
+    qrows[:nq] = inputs.q.values[head, row * B:row * B + nq].long()
+
+    m = torch.zeros(B, dtype=torch.int64)
+    l = torch.zeros(B, dtype=torch.int64)
+    o = torch.zeros(B, D, dtype=torch.int64)
+    started = torch.zeros(B, dtype=torch.bool)
+    tiles = []
+    for c in _kept_columns(mask, head, row):
+        kpos = c * B + torch.arange(B)
+        kr = torch.zeros(B, D, dtype=torch.int64)
+        vr = torch.zeros(B, D, dtype=torch.int64)
+        nk = min(B, L - c * B)
+        kr[:nk] = inputs.k.values[hk, c * B:c * B + nk].long()
+        vr[:nk] = inputs.v[hk, c * B:c * B + nk].long()
+        s_qk = _int_matmul(qrows, kr.T)
+        qm, qe = inputs.q.scale_mant[head, row], inputs.q.scale_exp[head, row]
+        km, ke = inputs.k.scale_mant[hk, c], inputs.k.scale_exp[hk, c]
+        x = _logits(s_qk, qm, qe, km, ke, cfg)
+        mult, shift = logit_multiplier(qm, qe, km, ke, cfg.score_frac_bits, cfg.logit_mult_bits)
+        valid = (kpos[None, :] <= qpos[:, None]) & (kpos[None, :] < L)
+        m_t, p = _tile_softmax(x, valid, cfg)
+        t = check_width(_int_matmul(p, vr), cfg.tile_o_bits, True, "tile result T")
+        s = check_width(p.sum(dim=-1), cfg.tile_l_bits, False, "tile row sum")
+        m, o, l = _merge(m, o, l, started, m_t, t, s, cfg)
+        started = torch.ones_like(started)
+        tiles.append(dict(col=c, S=s_qk, mult=int(mult), shift=int(shift), x=x, valid=valid,
+                          m_t=m_t, P=p, T=t, s=s, m=m.clone(), l=l.clone(), O=o.clone()))
+    out, sh, l_n, o_n, r = _normalise(o, l, cfg)
+    return dict(cols=[t["col"] for t in tiles], tiles=tiles, m=m, l=l, O=o,
+                norm_shift=sh, l_n=l_n, O_n=o_n, r=r, o=out[:nq])
+
+
+# ------------------------------------------------------------------ vectorised model
+def fixed_sparse_attention(inputs: FixedAttentionInputs, mask: torch.Tensor) -> FixedAttentionResult:
+    """The fixed-point engine over all heads and query blocks, bit-identical to the reference.
+
+    Step j processes the j-th kept key block (ascending) of every (head, query block) row at
+    once; rows with fewer kept blocks get padded steps that leave their state untouched.
+    inputs from :func:`quantize_attention_inputs`; mask bool [H, nb, nb] (causal, diagonal kept).
+    """
+    H, Hkv, L, D, g = _check_inputs(inputs)
+    cfg, B = inputs.cfg, inputs.cfg.block
+    nb = check_block_mask(mask, H, L, B)
+    pad = nb * B - L
+
+    def blocks(t: torch.Tensor) -> torch.Tensor:
+        t = torch.nn.functional.pad(t.long(), (0, 0, 0, pad))
+        return t.view(t.shape[0], nb, B, D)
+
+    qb, kb, vb = blocks(inputs.q.values), blocks(inputs.k.values), blocks(inputs.v)
+    # Kept columns of each row, ascending, padded with -1.
+    cidx = torch.arange(nb)
+    key = torch.where(mask, cidx, nb + cidx)
+    order = key.sort(dim=-1).values
+    tiles = mask.sum(dim=-1)
+    kmax = int(tiles.max())
+    cols = order[..., :kmax]
+    step_valid = cols < nb                                          # [H, nb, kmax]
+    cols = torch.where(step_valid, cols, torch.zeros_like(cols))
+
+    hk = (torch.arange(H) // g)[:, None].expand(H, nb)              # [H, nb]
+    rows = torch.arange(nb)[None, :].expand(H, nb)
+    qpos = rows[..., None] * B + torch.arange(B)                    # [H, nb, B]
+    qm = inputs.q.scale_mant[:, :, None, None]
+    qe = inputs.q.scale_exp[:, :, None, None]
+
+    m = torch.zeros(H, nb, B, dtype=torch.int64)
+    l = torch.zeros(H, nb, B, dtype=torch.int64)
+    o = torch.zeros(H, nb, B, D, dtype=torch.int64)
+    started = torch.zeros(H, nb, B, dtype=torch.bool)
+    for j in range(kmax):
+        c = cols[..., j]                                            # [H, nb]
+        active = step_valid[..., j]
+        kt, vt = kb[hk, c], vb[hk, c]                               # [H, nb, B, D]
+        s_qk = _int_matmul(qb, kt.transpose(-1, -2))
+        km = inputs.k.scale_mant[hk, c][..., None, None]
+        ke = inputs.k.scale_exp[hk, c][..., None, None]
+        x = _logits(s_qk, qm[..., 0, 0], qe[..., 0, 0], km[..., 0, 0], ke[..., 0, 0], cfg)
+        kpos = c[..., None] * B + torch.arange(B)                   # [H, nb, B]
+        valid = ((kpos[..., None, :] <= qpos[..., :, None]) & (kpos[..., None, :] < L)
+                 & active[..., None, None])
+        m_t, p = _tile_softmax(x, valid, cfg)
+        t = check_width(_int_matmul(p, vt), cfg.tile_o_bits, True, "tile result T")
+        s = check_width(p.sum(dim=-1), cfg.tile_l_bits, False, "tile row sum")
+        m2, o2, l2 = _merge(m, o, l, started, m_t, t, s, cfg)
+        act = active[..., None]                                     # [H, nb, 1]
+        m = torch.where(act, m2, m)
+        l = torch.where(act, l2, l)
+        o = torch.where(act[..., None], o2, o)
+        started = started | act
+    out = _normalise(o, l, cfg)[0]
+    o_int = out.view(H, nb * B, D)[:, :L]
+    scale = inputs.v_scale[torch.arange(H) // g][:, None, :] * 2.0 ** -cfg.o_frac_bits
+    o_float = (o_int.double() * scale).float()
+    return FixedAttentionResult(o_int=o_int.contiguous(), o_float=o_float,
+                                m=m.view(H, nb * B)[:, :L].contiguous(),
+                                l=l.view(H, nb * B)[:, :L].contiguous(), tiles=tiles.long())
