@@ -1,0 +1,165 @@
+"""Runner helper: convert a unit for a config, build it once with Verilator, run a cocotb module.
+
+Public API
+    build_dir_for(unit, cfg, waves=False) -> Path   build/sim/<unit>-<config-hash>[-waves]/
+    build(unit, cfg, waves=False, build_args=())  -> Path   (cached: no rebuild while the
+                                                              Verilog and the options are unchanged)
+    run(unit, cfg, test_module, *, testcase=None, extra_env=None, seed=None,
+        waves=None, tag="run")                   -> RunResult   (raises BenchFailure)
+
+``run`` fails (raises :class:`BenchFailure`, an AssertionError) when any
+cocotb test failed or the simulator ended abnormally, inside pytest or not.
+Waves: ``waves=None`` follows the environment variable ``FAST_PREFILL_WAVES``
+(``nox -s waves`` sets it); with waves on, the build gets its own folder, the
+trace is FST when Verilator can write it (VCD otherwise) and the file path is
+printed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from xml.etree import ElementTree
+
+from fast_prefill.toolchain import setup_verilator_env
+from hdl.config import AcceleratorConfig
+from hdl.convert import config_hash, convert_unit
+
+REPO = Path(__file__).resolve().parents[2]
+SIM_ROOT = REPO / "build" / "sim"
+BASE_BUILD_ARGS = ("-Wno-WIDTH", "-O3", "--x-assign", "fast", "--x-initial", "fast")
+WAVES_ENV = "FAST_PREFILL_WAVES"
+
+
+class BenchFailure(AssertionError):
+    """A cocotb bench failed (the message names the failing tests)."""
+
+
+@dataclass
+class RunResult:
+    results_xml: Path
+    tests: int
+    failed: int
+    waves_file: Path | None
+
+
+def waves_requested() -> bool:
+    return os.environ.get(WAVES_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def build_dir_for(unit: str, cfg: AcceleratorConfig, waves: bool = False) -> Path:
+    return SIM_ROOT / f"{unit}-{config_hash(cfg)}{'-waves' if waves else ''}"
+
+
+def _fst_supported() -> bool:
+    # Verilator's FST writer needs lz4 headers (Debian liblz4-dev).
+    return any(Path(p, "lz4.h").exists() for p in ("/usr/include", "/usr/local/include"))
+
+
+def build(unit: str, cfg: AcceleratorConfig, waves: bool = False, build_args=()) -> Path:
+    """Convert ``unit`` for ``cfg`` and build the simulator once; returns the build folder."""
+    from cocotb_tools.runner import get_runner
+
+    setup_verilator_env()
+    bdir = build_dir_for(unit, cfg, waves)
+    src = convert_unit(unit, cfg, bdir / "verilog")
+    args = list(BASE_BUILD_ARGS) + list(build_args)
+    if waves:
+        args += ["--trace-fst"] if _fst_supported() else []
+        args += ["--trace-structs"]
+    stamp_text = json.dumps({"verilog": hashlib.sha256(src.read_bytes()).hexdigest(),
+                             "args": args, "waves": waves}, sort_keys=True)
+    stamp = bdir / "build.stamp"
+    exe = bdir / unit
+    if exe.exists() and stamp.exists() and stamp.read_text() == stamp_text:
+        return bdir
+    obj = bdir / "obj"
+    if obj.exists():
+        shutil.rmtree(obj)
+    runner = get_runner("verilator")
+    runner.build(sources=[src], hdl_toplevel=unit, build_dir=obj, build_args=args,
+                 waves=waves, timescale=("1ns", "1ps"), always=True)
+    shutil.copy2(obj / unit, exe)
+    stamp.write_text(stamp_text)
+    return bdir
+
+
+def _failed_names(xml: Path) -> list[str]:
+    names = []
+    for case in ElementTree.parse(xml).getroot().iter("testcase"):
+        if case.find("failure") is not None or case.find("error") is not None:
+            names.append(case.get("name", "?"))
+    return names
+
+
+def run(unit: str, cfg: AcceleratorConfig, test_module: str, *, testcase=None,
+        extra_env: dict | None = None, seed: int | None = None, waves: bool | None = None,
+        tag: str = "run") -> RunResult:
+    """Build (cached) and run ``test_module`` against ``unit``; raise BenchFailure on failure."""
+    from cocotb_tools.check_results import get_results
+    from cocotb_tools.runner import get_runner
+
+    waves = waves_requested() if waves is None else waves
+    bdir = build(unit, cfg, waves=waves)
+    safe_tag = re.sub(r"[^A-Za-z0-9_.-]+", "_", tag)[:80] or "run"
+    test_dir = bdir / "runs" / safe_tag
+    test_dir.mkdir(parents=True, exist_ok=True)
+    results = test_dir / "results.xml"
+    env = {"PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+           "FAST_PREFILL_CFG": json.dumps(_cfg_fields(cfg))}
+    env.update(extra_env or {})
+    runner = get_runner("verilator")
+    # Point the runner at the cached build without rebuilding.
+    runner.build_dir = bdir / "obj"
+    runner.parameters = {}
+    old = os.environ.pop("PYTEST_CURRENT_TEST", None)  # we check the results ourselves
+    try:
+        runner.test(test_module=test_module, hdl_toplevel=unit, hdl_toplevel_lang="verilog",
+                    testcase=testcase, seed=seed, extra_env=env, waves=waves,
+                    build_dir=bdir / "obj", test_dir=test_dir, results_xml=str(results))
+    except SystemExit as exc:  # the simulator exited abnormally
+        if not results.exists():
+            raise BenchFailure(f"{unit}: simulator exited with {exc.code} and wrote no results "
+                               f"(log in {test_dir})") from None
+    finally:
+        if old is not None:
+            os.environ["PYTEST_CURRENT_TEST"] = old
+    try:
+        tests, failed = get_results(results)
+    except RuntimeError as exc:
+        raise BenchFailure(f"{unit}: {exc}") from None
+    wave_file = None
+    if waves:
+        for name in ("dump.fst", "dump.vcd"):
+            if (test_dir / name).exists():
+                wave_file = test_dir / name
+        print(f"\nwaves: {wave_file if wave_file else '(no wave file written) in ' + str(test_dir)}",
+              file=sys.stderr)
+        print(f"waves: {wave_file}")
+    if tests == 0:
+        raise BenchFailure(f"{unit}: no cocotb test ran (module {test_module}, testcase {testcase})")
+    if failed:
+        raise BenchFailure(f"{unit}: {failed} of {tests} cocotb tests failed: "
+                           f"{', '.join(_failed_names(results))} (see {results})")
+    return RunResult(results, tests, failed, wave_file)
+
+
+def _cfg_fields(cfg: AcceleratorConfig) -> dict:
+    import dataclasses
+    data = dataclasses.asdict(cfg)
+    data.pop("sparsity", None)
+    return data
+
+
+def config_from_env() -> AcceleratorConfig:
+    """The config a bench runs with (cocotb side): FAST_PREFILL_CFG as set by :func:`run`."""
+    text = os.environ.get("FAST_PREFILL_CFG")
+    if not text:
+        raise RuntimeError("FAST_PREFILL_CFG is not set: run benches through tb.kit.runner.run")
+    return AcceleratorConfig(**json.loads(text))

@@ -1,0 +1,278 @@
+"""cocotb bench of the MPU (hdl/mpu.py), bit-exact against golden/mpu.py.
+
+Run through tests/test_mpu.py (tb.kit.runner.run); the config arrives in
+FAST_PREFILL_CFG.  Other environment knobs:
+    MPU_IDLE, MPU_BP     pause rates of the input stream and of both output streams
+    MPU_REAL             path of a torch file with real SmolLM2 tiles (see tests/test_mpu.py)
+    MPU_BENCH_OUT        path where test_throughput writes its measurement (JSON)
+    MPU_BENCH_BEATS      beats per mode in test_throughput
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+
+import cocotb
+import torch
+from cocotb.triggers import ReadOnly, RisingEdge
+
+from golden import mpu as gold
+from hdl.mpu import widths
+from tb.kit.bits import pack, unpack
+from tb.kit.runner import config_from_env
+from tb.kit.scoreboard import Scoreboard
+from tb.kit.stream import StreamDriver, StreamMonitor, never, random_pauses
+from tb.kit.tb import TB
+
+QK, PV = 0, 1
+
+
+class MpuTB(TB):
+    def __init__(self, dut, idle: float | None = None, bp: float | None = None, seed: int = 1):
+        super().__init__(dut, max_cycles=int(os.environ.get("MPU_MAX_CYCLES", "400000")))
+        self.cfg = config_from_env()
+        self.w = widths(self.cfg)
+        self.R, self.D, self.PB = self.w["R"], self.w["D"], self.w["p_bits"]
+        idle = float(os.environ.get("MPU_IDLE", "0.2")) if idle is None else idle
+        bp = float(os.environ.get("MPU_BP", "0.3")) if bp is None else bp
+        self.rng = random.Random(seed)
+        d = dut
+        d.ld_valid.value = 0
+        d.in_valid.value = 0
+        self.src = StreamDriver(d.clk, d.in_valid, d.in_ready,
+                                {"mode": d.in_mode, "last": d.in_last, "x": d.in_x, "p": d.in_p},
+                                idle=random_pauses(idle, seed, burst=3) if idle else never())
+        self.scores = StreamMonitor(d.clk, d.s_valid, d.s_ready, {"data": d.s_data, "last": d.s_last},
+                                    backpressure=random_pauses(bp, seed + 1, burst=4) if bp else never())
+        self.tiles = StreamMonitor(d.clk, d.t_valid, d.t_ready,
+                                   {"data": d.t_data, "row": d.t_row, "last": d.t_last},
+                                   backpressure=random_pauses(bp, seed + 2, burst=4) if bp else never())
+        self.sb = Scoreboard("mpu")
+
+    # ---- stimulus --------------------------------------------------------
+    async def load_q(self, q: torch.Tensor) -> None:
+        """Write the resident Q [R, D] one row per cycle (waits for idle first)."""
+        await self.wait_until(lambda: self.dut.idle.value and not self.src.busy, 10_000, "idle before load")
+        await RisingEdge(self.clk)
+        for r in range(self.R):
+            self.dut.ld_valid.value = 1
+            self.dut.ld_row.value = r
+            self.dut.ld_data.value = pack(q[r].tolist(), 8)
+            await RisingEdge(self.clk)
+        self.dut.ld_valid.value = 0
+
+    def send_keys(self, k: torch.Tensor, last_every: int | None = None) -> None:
+        n = k.shape[0]
+        for j in range(n):
+            last = (j == n - 1) if last_every is None else ((j + 1) % last_every == 0)
+            self.src.send({"mode": QK, "last": int(last), "x": pack(k[j].tolist(), 8), "p": 0})
+
+    def send_tile(self, p: torch.Tensor, v: torch.Tensor) -> None:
+        """One PV tile: p [R, n] unsigned, v [n, D] int8, n beats."""
+        n = v.shape[0]
+        for j in range(n):
+            self.src.send({"mode": PV, "last": int(j == n - 1), "x": pack(v[j].tolist(), 8),
+                           "p": pack(p[:, j].tolist(), self.PB)})
+
+    # ---- checks ----------------------------------------------------------
+    async def collect_scores(self, n: int, start: int = 0) -> tuple[torch.Tensor, list[int]]:
+        beats = await self.scores.wait_for(start + n)
+        cols = [unpack(b["data"], self.R, self.w["SW"]) for b in beats[start:start + n]]
+        return torch.tensor(cols, dtype=torch.int64).T, [b["last"] for b in beats[start:start + n]]
+
+    async def collect_tiles(self, n_tiles: int, start: int = 0) -> list[torch.Tensor]:
+        beats = await self.tiles.wait_for((start + n_tiles) * self.R)
+        out = []
+        for t in range(start, start + n_tiles):
+            rows = beats[t * self.R:(t + 1) * self.R]
+            got_rows = [b["row"] for b in rows]
+            got_last = [b["last"] for b in rows]
+            self.sb.check(f"tile {t} row order", list(range(self.R)), got_rows, ["beat"])
+            self.sb.check(f"tile {t} t_last", [0] * (self.R - 1) + [1], got_last, ["beat"])
+            out.append(torch.tensor([unpack(b["data"], self.D, self.w["TW"]) for b in rows]))
+        return out
+
+    # ---- random operands with corners -----------------------------------
+    def rand_int8(self, *shape) -> torch.Tensor:
+        g = torch.Generator().manual_seed(self.rng.randrange(2 ** 31))
+        x = torch.randint(-128, 128, shape, generator=g)
+        corners = torch.tensor([-128, 127, 0, -1, 1])
+        mask = torch.rand(shape, generator=g) < 0.2
+        pick = corners[torch.randint(0, len(corners), shape, generator=g)]
+        return torch.where(mask, pick, x)
+
+    def rand_p(self, *shape) -> torch.Tensor:
+        g = torch.Generator().manual_seed(self.rng.randrange(2 ** 31))
+        pmax = (1 << self.PB) - 1
+        x = torch.randint(0, pmax + 1, shape, generator=g)
+        mask = torch.rand(shape, generator=g) < 0.2
+        pick = torch.tensor([0, pmax, 1])[torch.randint(0, 3, shape, generator=g)]
+        return torch.where(mask, pick, x)
+
+
+def extreme_q(R: int, D: int, rng: torch.Generator) -> torch.Tensor:
+    q = torch.randint(-128, 128, (R, D), generator=rng)
+    q[0] = -128
+    q[1 % R] = 127
+    q[R - 1] = -128  # the last row is a LUT row whenever lut_rows > 0
+    return q
+
+
+async def qk_check(tb: MpuTB, q: torch.Tensor, k: torch.Tensor, what: str, start: int = 0) -> int:
+    await tb.load_q(q)
+    tb.send_keys(k, last_every=tb.R)
+    got, lasts = await tb.collect_scores(k.shape[0], start)
+    tb.sb.check(f"{what}: scores", gold.qk(q, k), got, ["row", "key"])
+    tb.sb.check(f"{what}: s_last", [int((j + 1) % tb.R == 0) for j in range(k.shape[0])], lasts, ["key"])
+    return start + k.shape[0]
+
+
+@cocotb.test()
+async def test_qk_random(dut):
+    """QK mode: random int8 with -128/+127 corners and the extreme rows, idle + backpressure."""
+    tb = MpuTB(dut, seed=11)
+    await tb.start()
+    g = torch.Generator().manual_seed(5)
+    n = 0
+    for rep in range(2):
+        q = extreme_q(tb.R, tb.D, g) if rep == 0 else tb.rand_int8(tb.R, tb.D)
+        k = tb.rand_int8(3 * tb.R, tb.D)
+        k[0] = -128  # with q rows of -128: the largest score D * 2**14
+        k[1] = 127   # the most negative: D * -128 * 127
+        n = await qk_check(tb, q, k, f"qk rep {rep}", n)
+    dut._log.info(tb.sb.summary())
+
+
+async def pv_check(tb: MpuTB, tiles: list[tuple[torch.Tensor, torch.Tensor]], what: str,
+                   start: int = 0) -> int:
+    for p, v in tiles:
+        tb.send_tile(p, v)
+    got = await tb.collect_tiles(len(tiles), start)
+    for t, ((p, v), g) in enumerate(zip(tiles, got)):
+        tb.sb.check(f"{what}: tile {t}", gold.pv(p, v, tb.PB, tb.cfg.block), g, ["row", "col"])
+    return start + len(tiles)
+
+
+@cocotb.test()
+async def test_pv_random(dut):
+    """PV mode: back-to-back tiles of 1..block beats, extreme tiles, idle + backpressure."""
+    tb = MpuTB(dut, seed=23)
+    await tb.start()
+    B, R, D = tb.cfg.block, tb.R, tb.D
+    pmax = (1 << tb.PB) - 1
+    tiles = [(torch.full((R, B), pmax), torch.full((B, D), -128)),   # most negative tile
+             (torch.full((R, B), pmax), torch.full((B, D), 127))]    # most positive tile
+    for n in [B, 1, 2, B, B - 1, 3, B]:
+        tiles.append((tb.rand_p(R, n), tb.rand_int8(n, D)))
+    await pv_check(tb, tiles, "pv")
+    dut._log.info(tb.sb.summary())
+
+
+@cocotb.test()
+async def test_mixed_modes(dut):
+    """QK beats interleaved with PV beats of an open tile: neither disturbs the other."""
+    tb = MpuTB(dut, seed=37)
+    await tb.start()
+    R, D, B = tb.R, tb.D, tb.cfg.block
+    q = tb.rand_int8(R, D)
+    await tb.load_q(q)
+    keys = tb.rand_int8(2 * B, D)
+    tiles = [(tb.rand_p(R, B), tb.rand_int8(B, D)) for _ in range(2)]
+    ki = 0
+    for p, v in tiles:
+        for j in range(B):
+            tb.src.send({"mode": PV, "last": int(j == B - 1), "x": pack(v[j].tolist(), 8),
+                         "p": pack(p[:, j].tolist(), tb.PB)})
+            tb.src.send({"mode": QK, "last": 0, "x": pack(keys[ki].tolist(), 8), "p": 0})
+            ki += 1
+    got_s, _ = await tb.collect_scores(2 * B)
+    tb.sb.check("mixed: scores", gold.qk(q, keys), got_s, ["row", "key"])
+    got_t = await tb.collect_tiles(2)
+    for t, ((p, v), g) in enumerate(zip(tiles, got_t)):
+        tb.sb.check(f"mixed: tile {t}", gold.pv(p, v, tb.PB, B), g, ["row", "col"])
+    dut._log.info(tb.sb.summary())
+
+
+@cocotb.test()
+async def test_reset_midstream(dut):
+    """A reset in the middle of a PV tile, a pending drain and a QK stream recovers cleanly."""
+    tb = MpuTB(dut, seed=41, bp=0.6)
+    await tb.start()
+    R, D, B = tb.R, tb.D, tb.cfg.block
+    q = tb.rand_int8(R, D)
+    await tb.load_q(q)
+    # A full tile (its drain will be pending) then half a tile and some keys.
+    tb.send_tile(tb.rand_p(R, B), tb.rand_int8(B, D))
+    p_half, v_half = tb.rand_p(R, B), tb.rand_int8(B, D)
+    tb.send_tile(p_half[:, : B // 2], v_half[: B // 2])
+    tb.send_keys(tb.rand_int8(B, D))
+    await tb.wait_until(lambda: len(tb.tiles.beats) >= 2, 20 * B * R, "first drain beats")
+    tb.src.flush()
+    await tb.reset(4)
+    await RisingEdge(tb.clk)
+    await ReadOnly()
+    assert dut.idle.value, "idle must be high right after reset"
+    assert not dut.t_valid.value and not dut.s_valid.value, "outputs must be empty after reset"
+    await RisingEdge(tb.clk)
+    tb.scores.clear()
+    tb.tiles.clear()
+    # Everything starts from scratch: the accumulators must hold nothing of the old tile.
+    await pv_check(tb, [(tb.rand_p(R, B), tb.rand_int8(B, D)) for _ in range(2)], "after reset")
+    q2 = tb.rand_int8(R, D)
+    await qk_check(tb, q2, tb.rand_int8(R, D), "after reset")
+    dut._log.info(tb.sb.summary())
+
+
+@cocotb.test()
+async def test_throughput(dut):
+    """No idle, no backpressure: one beat per cycle in both modes (and a measurement file)."""
+    tb = MpuTB(dut, idle=0.0, bp=0.0, seed=53)
+    await tb.start()
+    R, D, B = tb.R, tb.D, tb.cfg.block
+    n = int(os.environ.get("MPU_BENCH_BEATS", str(8 * B)))
+    n -= n % B
+    q = tb.rand_int8(R, D)
+    await tb.load_q(q)
+    k = tb.rand_int8(n, D)
+    tiles = [(tb.rand_p(R, B), tb.rand_int8(B, D)) for _ in range(n // B)]
+    result = {}
+    for mode in ("qk", "pv"):
+        await tb.wait_until(lambda: dut.idle.value and not tb.src.busy, 10_000, "idle")
+        sent0, offered0 = tb.src.sent, tb.src.cycles_offered
+        if mode == "qk":
+            tb.send_keys(k)
+        else:
+            for p, v in tiles:
+                tb.send_tile(p, v)
+        await tb.src.wait_done()
+        beats = tb.src.sent - sent0
+        cycles = tb.src.cycles_offered - offered0
+        result[mode] = {"beats": beats, "cycles": cycles, "macs": beats * R * D,
+                        "peak_macs": cycles * R * D, "efficiency": beats / cycles}
+    got_s, _ = await tb.collect_scores(n)
+    tb.sb.check("throughput: scores", gold.qk(q, k), got_s, ["row", "key"])
+    got_t = await tb.collect_tiles(len(tiles))
+    for t, ((p, v), g) in enumerate(zip(tiles, got_t)):
+        tb.sb.check(f"throughput: tile {t}", gold.pv(p, v, tb.PB, B), g, ["row", "col"])
+    out = os.environ.get("MPU_BENCH_OUT")
+    if out:
+        with open(out, "w") as f:
+            json.dump(result, f)
+    for mode, r in result.items():
+        dut._log.info("%s: %d beats in %d cycles (%.3f)", mode, r["beats"], r["cycles"], r["efficiency"])
+        assert r["beats"] == r["cycles"], f"{mode}: {r['beats']} beats took {r['cycles']} cycles"
+
+
+@cocotb.test(skip=not os.environ.get("MPU_REAL"))
+async def test_real_tiles(dut):
+    """Real SmolLM2 Q.K^T and P.V tiles (prepared by tests/test_mpu.py), idle + backpressure."""
+    tb = MpuTB(dut, seed=61)
+    await tb.start()
+    data = torch.load(os.environ["MPU_REAL"])
+    n = 0
+    for i, (q, k) in enumerate(data["qk"]):
+        n = await qk_check(tb, q, k, f"real qk {i}", n)
+    await pv_check(tb, [tuple(t) for t in data["pv"]], "real pv")
+    dut._log.info(tb.sb.summary())
