@@ -19,7 +19,8 @@ so the RTL and the benches agree on them:
 
 from __future__ import annotations
 
-import torch
+# torch is imported inside the functions that need it: the RTL generator
+# (hdl/) uses only the width functions and must import quickly.
 
 INT8_MIN, INT8_MAX = -128, 127
 
@@ -73,7 +74,9 @@ def tile_bits(block: int, p_bits: int) -> int:
     return signed_bits(block * pmax * INT8_MIN, block * pmax * INT8_MAX)
 
 
-def _as_int64(name: str, x, lo: int, hi: int, dims: int) -> torch.Tensor:
+def _as_int64(name: str, x, lo: int, hi: int, dims: int):
+    import torch
+
     t = torch.as_tensor(x)
     if t.dim() != dims:
         raise ValueError(f"{name}: expected a {dims}-D array, got shape {tuple(t.shape)}")
@@ -86,7 +89,7 @@ def _as_int64(name: str, x, lo: int, hi: int, dims: int) -> torch.Tensor:
     return t
 
 
-def qk(q, k) -> torch.Tensor:
+def qk(q, k):
     """Scores ``Q @ K^T`` [R, n] int64 for ``q`` [R, D] and ``k`` [n, D] int8 values."""
     qt = _as_int64("q", q, INT8_MIN, INT8_MAX, 2)
     kt = _as_int64("k", k, INT8_MIN, INT8_MAX, 2)
@@ -95,7 +98,7 @@ def qk(q, k) -> torch.Tensor:
     return qt @ kt.T
 
 
-def pv(p, v, p_bits: int, block: int | None = None) -> torch.Tensor:
+def pv(p, v, p_bits: int, block: int | None = None):
     """Tile ``P @ V`` [R, D] int64 for ``p`` [R, n] unsigned p_bits and ``v`` [n, D] int8.
 
     ``block`` (when given) is the most beats a tile may have (the width bound).
@@ -110,12 +113,14 @@ def pv(p, v, p_bits: int, block: int | None = None) -> torch.Tensor:
     return pt @ vt
 
 
-def probabilities(scores, p_bits: int) -> torch.Tensor:
+def probabilities(scores, p_bits: int):
     """Unsigned p_bits probabilities from float scores [R, n]: round(2**(s - rowmax) * pmax).
 
     A simple, monotone P for MPU tests (the attention engine has its own
     fixed-point softmax); the row maximum maps to ``2**p_bits - 1``.
     """
+    import torch
+
     _check_p_bits(p_bits)
     s = torch.as_tensor(scores, dtype=torch.float64)
     if s.dim() != 2:

@@ -20,12 +20,15 @@ import dataclasses
 import hashlib
 import importlib
 import json
+import os
 import pkgutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import hdl
-from hdl.config import AcceleratorConfig, ConfigError
+from hdl.config import AcceleratorConfig, ConfigError, SparsityConfig
 
 
 def _unit_modules() -> dict:
@@ -64,13 +67,19 @@ def convert_unit(name: str, cfg: AcceleratorConfig, out_dir: str | Path) -> Path
         raise ConfigError(f"cfg: expected an AcceleratorConfig, got {type(cfg).__name__}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    inst = mods[name].top(cfg)
     with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
-        inst.convert(hdl="Verilog", path=tmp, name=name, testbench=False)
+        # A fresh interpreter per conversion: MyHDL keeps process-wide instance
+        # name counters, so a second conversion in one process renames signals.
+        cfg_json = json.dumps(dataclasses.asdict(cfg))
+        proc = subprocess.run([sys.executable, "-m", "hdl.convert", name, cfg_json, tmp],
+                              capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1],
+                              env={**os.environ, "PYTHONHASHSEED": "0"})  # set order in sensitivity lists
+        if proc.returncode != 0:
+            raise RuntimeError(f"convert: MyHDL conversion of {name} failed:\n{proc.stderr[-3000:]}")
         text = (Path(tmp) / f"{name}.v").read_text()
-    # Drop the date line so that equal designs give equal files.
+    # Drop the date and temporary-path lines so that equal designs give equal files.
     text = "".join(line for line in text.splitlines(keepends=True)
-                   if not line.startswith("// Date:"))
+                   if not line.startswith(("// Date:", "// File:")))
     target = out_dir / f"{name}.v"
     if not target.exists() or target.read_text() != text:
         target.write_text(text)
@@ -81,3 +90,39 @@ def convert_all(cfg: AcceleratorConfig, out_dir: str | Path,
                 names: list[str] | None = None) -> dict[str, Path]:
     """Convert every unit (or ``names``) for ``cfg`` into ``out_dir``."""
     return {n: convert_unit(n, cfg, out_dir) for n in (names or units())}
+
+
+def lint_file(path: str | Path, top: str | None = None) -> list[str]:
+    """``verilator --lint-only -Wall -Wno-WIDTH`` on one file; returns its warning/error lines.
+
+    An empty list means the file is clean.
+    """
+    import subprocess
+
+    from fast_prefill.toolchain import verilator_exe
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"lint: no such file: {path}")
+    cmd = [verilator_exe(), "--lint-only", "-Wall", "-Wno-WIDTH", str(path)]
+    if top:
+        cmd += ["--top-module", top]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    lines = [ln for ln in (proc.stdout + proc.stderr).splitlines()
+             if ln.startswith(("%Warning", "%Error"))]
+    if proc.returncode != 0 and not lines:
+        lines = [f"%Error: verilator exited with {proc.returncode}: {proc.stderr.strip()[:500]}"]
+    return lines
+
+
+def _convert_here(name: str, cfg_json: str, out_dir: str) -> None:
+    data = json.loads(cfg_json)
+    sp = data.pop("sparsity", None) or {}
+    if "dense_layers" in sp:
+        sp["dense_layers"] = tuple(sp["dense_layers"])
+    cfg = AcceleratorConfig(**data, sparsity=SparsityConfig(**sp))
+    _unit_modules()[name].top(cfg).convert(hdl="Verilog", path=out_dir, name=name, testbench=False)
+
+
+if __name__ == "__main__":
+    _convert_here(*sys.argv[1:4])

@@ -19,10 +19,10 @@ from tb.kit.scoreboard import Mismatch, check_exact
 
 CONFIGS = {
     # name: (config, slow?)
-    "ci-mixed": (preset("ci"), False),                       # 10 DSP rows (5 packed pairs) + 6 LUT
     "ci-lut0": (preset("ci", lut_rows=0), False),            # all DSP
     "ci-lutall": (preset("ci", lut_rows=16), False),         # all LUT
     "d32-odd": (preset("ci", head_dim=32, lut_rows=5), False),  # 11 DSP rows: 5 pairs + 1 single
+    "ci-mixed": (preset("ci"), True),                        # 10 DSP rows (5 packed pairs) + 6 LUT
     "ci-p12": (preset("ci", p_bits=12), True),               # p_bits > 8: unpacked DSP rows
     "smollm2": (preset("smollm2"), True),                    # 64 x 64, 26 LUT rows
 }
@@ -145,6 +145,7 @@ def test_scoreboard_reports_first_mismatch():
 
 def test_runner_fails_on_failing_bench(tmp_path):
     """A bench whose tests fail must fail the pytest test (the runner does not raise by itself)."""
-    cfg = CONFIGS["ci-mixed"][0]
-    with pytest.raises(BenchFailure, match="test_must_fail"):
+    cfg = CONFIGS["ci-lut0"][0]  # shares the build of test_mpu[ci-lut0]
+    with pytest.raises(BenchFailure, match="2 of 2 cocotb tests failed") as info:
         run("mpu", cfg, "tb.selftest_fail", tag="selftest-fail")
+    assert "test_must_fail" in str(info.value) and "test_watchdog_fires" in str(info.value)

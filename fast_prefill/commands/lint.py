@@ -1,0 +1,38 @@
+"""``fast-prefill lint``: convert every unit for the presets and lint it with Verilator -Wall.
+
+Fails (exit 1) on any warning or error; ``-Wno-WIDTH`` only (MyHDL's output
+always has width warnings).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hdl.config import PRESETS, preset
+
+
+def register(sub) -> None:
+    p = sub.add_parser("lint", help="convert every unit and lint it (verilator --lint-only -Wall)")
+    p.add_argument("--preset", action="append", choices=sorted(PRESETS), default=None,
+                   help="preset to lint (repeatable; default: every preset)")
+    p.add_argument("--out", type=Path, default=Path("build") / "lint",
+                   help="folder for the converted files (default build/lint)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from hdl.convert import convert_all, lint_file
+
+    failures = 0
+    for name in args.preset or sorted(PRESETS):
+        for unit, path in convert_all(preset(name), args.out / name).items():
+            problems = lint_file(path, top=unit)
+            status = "ok" if not problems else f"{len(problems)} problem(s)"
+            print(f"{name:8s} {unit:12s} {status:14s} {path}")
+            for line in problems:
+                print(f"    {line}")
+            failures += bool(problems)
+    if failures:
+        print(f"lint: {failures} file(s) with warnings")
+        return 1
+    return 0

@@ -1,0 +1,55 @@
+"""Conversion and lint: every unit converts for the ci preset and lints clean with -Wall."""
+
+from __future__ import annotations
+
+import pytest
+
+from fast_prefill.cli import main
+from hdl.config import ConfigError, preset
+from hdl.convert import convert_unit, lint_file, units
+
+
+def test_lint_ci_preset_clean(tmp_path, capsys):
+    rc = main(["lint", "--preset", "ci", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    for unit in units():
+        assert (tmp_path / "ci" / f"{unit}.v").exists()
+        assert f" {unit} " in out
+
+
+def test_lint_catches_a_bad_file(tmp_path):
+    bad = tmp_path / "bad.v"
+    bad.write_text("module bad(input clk, input a, output y);\n"
+                   "  wire unused_w;\n  assign y = a;\nendmodule\n")
+    problems = lint_file(bad, top="bad")
+    assert problems and any("UNUSED" in p for p in problems), problems
+
+
+def test_convert_is_deterministic(tmp_path):
+    cfg = preset("ci")
+    a = convert_unit("mpu", cfg, tmp_path / "a").read_text()
+    b = convert_unit("mpu", cfg, tmp_path / "b").read_text()
+    assert a == b and "module mpu" in a and "// Date:" not in a
+
+
+def test_convert_cli_and_errors(tmp_path, capsys):
+    assert main(["convert", "--preset", "ci", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "mpu.v").exists()
+    assert main(["convert", "--preset", "ci", "--out", str(tmp_path), "--unit", "nope"]) == 2
+    assert "unknown unit" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="unit"):
+        convert_unit("nope", preset("ci"), tmp_path)
+
+
+def test_lut_rows_have_no_multiplier(tmp_path):
+    """An all-LUT MPU multiplies no data: its only '*' are constant loop-index offsets."""
+    import re
+
+    def data_products(text):
+        # (8 * d) is a bit offset of an unrolled loop, folded to a constant.
+        return [ln for ln in text.splitlines() if "*" in re.sub(r"\(\d+ \* (\d+|d)\)", "", ln)]
+
+    assert data_products(convert_unit("mpu", preset("ci", lut_rows=16), tmp_path).read_text()) == []
+    dsp = data_products(convert_unit("mpu", preset("ci", lut_rows=0), tmp_path / "d").read_text())
+    assert dsp and all("x0[d]" in ln for ln in dsp), dsp
