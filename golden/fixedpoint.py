@@ -188,6 +188,8 @@ def scale_logits(s: torch.Tensor, mult: torch.Tensor, shift: torch.Tensor,
     """
     p = _as_long(s, "scale_logits s") * _as_long(mult, "mult")
     shift = _as_long(shift, "shift")
-    lim = 1 << logit_bits
-    p = torch.where(shift < 0, p.clamp(-lim, lim), p)
+    left = (-shift).clamp(0, logit_bits)
+    # |p| >= 2**(logit_bits + 1 - left) saturates after the shift anyway: clamp it there first
+    lim = torch.ones_like(left) << (logit_bits + 1 - left)
+    p = torch.where(shift < 0, torch.maximum(torch.minimum(p, lim), -lim), p)
     return saturate(rshift_round(p, shift.clamp(min=-logit_bits)), logit_bits)
