@@ -197,33 +197,43 @@ def _check_inputs(qq: QuantTensor, kq: QuantTensor, cfg: AcceleratorConfig) -> t
     return H, Hkv, L, D
 
 
+#: key blocks whose logits are formed at once (a software speed-up only: tile results do not
+#: depend on it, and the online merge of pass 1 still runs tile by tile in order)
+CHUNK_TILES = 64
+
+
 def _tile_logits(qq: QuantTensor, kq: QuantTensor, cfg: AcceleratorConfig, p: EstimatorParams,
-                 w: EstimatorWidths, c: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Logits (F fraction bits) of Q_last against key block c, [H, Bq, Bc], and the valid mask."""
+                 w: EstimatorWidths, c0: int, c1: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits (F fraction bits) of Q_last against key blocks c0..c1-1: x [H, Bq, c1-c0, B] and
+    the valid mask (causal, and keys past L of a partial last block)."""
     H, L, D = qq.values.shape
     Hkv = kq.values.shape[0]
     g = H // Hkv
     B = cfg.block
     nb = -(-L // B)
     r0 = (nb - 1) * B
+    nt = c1 - c0
     ql = qq.values[:, r0:].to(torch.float64)                          # [H, Bq, D]
-    kt = kq.values[:, c * B:(c + 1) * B].to(torch.float64)            # [Hkv, Bc, D]
-    kt = kt.repeat_interleave(g, dim=0)
+    kt = kq.values[:, c0 * B:c1 * B].to(torch.float64)
+    kt = torch.nn.functional.pad(kt, (0, 0, 0, nt * B - kt.shape[1]))  # partial block: zero keys
+    kt = kt.repeat_interleave(g, dim=0)                               # [H, nt*B, D]
     # int8 dot products are exact in float64 (|S| < 2**53): a fast exact integer matmul.
     s = torch.einsum("hid,hjd->hij", ql, kt).round().to(torch.int64)
     check_width(s, w.score, True, "score")
+    Bq = ql.shape[1]
+    s = s.view(H, Bq, nt, B)
     kv = torch.arange(H) // g
-    mult, shift = logit_multiplier(qq.scale_mant[:, nb - 1], qq.scale_exp[:, nb - 1],
-                                   kq.scale_mant[kv, c], kq.scale_exp[kv, c], p.frac_bits, p.mult_bits)
-    x = scale_logits(s, mult[:, None, None], shift[:, None, None], p.logit_bits)
-    Bq, Bc = ql.shape[1], kt.shape[1]
-    valid = (c * B + torch.arange(Bc))[None, :] <= (r0 + torch.arange(Bq))[:, None]
-    return x, valid.expand(H, Bq, Bc)
+    mult, shift = logit_multiplier(qq.scale_mant[:, nb - 1, None], qq.scale_exp[:, nb - 1, None],
+                                   kq.scale_mant[kv, c0:c1], kq.scale_exp[kv, c0:c1], p.frac_bits, p.mult_bits)
+    x = scale_logits(s, mult[:, None, :, None], shift[:, None, :, None], p.logit_bits)
+    kpos = (torch.arange(c0, c1)[:, None] * B + torch.arange(B)).view(1, nt, B)
+    valid = (kpos <= (r0 + torch.arange(Bq)).view(Bq, 1, 1)) & (kpos < L)
+    return x, valid.expand(H, Bq, nt, B)
 
 
 def _exp(x: torch.Tensor, m: torch.Tensor, valid: torch.Tensor, p: EstimatorParams) -> torch.Tensor:
-    """2**(x - m) with E bits, masked entries exactly 0; m int [H, Bq]."""
-    y = x - (m[..., None] << p.frac_bits)
+    """2**(x - m) with E bits, masked entries exactly 0; m int broadcastable against x."""
+    y = x - (m << p.frac_bits)
     e = exp2_neg(torch.where(valid, y, torch.zeros_like(y)), p.frac_bits, p.lut_bits, p.exp_bits)
     return torch.where(valid, e, torch.zeros_like(e))
 
@@ -234,29 +244,30 @@ def pass1_row_stats(qq: QuantTensor, kq: QuantTensor, cfg: AcceleratorConfig,
     """Pass 1 over K (blocks 0..nb-1 in order): per row of Q_last, integer max m and sum l.
 
     Per tile: x = logits, m_t = ceil(max valid x) (integer), l_t = sum 2**(x - m_t) (E bits),
-    then m_new = max(m, m_t); l = rshift_round(l, m_new - m) + rshift_round(l_t, m_new - m_t).
-    Returns RowStats(m [H, Bq], l [H, Bq]).
+    then m_new = max(m, m_t); l = rshift_round(l, m_new - m) + rshift_round(l_t, m_new - m_t);
+    tile 0 initialises m = m_t, l = l_t.  Returns RowStats(m [H, Bq], l [H, Bq]).
     """
     H, Hkv, L, D = _check_inputs(qq, kq, cfg)
     w = EstimatorWidths.derive(cfg, params)
     nb = -(-L // cfg.block)
     m = l = None
-    for c in range(nb):
-        x, valid = _tile_logits(qq, kq, cfg, params, w, c)
+    for c0 in range(0, nb, CHUNK_TILES):
+        c1 = min(nb, c0 + CHUNK_TILES)
+        x, valid = _tile_logits(qq, kq, cfg, params, w, c0, c1)
         neg = torch.full_like(x, -(1 << 62))
-        mt = ceil_int(torch.where(valid, x, neg).amax(dim=-1), params.frac_bits)
-        # every tile holds key c*B, which precedes every row of Q_last, so each row has a valid
-        # key in every tile; the guard keeps m finite should that ever change
-        has = valid.any(dim=-1)
-        lt = check_width(_exp(x, mt, valid, params).sum(dim=-1), w.tile_sum, False, "tile_sum")
-        if m is None:
-            m, l = mt.clone(), lt.clone()
-            continue
-        mt = torch.where(has, mt, m)
-        m_new = torch.maximum(m, mt)
-        l = rshift_round(l, m_new - m) + rshift_round(lt, m_new - mt)
+        # every tile holds key c*B, which precedes every row of Q_last: each row has a valid key
+        mt_all = ceil_int(torch.where(valid, x, neg).amax(dim=-1), params.frac_bits)   # [H, Bq, nt]
+        lt_all = _exp(x, mt_all[..., None], valid, params).sum(dim=-1)
+        check_width(lt_all, w.tile_sum, False, "tile_sum")
+        for t in range(c1 - c0):
+            mt, lt = mt_all[:, :, t], lt_all[:, :, t]
+            if m is None:
+                m, l = mt.clone(), lt.clone()
+                continue
+            m_new = torch.maximum(m, mt)
+            l = rshift_round(l, m_new - m) + rshift_round(lt, m_new - mt)
+            m = m_new
         check_width(l, w.row_sum, False, "row_sum")
-        m = m_new
     return RowStats(m=m, l=l)
 
 
@@ -281,29 +292,34 @@ def pass2_scores(qq: QuantTensor, kq: QuantTensor, cfg: AcceleratorConfig, stats
     if int(l.min()) < 1:
         raise ValueError("pass2_scores: row sums l must be positive (run pass1_row_stats)")
     n = bit_length(l)
-    r = check_width(_recip_norm(l, n, params.recip_bits), w.recip, False, "recip")
-    s = n + params.recip_bits - params.prob_bits
+    r = check_width(_recip_norm(l, n, params.recip_bits), w.recip, False, "recip")[..., None]
+    s = (n + params.recip_bits - params.prob_bits)[..., None]
     v = torch.zeros(H, nb, dtype=torch.int64)
-    d = torch.zeros(H, nb, dtype=torch.int64)
+    d = torch.zeros(H, nb + 1, dtype=torch.int64)          # d[nb] collects nothing (see below)
     p_sum = torch.zeros_like(l)
     norm_sum = torch.zeros_like(l)
-    for c in range(nb):
-        x, valid = _tile_logits(qq, kq, cfg, params, w, c)
-        e = _exp(x, m, valid, params)
-        Bq, Bc = e.shape[1], e.shape[2]
-        low = torch.arange(Bc)[None, :] <= torch.arange(Bq)[:, None]   # key j <= row i: band nb-1-c
-        a = check_width(torch.where(low, e, 0).sum(-1), w.tile_sum, False, "tile_sum")
+    for c0 in range(0, nb, CHUNK_TILES):
+        c1 = min(nb, c0 + CHUNK_TILES)
+        x, valid = _tile_logits(qq, kq, cfg, params, w, c0, c1)
+        e = _exp(x, m[..., None, None], valid, params)                 # [H, Bq, nt, B]
+        Bq = e.shape[1]
+        low = (torch.arange(B)[None, :] <= torch.arange(Bq)[:, None])[:, None, :]  # key j <= row i
+        a = check_width(torch.where(low, e, 0).sum(-1), w.tile_sum, False, "tile_sum")   # [H, Bq, nt]
         b = check_width(torch.where(low, 0, e).sum(-1), w.tile_sum, False, "tile_sum")
         hi = rshift_round(check_width(a * r, w.product, False, "product"), s)
         lo = rshift_round(check_width(b * r, w.product, False, "product"), s)
         check_width(hi, w.part, False, "part")
         check_width(lo, w.part, False, "part")
-        v[:, c] += (hi + lo).sum(-1)
-        d[:, nb - 1 - c] += hi.sum(-1)
-        if c <= nb - 2:
-            d[:, nb - 2 - c] += lo.sum(-1)
-        p_sum += a + b
-        norm_sum += hi + lo
+        cs = torch.arange(c0, c1)
+        v[:, c0:c1] += (hi + lo).sum(1)
+        d[:, nb - 1 - cs] += hi.sum(1)
+        # b is 0 on the diagonal tile (c = nb-1, causal); its offset -1 maps to the spare d[nb]
+        d[:, (nb - 2 - cs) % (nb + 1)] += lo.sum(1)
+        p_sum += (a + b).sum(-1)
+        norm_sum += (hi + lo).sum(-1)
+    if int(d[:, nb].abs().max()) != 0:
+        raise AssertionError("pass2_scores: mass above the diagonal of the last tile")
+    d = d[:, :nb].contiguous()
     check_width(v, w.score_acc, False, "score_acc v")
     check_width(d, w.score_acc, False, "score_acc d")
     if return_rows:
@@ -404,7 +420,7 @@ def pooled_row_mask_fixed(qq: QuantTensor, kq: QuantTensor, cfg: AcceleratorConf
     x = scale_logits(s, mult, shift, params.logit_bits)
     causal = torch.ones(nb, nb, dtype=torch.bool).tril().expand(H, nb, nb)
     mrow = ceil_int(torch.where(causal, x, torch.full_like(x, -(1 << 62))).amax(-1), params.frac_bits)
-    e = _exp(x, mrow, causal, params)
+    e = _exp(x, mrow[..., None], causal, params)
     order = torch.sort(e, dim=-1, descending=True, stable=True).indices
     se = torch.gather(e, -1, order).reshape(H * nb, nb)
     count = _coverage_count_int(se, code, params.gamma_bits, w.cover).view(H, nb, 1)
