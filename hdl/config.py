@@ -120,12 +120,12 @@ class AcceleratorConfig:
     max_group: int = 4
     max_seq_len: int = 8192
     data_bits: int = 8
-    p_bits: int = 8
+    p_bits: int = 10
     score_frac_bits: int = 8
     logit_bits: int = 24
     logit_mult_bits: int = 16
     exp_lut_bits: int = 6
-    acc_frac_bits: int = 8
+    acc_frac_bits: int = 4
     norm_bits: int = 17
     recip_bits: int = 16
     o_frac_bits: int = 8
