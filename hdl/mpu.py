@@ -28,23 +28,21 @@ Parameters: ``cfg`` (AcceleratorConfig).
 
 Pipeline and latency: stage 0 registers the beat, stage 1 the products,
 stage 2 the score column (QK) or the accumulators (PV).  A QK beat accepted
-at edge t gives ``s_valid`` after edge t+3 is out... precisely: the score
-column is on ``s_data`` in the cycle after the third rising edge that
-follows acceptance (latency 3).  A PV tile whose last beat is accepted at
-edge t starts draining after edge t+3 and drains R rows on consecutive
-``t_ready`` cycles.  One beat per cycle in steady state, either mode,
-mixed freely.
+in cycle c (``in_valid`` and ``in_ready`` high) has its score column on
+``s_data`` with ``s_valid`` in cycle c+3 (latency 3).  A PV tile whose last
+beat is accepted in cycle c drains its row 0 in cycle c+3 and its R rows on
+the following ``t_ready`` cycles.  One beat per cycle in steady state in
+either mode, and the modes may be mixed beat by beat.
 
 Handshake: the pipeline advances as a whole (``ce``); it stalls while a
 score column waits on ``s_ready``, or while the last beat of a PV tile
-reaches stage 2 and the previous tile has not finished draining.
+is about to enter stage 2 and the previous tile has not finished draining.
 ``in_ready`` is that advance signal, so it depends combinationally on
 ``s_ready``/``t_ready``.  A tile of at most ``block`` beats cannot overflow
 ``TW`` bits.  Accumulators restart from zero after each tile and after reset;
-a reset in the middle of a stream drops everything in flight (including a
-partial tile and a pending drain) and keeps no state but Q, which is
-cleared too.  Load Q only while ``idle`` (or while no QK beat is in flight):
-beats in stages 0-1 read Q.
+a reset in the middle of a stream drops everything in flight (a partial
+tile, a pending drain, a waiting score column) and clears Q.  Load Q only
+while no QK beat is in stages 0-1 (they read Q), e.g. while ``idle``.
 """
 
 from __future__ import annotations

@@ -96,7 +96,8 @@ def test_mpu(name, cfg, have_smollm2):
     bdir.mkdir(parents=True, exist_ok=True)
     path = bdir / f"real-{REAL_LAYER}-{REAL_TOKENS}.pt"
     torch.save(data, path)
-    run("mpu", cfg, "tb.test_mpu", extra_env={"MPU_REAL": str(path)}, tag=name)
+    res = run("mpu", cfg, "tb.test_mpu", extra_env={"MPU_REAL": str(path)}, tag=name)
+    assert res.skipped == [], f"cocotb tests skipped: {res.skipped}"
 
 
 # ---- golden model and kit checks (no simulator) ----------------------------

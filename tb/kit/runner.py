@@ -46,6 +46,7 @@ class RunResult:
     results_xml: Path
     tests: int
     failed: int
+    skipped: list[str]
     waves_file: Path | None
 
 
@@ -90,10 +91,10 @@ def build(unit: str, cfg: AcceleratorConfig, waves: bool = False, build_args=())
     return bdir
 
 
-def _failed_names(xml: Path) -> list[str]:
+def _case_names(xml: Path, *kinds: str) -> list[str]:
     names = []
     for case in ElementTree.parse(xml).getroot().iter("testcase"):
-        if case.find("failure") is not None or case.find("error") is not None:
+        if any(case.find(k) is not None for k in kinds):
             names.append(case.get("name", "?"))
     return names
 
@@ -139,15 +140,13 @@ def run(unit: str, cfg: AcceleratorConfig, test_module: str, *, testcase=None,
         for name in ("dump.fst", "dump.vcd"):
             if (test_dir / name).exists():
                 wave_file = test_dir / name
-        print(f"\nwaves: {wave_file if wave_file else '(no wave file written) in ' + str(test_dir)}",
-              file=sys.stderr)
-        print(f"waves: {wave_file}")
+        print(f"\nwaves: {wave_file if wave_file else '(no wave file written) in ' + str(test_dir)}")
     if tests == 0:
         raise BenchFailure(f"{unit}: no cocotb test ran (module {test_module}, testcase {testcase})")
     if failed:
         raise BenchFailure(f"{unit}: {failed} of {tests} cocotb tests failed: "
-                           f"{', '.join(_failed_names(results))} (see {results})")
-    return RunResult(results, tests, failed, wave_file)
+                           f"{', '.join(_case_names(results, 'failure', 'error'))} (see {results})")
+    return RunResult(results, tests, failed, _case_names(results, 'skipped'), wave_file)
 
 
 def _cfg_fields(cfg: AcceleratorConfig) -> dict:
