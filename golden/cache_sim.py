@@ -493,9 +493,7 @@ def simulate_layer(pattern_mask, vertical_per_head, g: int, cfg: AcceleratorConf
     parts = simulate_groups(pattern_mask, vertical_per_head, g, cfg, policy)
     total = parts[0]
     for p in parts[1:]:
-        total = total + p
-    if len(parts) > 1:
-        total.row_misses = []
+        total = total + p      # a sum drops the per-group row lists
     return total
 
 
