@@ -58,8 +58,8 @@ class SparsityConfig:
     max_budget: int = 0
     topk_vertical: int = 8
     topk_slash: int = 8
-    row_gamma: float = 0.0
-    local_window: int = 1
+    row_gamma: float = 0.95    # measured: docs/pattern.md section 3
+    local_window: int = 2
     dense_layers: tuple[int, ...] = ()
     dense_below: int = 0
 
@@ -297,7 +297,7 @@ PRESETS: dict[str, AcceleratorConfig] = {
                             max_group=3, max_seq_len=2048, tier1_blocks=32, tier2_blocks=8),
     # SmolLM2-135M: H=9, Hkv=3, D=64, 8K context; the main job.
     "smollm2": AcceleratorConfig(name="smollm2", block=64, head_dim=64, mpu_rows=64, lut_rows=26,
-                                 max_group=3, max_seq_len=8192, tier1_blocks=64, tier2_blocks=16),
+                                 max_group=3, max_seq_len=8192, tier1_blocks=96, tier2_blocks=32),
     # U280 scale: Llama-3.1-8B (g=4) and Qwen2.5-7B (g=7), D=128, 128K context.
     "u280": AcceleratorConfig(name="u280", block=64, head_dim=128, mpu_rows=64, lut_rows=26,
                               max_group=7, max_seq_len=131072, tier1_blocks=1024,
