@@ -28,6 +28,7 @@ import tempfile
 from pathlib import Path
 
 import hdl
+from fast_prefill.errors import UserError
 from hdl.config import AcceleratorConfig, ConfigError, SparsityConfig
 
 
@@ -75,7 +76,9 @@ def convert_unit(name: str, cfg: AcceleratorConfig, out_dir: str | Path) -> Path
                               capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1],
                               env={**os.environ, "PYTHONHASHSEED": "0"})  # set order in sensitivity lists
         if proc.returncode != 0:
-            raise RuntimeError(f"convert: MyHDL conversion of {name} failed:\n{proc.stderr[-3000:]}")
+            # The converter's own message (the last lines) names the file, line and problem.
+            tail = "\n".join(proc.stderr.strip().splitlines()[-3:])
+            raise UserError(f"convert: unit {name!r} (config {cfg.name!r}) does not convert:\n{tail}")
         text = (Path(tmp) / f"{name}.v").read_text()
     # Drop the date and temporary-path lines so that equal designs give equal files.
     text = "".join(line for line in text.splitlines(keepends=True)

@@ -21,11 +21,20 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from hdl.convert import convert_all, lint_file
+    from fast_prefill.errors import UserError
+    from hdl.convert import convert_unit, lint_file, units
 
     failures = 0
     for name in args.preset or sorted(PRESETS):
-        for unit, path in convert_all(preset(name), args.out / name).items():
+        for unit in units():
+            try:
+                path = convert_unit(unit, preset(name), args.out / name)
+            except UserError as exc:
+                print(f"{name:8s} {unit:12s} {'conversion failed':14s}")
+                for line in str(exc).splitlines():
+                    print(f"    {line}")
+                failures += 1
+                continue
             problems = lint_file(path, top=unit)
             status = "ok" if not problems else f"{len(problems)} problem(s)"
             print(f"{name:8s} {unit:12s} {status:14s} {path}")
@@ -33,6 +42,6 @@ def run(args) -> int:
                 print(f"    {line}")
             failures += bool(problems)
     if failures:
-        print(f"lint: {failures} file(s) with warnings")
+        print(f"lint: {failures} unit(s) failing (conversion error or lint warning)")
         return 1
     return 0

