@@ -227,7 +227,7 @@ def test_all_mass_on_the_sink():
     q[..., 0] = 10.0
     k = torch.zeros(1, L, D)
     k[0, 0, 0] = 10.0                                  # logit 100/sqrt(8) on key 0, 0 elsewhere
-    pat = build_pattern(q, k, B, SparsityConfig(gamma=0.9))
+    pat = build_pattern(q, k, B, SparsityConfig(gamma=0.9, row_gamma=0.0, local_window=1))
     v, d = vertical_slash_scores(q[:, (nb - 1) * B:], k, B)
     assert float(v[0, 0]) > 0.99 * B
     for h in range(3):
