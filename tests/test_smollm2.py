@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import types
-from pathlib import Path
 
 import pytest
 import torch
@@ -162,10 +161,11 @@ def test_attention_fn_replaces_attention_in_every_layer(model, dense_run):
 
     alt = model.forward(tokens[:256], attention_fn=fn)
     assert seen == list(range(30))
-    ref = model.forward(tokens[:256])
+    # Same logits as the dense forward over N tokens on the first 256 positions: the hook gets
+    # the real post-RoPE q/k/v, and the dense path is causal (later tokens change nothing).
+    ref = logits[:256]
     assert (alt - ref).abs().max() < 1e-3 * ref.abs().max()
-    # Causality: the first 256 positions do not depend on what comes after them.
-    assert (ref - logits[:256]).abs().max() < 1e-3 * ref.abs().max()
+    alt[0, 0] = 0.0  # plain tensors (not inference-mode ones): callers may edit them in place
 
     with pytest.raises(ValueError, match=r"attention_fn\(layer 0\)"):
         model.forward(tokens[:16], attention_fn=lambda layer, q, k, v: q[:3])
