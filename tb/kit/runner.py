@@ -84,9 +84,21 @@ def build(unit: str, cfg: AcceleratorConfig, waves: bool = False, build_args=())
     if obj.exists():
         shutil.rmtree(obj)
     obj.mkdir(parents=True)
-    cache = SIM_ROOT / "_runtime" / ("waves" if waves else "plain")
-    _reuse_runtime(cache, obj)
+    cache = SIM_ROOT / "_runtime" / _runtime_key(waves)
     runner = get_runner("verilator")
+    run_cmds = runner._execute
+
+    def execute(cmds, cwd):
+        # build = [verilator, make]: drop the cached runtime objects in between,
+        # newer than the Vtop.mk that verilator just wrote (make's prerequisite).
+        if len(cmds) == 2:
+            run_cmds(cmds[:1], cwd)
+            _reuse_runtime(cache, obj)
+            run_cmds(cmds[1:], cwd)
+        else:
+            run_cmds(cmds, cwd)
+
+    runner._execute = execute
     runner.build(sources=[src], hdl_toplevel=unit, build_dir=obj, build_args=args,
                  waves=waves, timescale=("1ns", "1ps"), always=True)
     shutil.copy2(obj / unit, exe)
@@ -97,17 +109,28 @@ def build(unit: str, cfg: AcceleratorConfig, waves: bool = False, build_args=())
 
 # Verilator's runtime (verilated*.cpp) and cocotb's verilator.cpp do not depend on
 # the design; compiling them dominates a small design's build.  Their objects are
-# kept once per flavour and copied (mtimes preserved) into each new build folder,
-# where make finds them up to date.
+# kept once per flavour and copied into each new build folder after verilator
+# ran, so make finds them up to date.
 _RUNTIME_OBJS = ("verilator", "verilated", "verilated_dpi", "verilated_vpi", "verilated_threads",
                  "verilated_fst_c", "verilated_vcd_c")
+
+
+def _runtime_key(waves: bool) -> str:
+    """The runtime objects depend on the tool versions, the make flags and tracing."""
+    import cocotb
+    from fast_prefill.toolchain import verilator_bin_dir
+
+    stamp = json.dumps([cocotb.__version__, str(verilator_bin_dir()),
+                        (verilator_bin_dir() / "verilator_bin").stat().st_mtime,
+                        os.environ.get("MAKEFLAGS", ""), waves])
+    return ("waves-" if waves else "plain-") + hashlib.sha256(stamp.encode()).hexdigest()[:10]
 
 
 def _reuse_runtime(cache: Path, obj: Path) -> None:
     if not cache.is_dir():
         return
     for f in cache.iterdir():
-        shutil.copy2(f, obj / f.name)
+        shutil.copyfile(f, obj / f.name)  # fresh mtime: newer than Vtop.mk
 
 
 def _save_runtime(obj: Path, cache: Path) -> None:
