@@ -111,7 +111,9 @@ def build(unit: str, cfg: AcceleratorConfig, waves: bool = False, build_args=())
 # the design; compiling them dominates a small design's build.  Their objects are
 # kept once per flavour and copied into each new build folder after verilator
 # ran, so make finds them up to date.
-_RUNTIME_OBJS = ("verilator", "verilated", "verilated_dpi", "verilated_vpi", "verilated_threads",
+# Design-independent objects only: cocotb's verilator.o includes Vtop.h, so reusing it from
+# another design corrupts memory at exit ("double free").
+_RUNTIME_OBJS = ("verilated", "verilated_dpi", "verilated_vpi", "verilated_threads",
                  "verilated_fst_c", "verilated_vcd_c")
 
 
