@@ -127,11 +127,13 @@ def kv_cache(clk, rst, start, seq_len, k_base, v_base,
     # queues
     sv_push, sv_full, sv_empty, sv_pop = (Signal(bool(0)) for _ in range(4))
     sv_din, sv_dout = Signal(intbv(0)[SVW:]), Signal(intbv(0)[SVW:])
-    svq = kv_fifo(clk, rst, clr, sv_push, sv_din, sv_pop, sv_dout, sv_full, sv_empty, None,
+    sv_count = Signal(intbv(0, min=0, max=SERVE_DEPTH + 1))
+    svq = kv_fifo(clk, rst, clr, sv_push, sv_din, sv_pop, sv_dout, None, sv_empty, sv_count,
                   SERVE_DEPTH, SVW)
     fq_push, fq_full, fq_empty, fq_pop = (Signal(bool(0)) for _ in range(4))
     fq_din, fq_dout = Signal(intbv(0)[FQW:]), Signal(intbv(0)[FQW:])
-    fq = kv_fifo(clk, rst, clr, fq_push, fq_din, fq_pop, fq_dout, fq_full, fq_empty, None,
+    fq_count = Signal(intbv(0, min=0, max=FETCH_DEPTH + 1))
+    fq = kv_fifo(clk, rst, clr, fq_push, fq_din, fq_pop, fq_dout, None, fq_empty, fq_count,
                  FETCH_DEPTH, FQW)
 
     hits1, hits2, misses = (Signal(intbv(0)[32:]) for _ in range(3))
@@ -163,6 +165,13 @@ def kv_cache(clk, rst, start, seq_len, k_base, v_base,
                  r1_en, r2_en, r_addr, r1_data, r2_data,
                  o_valid, o_ready, o_data, o_kv, o_row, o_block, o_last,
                  served, emitted, cnt_stall, nbb, t1, t2, cb, p["bd"], db, p["dw"])
+
+    @always_comb
+    def room():
+        # kv_slots pushes one cycle after it accepts an access, so it may accept only while
+        # one more word than that push fits (else the push could meet a full queue)
+        sv_full.next = sv_count >= SERVE_DEPTH - 1
+        fq_full.next = fq_count >= FETCH_DEPTH - 1
 
     @always_comb
     def addrs():
@@ -217,7 +226,7 @@ def kv_cache(clk, rst, start, seq_len, k_base, v_base,
                 vb.next = v_base
                 state.next = St.CLEAR
 
-    return live, svq, fq, slots, tier1, tier2, dma, out, addrs, outs, run
+    return live, svq, fq, slots, tier1, tier2, dma, out, room, addrs, outs, run
 
 
 def top(cfg: AcceleratorConfig):

@@ -22,8 +22,9 @@ one past the last access that used the slot before; the per-slot "read done").
 Ports (``clk`` rising edge; ``rst`` synchronous, active high)
     clr, abort          start a run (clears the tables) / stop taking accesses
     f_valid, f_ready, f_row, f_block, f_vert, f_has_next, f_next   forward stream
-    sv_push, sv_din, sv_full   serve queue: {fetch_seq, block, row, slot}
-    fq_push, fq_din, fq_full   fetch queue: {thr, slot, block}
+    sv_push, sv_din, sv_full   serve queue: {fetch_seq, block, row, slot}; ``sv_full`` must
+                        be high while fewer than two words are free (the push is registered)
+    fq_push, fq_din, fq_full   fetch queue: {thr, slot, block}, same rule
     dec_valid           one cycle per decision, with
     dec_hit, dec_slot (global), dec_evict (a live block was displaced),
     dec_victim, dec_freed (slot released at the block's last use)

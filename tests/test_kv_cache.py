@@ -109,13 +109,6 @@ def have_smollm2():
     return True
 
 
-# The RTL benches (tb/test_kv_cache.py through tb.kit.runner.run, one per CONFIGS entry,
-# and a slow 2K real-pattern run) are not collected yet: the simulator that
-# tb.kit.runner.build produces for this unit is corrupt (cocotb's main allocates a
-# smaller Vtop than the model's constructor writes; see docs/kv_cache.md, "Status").
-# ``run_rtl_bench`` is the entry point they will use.
-
-
 def run_rtl_bench(name: str, tag: str | None = None) -> None:
     """Build the cases of config ``name`` and run every cocotb test of tb/test_kv_cache.py."""
     cfg = CONFIGS[name]
@@ -125,6 +118,28 @@ def run_rtl_bench(name: str, tag: str | None = None) -> None:
     path = bdir / "cases.pt"
     torch.save({"cases": cases}, path)
     run("kv_cache", cfg, "tb.test_kv_cache", extra_env={"KV_CASES": str(path)}, tag=tag or name)
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_kv_cache_rtl(name, have_smollm2):
+    """Every cocotb test of tb/test_kv_cache.py on the config's cases."""
+    run_rtl_bench(name)
+
+
+@pytest.mark.slow
+def test_kv_cache_rtl_real_2k(have_smollm2):
+    """All three KV groups of SmolLM2 layer 3 at 2048 tokens (nb = 128) on the ci config."""
+    cfg = CONFIGS["ci"]
+    cases = []
+    for kvh in range(3):
+        m, vert, kq, vq = real_group(cfg, 2048, kv_head=kvh)
+        cases.append(make_case(f"real-2048-kv{kvh}", cfg, m, vert, 10 + kvh, (kq, vq)))
+    bdir = build_dir_for("kv_cache", cfg)
+    bdir.mkdir(parents=True, exist_ok=True)
+    path = bdir / "cases-2k.pt"
+    torch.save({"cases": cases}, path)
+    run("kv_cache", cfg, "tb.test_kv_cache", testcase="test_cases",
+        extra_env={"KV_CASES": str(path), "KV_MAX_CYCLES": "20000000"}, tag="real-2k")
 
 
 # ---- checks without a simulator ---------------------------------------------
