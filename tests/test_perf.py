@@ -1,0 +1,128 @@
+"""Performance model (golden/perf.py) against RTL cycle counts, and its input checks.
+
+The RTL runs happen here, through the benches' own job builders and runner (no cycle count
+is written into this file): the model must predict the attention engine and the MPU within
+5 % on the small config.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from golden import perf
+from hdl.config import ConfigError, preset
+from tb.benchmarks.attention import build_jobs, pick_rows, real_inputs
+from tb.kit.runner import build_dir_for, run
+
+CI = preset("ci")
+TOL = 0.05
+
+
+def _engine_rtl_cycles(cfg, jobs, tag):
+    bdir = build_dir_for("attn_engine", cfg)
+    bdir.mkdir(parents=True, exist_ok=True)
+    path, out = bdir / f"perf-jobs-{tag}.pt", bdir / f"perf-result-{tag}.pt"
+    torch.save(jobs, path)
+    run("attn_engine", cfg, "tb.test_attention", testcase="test_throughput", tag=f"perf-{tag}",
+        extra_env={"ATTN_JOBS": str(path), "ATTN_BENCH_OUT": str(out)})
+    res = torch.load(out)
+    assert res["tiles"] == sum(len(j["tiles"]) for j in jobs)
+    return res["cycles"]
+
+
+def _mixed_jobs(cfg, layer, seed):
+    """Real SmolLM2 rows: random rows plus the first rows (1-3 tiles), so that per-row and
+    per-tile costs both weigh in."""
+    inputs, mask = real_inputs(cfg, layer, 2048)
+    rows = pick_rows(mask, 16, seed=seed) + [(h, r) for h, r in ((0, 0), (1, 1), (2, 2), (3, 0))]
+    return build_jobs(inputs, mask, rows)
+
+
+def test_engine_model_predicts_rtl_ci():
+    jobs = _mixed_jobs(CI, 15, seed=11)
+    tiles = [len(j["tiles"]) for j in jobs]
+    assert min(tiles) <= 3 and max(tiles) >= 10          # the mix is really mixed
+    rtl = _engine_rtl_cycles(CI, jobs, "ci")
+    model = perf.attention_engine_cycles(CI, tiles)
+    ideal = 2 * CI.block * sum(tiles)
+    assert abs(model - rtl) <= TOL * rtl, f"model {model} vs RTL {rtl} cycles (ideal {ideal})"
+
+
+@pytest.mark.slow
+def test_engine_model_predicts_rtl_b8():
+    cfg = preset("ci", block=8, mpu_rows=8, lut_rows=3, p_bits=8, exp_lut_bits=8)
+    jobs = _mixed_jobs(cfg, 3, seed=5)
+    rtl = _engine_rtl_cycles(cfg, jobs, "b8")
+    model = perf.attention_engine_cycles(cfg, [len(j["tiles"]) for j in jobs])
+    assert abs(model - rtl) <= TOL * rtl, f"model {model} vs RTL {rtl} cycles"
+
+
+def test_mpu_model_predicts_rtl_ci():
+    beats = 8 * CI.block
+    out = build_dir_for("mpu", CI) / "perf-throughput.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    run("mpu", CI, "tb.test_mpu", testcase="test_throughput", tag="perf",
+        extra_env={"MPU_BENCH_OUT": str(out), "MPU_BENCH_BEATS": str(beats),
+                   "MPU_MAX_CYCLES": str(20 * beats + 100_000)})
+    res = json.loads(out.read_text())
+    for mode in ("qk", "pv"):
+        r = res[mode]
+        model = perf.mpu_stream_cycles(CI, r["beats"])
+        assert abs(model - r["cycles"]) <= TOL * r["cycles"], (mode, model, r)
+
+
+# ---------------------------------------------------------------- model consistency
+def test_gemm_cycles_bounds():
+    cfg = preset("u280")
+    M, K, N = 4096, 4096, 14336
+    cyc = perf.gemm_cycles(cfg, M, K, N)
+    ideal = M * K * N / cfg.macs_per_cycle
+    assert ideal <= cyc <= ideal * (1 + cfg.mpu_rows / N) + 1
+    # a partial tile costs a whole tile
+    assert perf.gemm_cycles(cfg, M + 1, K, N) > cyc
+
+
+def test_prefill_split_and_scaling():
+    plat = perf.FpgaPlatform(preset("u280"))
+    shape = perf.MODELS["llama-3.1-8b"]
+    a = perf.fpga_prefill(plat, shape, 8192, 0.3)
+    b = perf.fpga_prefill(plat, shape, 8192, 0.15)
+    assert set(a.parts) == {"linear", "index", "attention"}
+    assert a.parts["linear"] == b.parts["linear"]
+    assert 1.8 < a.parts["attention"] / b.parts["attention"] < 2.1
+    assert a.energy_j == pytest.approx(a.ttft_s * plat.board_power_w)
+    # linear MACs: 2 * params per token, params of Llama-3.1-8B without embeddings ~ 6.98e9
+    assert shape.linear_macs_per_token() == pytest.approx(6.98e9, rel=0.01)
+
+
+def test_gpu_dense_attention_quadratic():
+    shape = perf.MODELS["qwen2.5-7b"]
+    t1 = perf.gpu_prefill(perf.A5000, shape, 16384).parts["attention"]
+    t2 = perf.gpu_prefill(perf.A5000, shape, 32768).parts["attention"]
+    assert t2 / t1 == pytest.approx(4.0, rel=0.01)
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: perf.attention_engine_cycles(CI, []), "tiles_per_row"),
+    (lambda: perf.attention_engine_cycles(CI, [3, 0]), r"tiles_per_row\[1\]"),
+    (lambda: perf.attention_layer_cycles(CI, 4, 1024, 0.0), "density"),
+    (lambda: perf.attention_layer_cycles(CI, 4, 1024, 1.5), "density"),
+    (lambda: perf.gemm_cycles(CI, 0, 4, 4), "M"),
+    (lambda: perf.FpgaPlatform(CI, hbm_efficiency=1.5), "hbm_efficiency"),
+    (lambda: perf.mpu_stream_cycles("ci", 4), "cfg"),
+])
+def test_bad_input_raises(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_shape_mismatch_raises():
+    plat = perf.FpgaPlatform(preset("smollm2"))
+    with pytest.raises(ConfigError, match="head_dim"):
+        perf.fpga_prefill(plat, perf.MODELS["llama-3.1-8b"], 4096, 0.5)
+    with pytest.raises(ConfigError, match="max_group"):
+        perf.fpga_prefill(perf.FpgaPlatform(preset("u280", max_group=4)),
+                          perf.MODELS["qwen2.5-7b"], 4096, 0.5)
