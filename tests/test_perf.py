@@ -126,3 +126,58 @@ def test_shape_mismatch_raises():
     with pytest.raises(ConfigError, match="max_group"):
         perf.fpga_prefill(perf.FpgaPlatform(preset("u280", max_group=4)),
                           perf.MODELS["qwen2.5-7b"], 4096, 0.5)
+
+
+# ---------------------------------------------------------------- GPU baseline (CPU parts)
+@pytest.mark.parametrize("layer", [3, 20])
+def test_gpu_estimator_matches_golden_pattern(layer):
+    """The vectorised estimator the GPU baseline times is the golden pattern (float64, CPU)."""
+    from golden.gpu_baseline import estimate_mask
+    from golden.pattern import build_pattern
+    from golden.smollm2 import load_qkv
+    from hdl.config import SparsityConfig
+
+    cap = load_qkv(layer, 1024)
+    sp = SparsityConfig()
+    want = build_pattern(cap.q, cap.k, 64, sp, layer=layer).mask
+    got = estimate_mask(cap.q, cap.k, 64, sp, dtype=torch.float64)
+    assert torch.equal(got, want)
+
+
+def test_gpu_baseline_skips_without_cuda(tmp_path, capsys):
+    from golden import gpu_baseline
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA present: the skip path is not taken")
+    assert gpu_baseline.main(["--length", "4096", "--out", str(tmp_path)]) == 0
+    assert "no CUDA device" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+def test_gpu_efficiency_from_data_files(tmp_path):
+    from golden.evaluate import gpu_efficiency, load_gpu_results
+
+    assert gpu_efficiency(load_gpu_results(tmp_path)).source.startswith("assumed")
+    rows = [{"seq_len": 4096, "dense_eff": 0.4, "sparse_eff": 0.2, "gemm_eff": 0.6,
+             "index_mem_eff": 0.3}]
+    (tmp_path / "x.json").write_text(json.dumps({"gpu": "Test GPU", "peak_flops": 1e14,
+                                                 "results": rows}))
+    eff = gpu_efficiency(load_gpu_results(tmp_path))
+    assert (eff.attn_dense, eff.attn_sparse, eff.gemm, eff.index) == (0.4, 0.2, 0.6, 0.3)
+    assert "Test GPU" in eff.source
+    (tmp_path / "y.json").write_text(json.dumps({"gpu": "No results"}))
+    with pytest.raises(ValueError, match="missing field"):
+        load_gpu_results(tmp_path)
+
+
+def test_density_model_labels():
+    from golden.evaluate import DensityModel
+
+    dm = DensityModel.fit({2048: 0.5, 8192: 0.25})
+    assert dm.alpha == pytest.approx(0.5)
+    d, label = dm(8192)
+    assert d == 0.25 and label.startswith("measured")
+    d, label = dm(32768)
+    assert d == pytest.approx(0.125) and label.startswith("projected")
+    with pytest.raises(ValueError, match="two lengths"):
+        DensityModel.fit({8192: 0.25})
