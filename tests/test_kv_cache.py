@@ -1,7 +1,8 @@
 """KV cache RTL bench runner (hdl/kv_cache.py + tb/test_kv_cache.py) and its unit checks.
 
-Cases are built here (torch), saved to a file and handed to the cocotb bench,
-which compares every run exactly with golden/cache_sim.py.  Patterns:
+Cases are built here (torch, with the builders of tb/benchmarks/cache.py, which
+the ``fast-prefill bench cache`` table shares), saved to a file and handed to the
+cocotb bench, which compares every run exactly with golden/cache_sim.py.  Patterns:
 
 * real: SmolLM2-135M layer 3 on the shipped prompt, post-RoPE Q/K from
   ``golden.smollm2.load_qkv``, block pattern from ``golden.pattern.build_pattern``
@@ -23,60 +24,13 @@ import torch
 
 from golden import cache_sim
 from hdl.config import ConfigError, preset
+from tb.benchmarks.cache import make_case, random_group, real_group  # shared with the bench
 from tb.kit.runner import build_dir_for, run
-
-REAL_LAYER = 3
-K_BASE = 0x10000 + 3 * 32          # bus aligned, not page aligned: bursts split at 4 KiB
-V_BASE = 0x200000 + 5 * 32
 
 CONFIGS = {
     "ci": preset("ci"),
     "tiny-d64": preset("ci", head_dim=64, tier1_blocks=4, tier2_blocks=2, max_seq_len=1024),
 }
-
-
-def real_group(cfg, n_tokens: int, kv_head: int = 1, layer: int = REAL_LAYER):
-    """A real KV group: (mask [g, nb, nb], vertical union, quantised K and V [L, 64] int8)."""
-    from golden.pattern import build_pattern
-    from golden.quant import quantize_blocks
-    from golden.smollm2 import load_qkv
-
-    cap = load_qkv(layer, n_tokens, "default")
-    pat = build_pattern(cap.q, cap.k, cfg.block, cfg.sparsity, layer=layer,
-                        max_seq_len=cfg.max_seq_len)
-    g = cap.q.shape[0] // cap.k.shape[0]
-    heads = range(kv_head * g, (kv_head + 1) * g)
-    mask = pat.mask[kv_head * g:(kv_head + 1) * g].clone()
-    vertical = sorted({c for h in heads for c in pat.vertical[h]})
-    kq = quantize_blocks(cap.k, cfg.block).values[kv_head]
-    vq = quantize_blocks(cap.v, cfg.block).values[kv_head]
-    return mask, vertical, kq, vq
-
-
-def random_group(nb: int, g: int, n_vertical: int, n_slash: int, extra: float, seed: int):
-    """A synthetic vertical-slash group plus a share ``extra`` of random causal tiles."""
-    mask, verts = cache_sim.synthetic_vertical_slash(nb, g, n_vertical, n_slash, seed)
-    gen = torch.Generator().manual_seed(seed)
-    noise = (torch.rand(mask.shape, generator=gen) < extra) & torch.ones(nb, nb, dtype=torch.bool).tril()
-    vertical = sorted({c for v in verts for c in v})
-    return mask | noise, vertical
-
-
-def make_case(name: str, cfg, mask, vertical, seed: int, kv=None) -> dict:
-    """A bench case: the group's pattern, L, bases, and the HBM blocks K/V int8 [nb, B, D]."""
-    nb = mask.shape[-1]
-    B, D = cfg.block, cfg.head_dim
-    if kv is not None and kv[0].shape[-1] == D:
-        k = kv[0][:nb * B].reshape(nb, B, D).to(torch.int8)
-        v = kv[1][:nb * B].reshape(nb, B, D).to(torch.int8)
-    else:
-        gen = torch.Generator().manual_seed(seed)
-        k = torch.randint(-128, 128, (nb, B, D), generator=gen).to(torch.int8)
-        v = torch.randint(-128, 128, (nb, B, D), generator=gen).to(torch.int8)
-        k[0, 0], v[0, 0] = -128, 127       # corners
-    L = nb * B - (B // 2 if nb > 1 else 0)   # a partial last block
-    return {"name": name, "mask": mask, "vertical": vertical, "seq_len": L,
-            "k_base": K_BASE, "v_base": V_BASE, "k": k, "v": v}
 
 
 def cases_for(name: str, cfg) -> list[dict]:
@@ -175,3 +129,54 @@ def test_cases_exercise_thrash_and_hold_all(have_smollm2):
             evict += s.evictions > 0
             hold += s.hbm_bytes == s.compulsory_bytes
         assert evict and hold, (name, evict, hold)
+
+
+def test_bench_tables_match_cache_sim(have_smollm2):
+    """The golden tables of ``fast-prefill bench cache`` are cache_sim's numbers, row by row:
+    real SmolLM2 layers (256 tokens, small tiers so the policies differ) and synthetic groups."""
+    from golden.pattern import build_pattern
+    from golden.smollm2 import load_qkv
+    from tb.benchmarks.cache import POLICIES, llama_variants, smollm2_rows, synthetic_rows
+
+    cfg = preset("ci", tier1_blocks=4, tier2_blocks=2)
+    layers = [3, 10]
+    rows = smollm2_rows(cfg, 256, layers)
+    assert [r["layer"] for r in rows] == layers
+    for r in rows:
+        cap = load_qkv(r["layer"], 256, "default")
+        pat = build_pattern(cap.q, cap.k, cfg.block, cfg.sparsity, layer=r["layer"],
+                            max_seq_len=cfg.max_seq_len)
+        tab = cache_sim.layer_traffic_table(pat.mask, pat.vertical, 3, cfg)
+        assert r["compulsory"] == tab["compulsory"]
+        for p in POLICIES:
+            assert r[p] == tab[p] and r[f"{p}_ratio"] == pytest.approx(tab[f"{p}_ratio"])
+            s = cache_sim.simulate_layer(pat.mask, pat.vertical, 3, cfg, p)
+            assert (r[f"{p}_hits1"], r[f"{p}_hits2"], r[f"{p}_misses"]) == \
+                (s.hits_tier1, s.hits_tier2, s.misses)
+        groups = cache_sim.simulate_groups(pat.mask, pat.vertical, 3, cfg)
+        assert r["fits"] == all(s.distinct_blocks <= 6 for s in groups)
+        assert r["nb"] == 16 and r["mean_vertical"] == sum(map(len, pat.vertical)) / 9
+    assert any(r["lru"] > r["liveness"] for r in rows)      # the tiny tiers really evict
+
+    variants = [("a", 3, 2), ("b", lambda L: L // 128, 2)]
+    syn = synthetic_rows(cfg, 2, [256, 512], variants, seeds=[0, 1])
+    assert [(r["tokens"], r["variant"], r["seed"]) for r in syn] == \
+        [(L, v, s) for L in (256, 512) for v in "ab" for s in (0, 1)]
+    for r in syn:
+        nb = r["tokens"] // cfg.block
+        nv = 3 if r["variant"] == "a" else r["tokens"] // 128
+        assert (r["n_vertical"], r["n_slash"]) == (nv, 2)
+        mask, verts = cache_sim.synthetic_vertical_slash(nb, 2, nv, 2, r["seed"])
+        tab = cache_sim.traffic_table(mask, sorted({c for v in verts for c in v}), cfg)
+        for p in POLICIES:
+            assert r[p] == tab[p]
+        assert r["lru_over_liveness"] == pytest.approx(tab["lru"] / tab["liveness"])
+
+    # the set-size variants: a growth n ~ L**a fitted on the two measured lengths
+    measured = {2048: [{"layer": 0, "mean_vertical": 10.0, "mean_slash": 5.0}],
+                8192: [{"layer": 0, "mean_vertical": 20.0, "mean_slash": 5.0}]}
+    var, _, gated = llama_variants(measured)
+    by = {v[0]: v for v in var}
+    assert set(by) == {"8K-mean", "grown", "sparser"} and gated == {"8K-mean", "grown"}
+    assert by["8K-mean"][1:] == (20, 5) and by["sparser"][1:] == (10, 2)
+    assert by["grown"][1](32768) == 40 and by["grown"][2](32768) == 5    # 4x L: 2x, 1x
