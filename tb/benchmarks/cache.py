@@ -32,6 +32,10 @@ Table functions (golden only, return lists of dicts):
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+
 DESCRIPTION = ("KV cache: HBM KV bytes / compulsory (none, LRU, liveness) on SmolLM2 and "
                "synthetic Llama-8B patterns; RTL counters vs golden")
 
@@ -272,6 +276,20 @@ def _print_synthetic(rows, cfg, g, source) -> None:
 
 # ---- RTL ---------------------------------------------------------------------------------------
 
+@contextlib.contextmanager
+def _stdout_to_stderr():
+    """Send the simulator's log (it inherits file descriptor 1) to stderr: stdout keeps the tables."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def rtl_run(n_tokens: int, kv_head: int = 1, layer: int = REAL_LAYER) -> dict:
     """One real SmolLM2 KV group through the kv_cache RTL (ci preset); counters and golden.
 
@@ -294,12 +312,16 @@ def rtl_run(n_tokens: int, kv_head: int = 1, layer: int = REAL_LAYER) -> dict:
     path, out = bdir / "bench-cases.pt", bdir / "bench-result.json"
     out.unlink(missing_ok=True)
     torch.save({"cases": [case]}, path)
-    run_bench("kv_cache", cfg, "tb.test_kv_cache", testcase="test_cases", tag="bench",
-              extra_env={"KV_CASES": str(path), "KV_BENCH_OUT": str(out),
-                         "KV_MAX_CYCLES": str(200 * int(mask.any(0).sum()) * cfg.block + 100_000)})
+    with _stdout_to_stderr():
+        run_bench("kv_cache", cfg, "tb.test_kv_cache", testcase="test_cases", tag="bench",
+                  extra_env={"KV_CASES": str(path), "KV_BENCH_OUT": str(out),
+                             "KV_MAX_CYCLES": str(200 * int(mask.any(0).sum()) * cfg.block
+                                                  + 100_000)})
     rtl = json.loads(out.read_text())[0]
     gold = cache_sim.simulate(mask, vert, cfg.tier1_blocks, cfg.tier2_blocks, cfg.kv_block_bytes)
-    return {"cfg": cfg, "case": case["name"], "rtl": rtl, "gold": gold}
+    lru = cache_sim.simulate(mask, vert, cfg.tier1_blocks, cfg.tier2_blocks, cfg.kv_block_bytes,
+                             "lru")
+    return {"cfg": cfg, "case": case["name"], "rtl": rtl, "gold": gold, "lru": lru}
 
 
 def _print_rtl(res) -> bool:
@@ -319,6 +341,7 @@ def _print_rtl(res) -> bool:
     print(f"{'stall cycles':>14} | {r['stall']:>10} | {'-':>10}")
     print(f"{'cycles':>14} | {r['cycles']:>10} | {'-':>10}")
     print(f"{'ratio':>14} | {r['bytes'] / r['compulsory']:>9.3f}x | {gd.ratio():>9.3f}x")
+    print(f"{'LRU (golden)':>14} | {'-':>10} | {res['lru'].ratio():>9.3f}x")
     print("bit-exact: " + ("yes (counters, every decision, fetch order, AXI bursts and every K/V "
                            "row match golden)" if ok else "NO"))
     return ok
@@ -353,7 +376,6 @@ def _check_layers(layers, what) -> list[int]:
 
 
 def run(args) -> int:
-    import sys
     import time
 
     from fast_prefill.errors import UserError
