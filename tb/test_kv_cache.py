@@ -2,7 +2,7 @@
 
 Run through tests/test_kv_cache.py (tb.kit.runner.run); the config arrives in
 FAST_PREFILL_CFG.  Environment knobs:
-    KV_CASES        torch file: {"cases": [case, ...]} (see tests/test_kv_cache.py::make_case)
+    KV_CASES        torch file: {"cases": [case, ...]} (see tb/benchmarks/cache.py::make_case)
     KV_IDLE, KV_BP  pause rates of the index stream and of the K/V output stream
     KV_LAT          HBM latency in cycles per burst;  KV_AXI_BP  pause rate of AR and R
     KV_BENCH_OUT    JSON file where test_cases writes per-case counts and cycles
