@@ -12,68 +12,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from golden.estimator_fixed import pass1_row_stats, pass2_scores
-from golden.quant import QuantTensor
 from hdl.config import preset
 from hdl.sig_params import ERR_ALIGN, ERR_GROUP, ERR_L_BIG, ERR_L_ZERO, sig_widths
+from tb.benchmarks.sig import K_ADDR, make_case, quant, real_qk
 from tb.kit.runner import build_dir_for, run
 
 CFG = preset("ci")
-K_ADDR, Q_ADDR = 0x1000, 0x40000
-
-
-def _code(mant: int, exp: int) -> int:
-    return (int(mant) & 0xFFFF) | ((int(exp) & 0xFFFF) << 16)
-
-
-def make_case(name: str, qq: QuantTensor, kq: QuantTensor, cfg=CFG, kv: int = 0, g: int | None = None,
-              err: int = 0, **regs) -> dict:
-    """One run: the HBM image of KV head ``kv``'s K and its group's Q, codes and golden results.
-
-    qq [H, L, D], kq [Hkv, L, D]; the group is query heads kv*g .. kv*g+g-1.
-    """
-    H, L, D = qq.values.shape
-    Hkv = kq.values.shape[0]
-    gg = H // Hkv
-    g = gg if g is None else g
-    B = cfg.block
-    nb = -(-L // B)
-    heads = list(range(kv * gg, kv * gg + g))
-    qg = QuantTensor(qq.values[heads], qq.scale_mant[heads], qq.scale_exp[heads], B)
-    kg = QuantTensor(kq.values[kv:kv + 1], kq.scale_mant[kv:kv + 1], kq.scale_exp[kv:kv + 1], B)
-    stride = -(-L * D // 4096) * 4096 + 4096
-    mem = [(K_ADDR, kg.values[0].to(torch.int8).numpy().tobytes())]
-    for i in range(g):
-        mem.append((Q_ADDR + i * stride, qg.values[i].to(torch.int8).numpy().tobytes()))
-    case = {"name": name, "L": L, "g": g, "nb": nb, "bq": L - (nb - 1) * B, "err": err,
-            "k_addr": K_ADDR, "q_addr": Q_ADDR, "q_stride": stride, "mem": mem,
-            "qcodes": [_code(qg.scale_mant[i, nb - 1], qg.scale_exp[i, nb - 1]) for i in range(g)],
-            "kcodes": [_code(kg.scale_mant[0, c], kg.scale_exp[0, c]) for c in range(nb)]}
-    case.update(regs)
-    if err == 0:
-        st = pass1_row_stats(qg, kg, cfg)
-        v, d = pass2_scores(qg, kg, cfg, st)
-        case.update(m=st.m, l=st.l, v=v, d=d)
-    return case
-
-
-def quant(q: torch.Tensor, k: torch.Tensor, cfg=CFG) -> tuple[QuantTensor, QuantTensor]:
-    """Host quantisation as the attention engine does it (the estimator reads the same buffers)."""
-    from golden.fixed_attention import quantize_attention_inputs
-    fi = quantize_attention_inputs(q, k, k.clone(), cfg)
-    return fi.q, fi.k
-
-
-def real_qk(layer: int, n_tokens: int, cfg=CFG) -> tuple[QuantTensor, QuantTensor]:
-    """SmolLM2 layer Q/K cut to cfg.head_dim channels (both halves of the rotary pairs)."""
-    from golden.smollm2 import load_qkv
-    cap = load_qkv(layer, n_tokens, "default")
-    q, k = cap.q, cap.k
-    HD, D = q.shape[-1], cfg.head_dim
-    if D < HD:
-        ch = torch.cat([torch.arange(D // 2), HD // 2 + torch.arange(D // 2)])
-        q, k = q[..., ch], k[..., ch]
-    return quant(q, k, cfg)
 
 
 def rand_qk(L: int, seed: int, g: int = 3, scale: float = 1.0) -> tuple[QuantTensor, QuantTensor]:

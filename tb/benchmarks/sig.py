@@ -7,11 +7,86 @@
     are max_group MPUs of B x D (so the ideal is 2L cycles for g = max_group).  Target <= 1.15x
     for L >= 1024.  Then lists every memory (``reg [W] name [0:N-1]``) of the converted design
     with its size, to show that the state is O(nb) per head, not O(B*L).
+
+Host-side helpers shared with tests/test_sig.py (torch; no simulator): make_case, quant,
+real_qk (one KV group's HBM image, scale codes and golden results).
 """
 
 from __future__ import annotations
 
 DESCRIPTION = "index generator: cycles per KV group / ideal (2 passes), memories of the design"
+
+K_ADDR, Q_ADDR = 0x1000, 0x40000
+
+
+def _ci():
+    from hdl.config import preset
+    return preset("ci")
+
+
+def _code(mant: int, exp: int) -> int:
+    return (int(mant) & 0xFFFF) | ((int(exp) & 0xFFFF) << 16)
+
+
+def make_case(name: str, qq, kq, cfg=None, kv: int = 0, g: int | None = None,
+              err: int = 0, **regs) -> dict:
+    """One run: the HBM image of KV head ``kv``'s K and its group's Q, codes and golden results.
+
+    qq [H, L, D], kq [Hkv, L, D]; the group is query heads kv*g .. kv*g+g-1.
+    """
+    import torch
+
+    from golden.estimator_fixed import pass1_row_stats, pass2_scores
+    from golden.quant import QuantTensor
+    cfg = _ci() if cfg is None else cfg
+    H, L, D = qq.values.shape
+    Hkv = kq.values.shape[0]
+    gg = H // Hkv
+    g = gg if g is None else g
+    B = cfg.block
+    nb = -(-L // B)
+    heads = list(range(kv * gg, kv * gg + g))
+    qg = QuantTensor(qq.values[heads], qq.scale_mant[heads], qq.scale_exp[heads], B)
+    kg = QuantTensor(kq.values[kv:kv + 1], kq.scale_mant[kv:kv + 1], kq.scale_exp[kv:kv + 1], B)
+    stride = -(-L * D // 4096) * 4096 + 4096
+    mem = [(K_ADDR, kg.values[0].to(torch.int8).numpy().tobytes())]
+    for i in range(g):
+        mem.append((Q_ADDR + i * stride, qg.values[i].to(torch.int8).numpy().tobytes()))
+    case = {"name": name, "L": L, "g": g, "nb": nb, "bq": L - (nb - 1) * B, "err": err,
+            "k_addr": K_ADDR, "q_addr": Q_ADDR, "q_stride": stride, "mem": mem,
+            "qcodes": [_code(qg.scale_mant[i, nb - 1], qg.scale_exp[i, nb - 1]) for i in range(g)],
+            "kcodes": [_code(kg.scale_mant[0, c], kg.scale_exp[0, c]) for c in range(nb)]}
+    case.update(regs)
+    if err == 0:
+        st = pass1_row_stats(qg, kg, cfg)
+        v, d = pass2_scores(qg, kg, cfg, st)
+        case.update(m=st.m, l=st.l, v=v, d=d)
+    return case
+
+
+def quant(q, k, cfg=None):
+    """Host quantisation as the attention engine does it (the estimator reads the same buffers)."""
+    from golden.fixed_attention import quantize_attention_inputs
+    cfg = _ci() if cfg is None else cfg
+    fi = quantize_attention_inputs(q, k, k.clone(), cfg)
+    return fi.q, fi.k
+
+
+def real_qk(layer: int, n_tokens: int, cfg=None):
+    """SmolLM2 layer Q/K cut to cfg.head_dim channels (both halves of the rotary pairs)."""
+    import torch
+
+    from golden.smollm2 import load_qkv
+    cfg = _ci() if cfg is None else cfg
+    cap = load_qkv(layer, n_tokens, "default")
+    q, k = cap.q, cap.k
+    HD, D = q.shape[-1], cfg.head_dim
+    if D < HD:
+        ch = torch.cat([torch.arange(D // 2), HD // 2 + torch.arange(D // 2)])
+        q, k = q[..., ch], k[..., ch]
+    return quant(q, k, cfg)
+
+
 
 
 def add_arguments(parser) -> None:
@@ -25,9 +100,9 @@ def memories(verilog_text: str) -> list[tuple[str, int, int]]:
     """(name, words, bits) of every memory declared in a converted Verilog file."""
     import re
     out = []
-    pat = re.compile(r"^\s*reg\s+(?:signed\s+)?\[(\d+)-1:0\]\s+(\w+)\s*\[0:(\d+)-1\];", re.M)
+    pat = re.compile(r"^\s*reg\s+(?:signed\s+)?(?:\[(\d+):0\]\s+)?(\w+)\s*\[0:(\d+)-1\];", re.M)
     for m in pat.finditer(verilog_text):
-        out.append((m.group(2), int(m.group(3)), int(m.group(1))))
+        out.append((m.group(2), int(m.group(3)), int(m.group(1) or 0) + 1))
     return out
 
 
@@ -36,7 +111,6 @@ def run(args) -> int:
 
     from hdl.config import preset
     from tb.kit.runner import build_dir_for, run as run_bench
-    from tests.test_sig import make_case, real_qk
 
     import torch
 
@@ -67,15 +141,15 @@ def run(args) -> int:
     print("selection: not in this layer yet (share 0 of the measured cycles)")
     vtext = (bdir / "verilog" / "sig.v").read_text()
     mems = memories(vtext)
-    kinds: dict[str, list] = {}
+    kinds: dict[tuple, int] = {}
     for name, words, bits in mems:
-        kinds.setdefault(name.split("_")[-1], []).append((words, bits))
-    print(f"memories of the converted design ({len(mems)}):")
+        key = (name.split("_")[-1], words, bits)
+        kinds[key] = kinds.get(key, 0) + 1
+    print(f"memories / register arrays of the converted design ({len(mems)}):")
     total = 0
-    for kind, lst in sorted(kinds.items()):
-        words, bits = lst[0]
-        total += sum(wd * bt for wd, bt in lst)
-        print(f"  {kind:>8s}: {len(lst):3d} x [{words} x {bits} bits]  ({len(lst) * words * bits / 8192:.1f} KiB)")
+    for (kind, words, bits), count in sorted(kinds.items(), key=lambda kv: -kv[0][1] * kv[0][2] * kv[1]):
+        total += count * words * bits
+        print(f"  {kind:>8s}: {count:3d} x [{words:4d} x {bits:2d} bits]  ({count * words * bits / 8192:6.2f} KiB)")
     print(f"  total {total / 8192:.1f} KiB; nb_max = {cfg.max_blocks}, B*L_max would be "
           f"{B * cfg.max_seq_len} words per head")
     ok = worst <= 1.15
