@@ -49,6 +49,16 @@ def units() -> list[str]:
     return sorted(_unit_modules())
 
 
+def unsupported_reason(name: str, cfg: AcceleratorConfig) -> str | None:
+    """Why unit ``name`` cannot be built for ``cfg`` yet (None when it can).
+
+    A unit declares the sizes it does not support by defining ``unsupported(cfg)``;
+    lint and convert report it as a known gap instead of a conversion failure.
+    """
+    check = getattr(_unit_modules()[name], "unsupported", None)
+    return check(cfg) if callable(check) else None
+
+
 def config_hash(cfg: AcceleratorConfig) -> str:
     """A short hash of every field of ``cfg`` (sparsity included)."""
     text = json.dumps(dataclasses.asdict(cfg), sort_keys=True, default=str)

@@ -367,6 +367,16 @@ def sig(clk, rst, start, seq_len, group, k_addr, q_addr, q_stride,
     return insts, wiring, load_q, readback, kcodes, fault, fsm, columns, pipe, exp_ctrl
 
 
+def unsupported(cfg: AcceleratorConfig) -> str | None:
+    """Sizes this unit cannot build yet: a key row wider than one AXI beat (D=64, D=128 at
+    256 bits) needs a multi-beat row assembly and a wider or second HBM port (issue 4)."""
+    row_bits = cfg.head_dim * cfg.data_bits
+    if row_bits > cfg.axi_data_bits:
+        return (f"key row of {row_bits} bits is wider than the {cfg.axi_data_bits}-bit AXI beat "
+                "(multi-beat rows not built yet)")
+    return None
+
+
 def ports(cfg: AcceleratorConfig) -> dict:
     """Fresh signals for every port of the unit (for conversion and benches)."""
     w = sig_widths(cfg)

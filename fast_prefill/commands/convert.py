@@ -18,7 +18,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from hdl.convert import convert_all, units
+    from hdl.convert import convert_all, units, unsupported_reason
 
     cfg = preset(args.preset)
     names = args.unit or units()
@@ -27,6 +27,11 @@ def run(args) -> int:
         from fast_prefill.errors import UserError
         raise UserError(f"unknown unit(s) {unknown}; units: {units()}")
     out = args.out or Path("build") / "verilog" / args.preset
+    skipped = {n: unsupported_reason(n, cfg) for n in names}
+    skipped = {n: why for n, why in skipped.items() if why}
+    for name, why in skipped.items():
+        print(f"{name:12s} not supported at preset {args.preset!r}: {why}")
+    names = [n for n in names if n not in skipped]
     for name, path in convert_all(cfg, out, names).items():
         print(f"{name:12s} {path}")
     return 0

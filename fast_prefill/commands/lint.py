@@ -22,11 +22,17 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from fast_prefill.errors import UserError
-    from hdl.convert import convert_unit, lint_file, units
+    from hdl.convert import convert_unit, lint_file, units, unsupported_reason
 
     failures = 0
+    gaps = 0
     for name in args.preset or sorted(PRESETS):
         for unit in units():
+            reason = unsupported_reason(unit, preset(name))
+            if reason:
+                print(f"{name:8s} {unit:12s} {'not supported':14s} {reason}")
+                gaps += 1
+                continue
             try:
                 path = convert_unit(unit, preset(name), args.out / name)
             except UserError as exc:
@@ -41,6 +47,8 @@ def run(args) -> int:
             for line in problems:
                 print(f"    {line}")
             failures += bool(problems)
+    if gaps:
+        print(f"lint: {gaps} unit/preset pair(s) not supported yet (listed above, not linted)")
     if failures:
         print(f"lint: {failures} unit(s) failing (conversion error or lint warning)")
         return 1
