@@ -1,4 +1,5 @@
-"""Sparse Index Generator (scorer layer): two passes over one KV group's K, v / d per head.
+"""Sparse Index Generator (scorer + selection): two passes over one KV group's K, v / d per
+head, then the sorted vertical and slash sets per head.
 
 For one KV group (g query heads sharing one K), bit-exact with
 ``golden.estimator_fixed.pass1_row_stats`` and ``pass2_scores``:
@@ -10,10 +11,16 @@ For one KV group (g query heads sharing one K), bit-exact with
    (hdl/sig_lane.py) keep per-row running max / sum;
 3. the row reciprocals are formed (R+2 cycles);
 4. pass 2 streams K again, recomputes the scores, and each head (hdl/sig_head.py) writes
-   ``v[c]`` and ``d[nb-1-c]`` after every tile.
-On-chip state: per head 2 x (max_seq_len / B) score words and per row a 2B-logit tile buffer;
-no B x L buffer.  Selection, the pooled per-row estimate and the row stream are not in this
-layer yet (docs/sig.md).
+   ``v[c]`` and ``d[nb-1-c]`` after every tile; each written score also enters the head's two
+   sorted lists (hdl/sig_select.py);
+5. selection (all heads and both vectors at once): the kept entries are popped from the
+   sorted lists (coverage with the gamma code and budgets, or top-k), or'ed with the forced
+   entries (sink block 0; slash offsets below the local window) and written, ascending, to the
+   index memories (``golden.estimator_fixed.select_fixed`` / ``select_topk_fixed`` +
+   ``golden.pattern.assemble_pattern``).
+On-chip state: per head 2 x (max_seq_len / B) score words, 2 sorted lists and 2 index memories
+of max_seq_len / B entries, per row a 2B-logit tile buffer; no B x L buffer.  The pooled per-row
+estimate and the row stream are not built yet (docs/sig.md).
 
 Ports (``clk`` rising edge, ``rst`` synchronous active high)
     start                  pulse: begin one KV group (ignored while busy)
@@ -30,6 +37,13 @@ Ports (``clk`` rising edge, ``rst`` synchronous active high)
     rd_m [MX] (signed bit pattern), rd_l [RS]   row statistics after pass 1
     rd_v, rd_d [ACC]       scores v[rd_blk], d[rd_blk] of head rd_head
     pv_fault               an MPU produced a PV-mode output (never expected)
+    sel_mode               0 coverage, 1 top-k (sampled at start, like every sel_* input)
+    sel_code [32]          gamma code (1..2**GB, golden gamma_code); sel_min, sel_max [16]
+                           budgets (sel_max 0: no limit); sel_topk_v, sel_topk_s [16] top-k
+                           counts; sel_win [16] local window (slash offsets 0..w-1 forced)
+    rd_nv, rd_ns [NBW]     sizes of head rd_head's vertical and slash sets
+    rd_vi, rd_si [IW]      entry rd_blk of head rd_head's sorted vertical / slash set
+    sel_cycles [32]        cycles of the last run's selection phase (after pass 2)
 Parameters: ``cfg`` (AcceleratorConfig).  Sizes: hdl.sig_params.sig_widths.
 """
 
@@ -43,11 +57,12 @@ from hdl.mpu import widths as mpu_widths
 from hdl.sig_axi_rd import sig_axi_rd
 from hdl.sig_fetch import sig_fetch
 from hdl.sig_head import sig_head
-from hdl.sig_params import ERR_ALIGN, ERR_AXI, ERR_GROUP, ERR_L_BIG, ERR_L_ZERO, sig_widths
+from hdl.sig_params import ERR_ALIGN, ERR_AXI, ERR_GROUP, ERR_L_BIG, ERR_L_ZERO, ERR_SEL, sig_widths
+from hdl.sig_select import sig_select
 
 UNIT_NAME = "sig"
 
-S_IDLE, S_P1, S_DIV, S_P2, S_DONE = range(5)
+S_IDLE, S_P1, S_DIV, S_P2, S_DONE, S_SEL = range(6)
 
 
 def _s(bits: int, signed: bool = False, val: int = 0) -> Signal:
@@ -66,11 +81,13 @@ def sig(clk, rst, start, seq_len, group, k_addr, q_addr, q_stride,
         busy, done, err,
         m_axi_arid, m_axi_araddr, m_axi_arlen, m_axi_arsize, m_axi_arburst, m_axi_arvalid,
         m_axi_arready, m_axi_rid, m_axi_rdata, m_axi_rresp, m_axi_rlast, m_axi_rvalid, m_axi_rready,
-        rd_head, rd_row, rd_blk, rd_m, rd_l, rd_v, rd_d, pv_fault, cfg):
+        rd_head, rd_row, rd_blk, rd_m, rd_l, rd_v, rd_d, pv_fault,
+        sel_mode, sel_code, sel_min, sel_max, sel_topk_v, sel_topk_s, sel_win,
+        rd_nv, rd_ns, rd_vi, rd_si, sel_cycles, cfg):
     w = sig_widths(cfg)
     mw = mpu_widths(cfg)
     B, D, G, NBMAX, AB, AXW = w["B"], w["D"], w["G"], w["NBMAX"], w["AB"], w["AXW"]
-    SW, MX, RS, ACC, R = w["SW"], w["MX"], w["RS"], w["ACC"], w["R"]
+    SW, MX, RS, ACC, R, GB = w["SW"], w["MX"], w["RS"], w["ACC"], w["R"], w["GB"]
     CB, NKB, NBW, IW, HB = w["CB"], w["NKB"], w["NBW"], w["IW"], w["HB"]
     LOGB = B.bit_length() - 1
     BEAT_MASK = cfg.axi_bytes - 1
@@ -78,7 +95,7 @@ def sig(clk, rst, start, seq_len, group, k_addr, q_addr, q_stride,
     b = lambda: Signal(bool(0))  # noqa: E731
 
     # ---------------------------------------------------------------- control registers
-    state = Signal(intbv(S_IDLE, min=0, max=5))
+    state = Signal(intbv(S_IDLE, min=0, max=6))
     nb = _s(NBW)
     bq = Signal(intbv(0, min=0, max=B + 1))
     gr = _s(HB)
@@ -158,13 +175,36 @@ def sig(clk, rst, start, seq_len, group, k_addr, q_addr, q_stride,
     hl = [_s(RS) for _ in range(G)]
     hv = [_s(ACC) for _ in range(G)]
     hd = [_s(ACC) for _ in range(G)]
+    wv = [_s(ACC) for _ in range(G)]   # v / d values written this cycle (to the sorters)
+    wd = [_s(ACC) for _ in range(G)]
     qc_head_s = qc_head
     for h in range(G):
         insts.append(sig_head(clk, rst, s_data[h], kcode, qc_we, qc_head_s, qc_data, bq, nb,
                               c2_v, c2_j, c2_diag, c2_first, c2_last, c2_bank, c2_pass2,
                               dr_k, dr_bank, e_col, e_diag, e_src, e_bank,
                               p_v, p_col, p_first, p_last, p_pass2, p_bank, p_tile0, div_start,
-                              hl_v, hl_c, rd_row, hm[h], hl[h], rd_blk, hv[h], hd[h], head=h, cfg=cfg))
+                              hl_v, hl_c, rd_row, hm[h], hl[h], rd_blk, hv[h], hd[h], wv[h], wd[h],
+                              head=h, cfg=cfg))
+    # ---------------------------------------------------------------- selection (per head: v, d)
+    d_idx = _s(IW)
+    sel_go = b()
+    r_code = _s(32)
+    r_vmin, r_vmax, r_smin, r_smax, r_fv, r_fs = (_s(16) for _ in range(6))
+    s_idle = [b() for _ in range(2 * G)]
+    s_cnt = [_s(NBW) for _ in range(2 * G)]
+    s_idx = [_s(IW) for _ in range(2 * G)]
+    for h in range(G):
+        insts.append(sig_select(clk, rst, f_start, hl_v, wv[h], hl_c, sel_go, r_code, r_vmin, r_vmax,
+                                r_fv, nb, s_idle[2 * h], s_cnt[2 * h], rd_blk, s_idx[2 * h],
+                                new_first=0, cfg=cfg))
+        insts.append(sig_select(clk, rst, f_start, hl_v, wd[h], d_idx, sel_go, r_code, r_smin, r_smax,
+                                r_fs, nb, s_idle[2 * h + 1], s_cnt[2 * h + 1], rd_blk, s_idx[2 * h + 1],
+                                new_first=1, cfg=cfg))
+    s_idle_cat = _cat(s_idle)
+    s_cnt_cat = _cat(list(reversed(s_cnt)))
+    s_idx_cat = _cat(list(reversed(s_idx)))
+    sel_cnt = _s(32)
+
     hm_cat = _cat(list(reversed(hm)))
     hl_cat = _cat(list(reversed(hl)))
     hv_cat = _cat(list(reversed(hv)))
@@ -180,7 +220,9 @@ def sig(clk, rst, start, seq_len, group, k_addr, q_addr, q_stride,
         s_ready.next = 1
         no_t_ready.next = 1
         zero_p.next = 0
-        busy.next = state == S_P1 or state == S_DIV or state == S_P2
+        busy.next = state == S_P1 or state == S_DIV or state == S_P2 or state == S_SEL
+        d_idx.next = nb - 1 - hl_c
+        sel_cycles.next = sel_cnt
         done.next = state == S_DONE
 
     @always_comb
@@ -194,6 +236,10 @@ def sig(clk, rst, start, seq_len, group, k_addr, q_addr, q_stride,
         rd_l.next = (hl_cat >> (RS * rd_head)) & ((1 << RS) - 1)
         rd_v.next = (hv_cat >> (ACC * rd_head)) & ((1 << ACC) - 1)
         rd_d.next = (hd_cat >> (ACC * rd_head)) & ((1 << ACC) - 1)
+        rd_nv.next = (s_cnt_cat >> (NBW * 2 * rd_head)) & ((1 << NBW) - 1)
+        rd_ns.next = (s_cnt_cat >> (NBW * (2 * rd_head + 1))) & ((1 << NBW) - 1)
+        rd_vi.next = (s_idx_cat >> (IW * 2 * rd_head)) & ((1 << IW) - 1)
+        rd_si.next = (s_idx_cat >> (IW * (2 * rd_head + 1))) & ((1 << IW) - 1)
 
     @always(clk.posedge)
     def kcodes():
@@ -210,6 +256,7 @@ def sig(clk, rst, start, seq_len, group, k_addr, q_addr, q_stride,
         nbv = intbv(0)[w["LW"] + 1:]
         f_start.next = 0
         div_start.next = 0
+        sel_go.next = 0
         if rst:
             state.next = S_IDLE
             err.next = 0
@@ -231,10 +278,29 @@ def sig(clk, rst, start, seq_len, group, k_addr, q_addr, q_stride,
                 elif (k_addr & BEAT_MASK) != 0 or (q_addr & BEAT_MASK) != 0 or \
                         (q_stride & BEAT_MASK) != 0:
                     err.next = ERR_ALIGN
+                elif sel_code == 0 or sel_code > (1 << GB) or sel_win == 0 or \
+                        (sel_mode == 0 and (sel_min == 0 or (sel_max != 0 and sel_max < sel_min))) or \
+                        (sel_mode == 1 and (sel_topk_v == 0 or sel_topk_s == 0)):
+                    err.next = ERR_SEL
                 else:
                     err.next = 0
                     f_start.next = 1
                     state.next = S_P1
+                    sel_cnt.next = 0
+                    # top-k is coverage with min = max = k (the coverage test never stops it)
+                    r_code.next = sel_code
+                    r_fv.next = 1
+                    r_fs.next = sel_win
+                    if sel_mode == 1:
+                        r_vmin.next = sel_topk_v
+                        r_vmax.next = sel_topk_v
+                        r_smin.next = sel_topk_s
+                        r_smax.next = sel_topk_s
+                    else:
+                        r_vmin.next = sel_min
+                        r_vmax.next = sel_max
+                        r_smin.next = sel_min
+                        r_smax.next = sel_max
         elif state == S_P1:
             if p_v and p_last and not p_pass2 and p_c == nb - 1:
                 div_start.next = 1
@@ -252,9 +318,16 @@ def sig(clk, rst, start, seq_len, group, k_addr, q_addr, q_stride,
                 dcount.next = 1
             # done once the read master has nothing in flight either
             if dcount != 0 and axi_idle:
-                state.next = S_DONE
                 if axi_err:
                     err.next = ERR_AXI
+                    state.next = S_DONE
+                else:
+                    sel_go.next = 1
+                    state.next = S_SEL
+        elif state == S_SEL:
+            sel_cnt.next = sel_cnt + 1
+            if s_idle_cat == (1 << (2 * G)) - 1:
+                state.next = S_DONE
 
     @always(clk.posedge)
     def columns():
@@ -390,7 +463,10 @@ def ports(cfg: AcceleratorConfig) -> dict:
         m_axi_arvalid=b(), m_axi_arready=b(), m_axi_rdata=_s(w["AXW"]), m_axi_rresp=_s(2),
         m_axi_rlast=b(), m_axi_rvalid=b(), m_axi_rready=b(),
         rd_head=_s(w["HIW"]), rd_row=_s(w["CB"]), rd_blk=_s(w["IW"]), rd_m=_s(w["MX"]),
-        rd_l=_s(w["RS"]), rd_v=_s(w["ACC"]), rd_d=_s(w["ACC"]), pv_fault=b())
+        rd_l=_s(w["RS"]), rd_v=_s(w["ACC"]), rd_d=_s(w["ACC"]), pv_fault=b(),
+        sel_mode=b(), sel_code=_s(32), sel_min=_s(16), sel_max=_s(16), sel_topk_v=_s(16),
+        sel_topk_s=_s(16), sel_win=_s(16), rd_nv=_s(w["NBW"]), rd_ns=_s(w["NBW"]),
+        rd_vi=_s(w["IW"]), rd_si=_s(w["IW"]), sel_cycles=_s(32))
 
 
 def top(cfg: AcceleratorConfig):

@@ -21,6 +21,7 @@ Ports
     hl_v, hl_c            the lanes' hi / lo of pass-2 tile hl_c are valid: write v / d
     rd_row -> rd_m, rd_l  row statistics of lane rd_row (m as a signed bit pattern)
     rd_blk -> rd_v, rd_d  scores v[rd_blk], d[rd_blk]
+    wv_val, wd_val [ACC]  the v / d values written while hl_v (to the selection sorters)
 Parameters: ``head``, ``cfg``.
 """
 
@@ -43,7 +44,7 @@ def sig_head(clk, rst, s_bus, kcode, qc_we, qc_head, qc_data, bq, nb,
              c2_v, c2_j, c2_diag, c2_first, c2_last, c2_bank, c2_pass2,
              dr_k, dr_bank, e_col, e_diag, e_src, e_bank,
              p_v, p_col, p_first, p_last, p_pass2, p_bank, p_tile0, div_start,
-             hl_v, hl_c, rd_row, rd_m, rd_l, rd_blk, rd_v, rd_d, head, cfg):
+             hl_v, hl_c, rd_row, rd_m, rd_l, rd_blk, rd_v, rd_d, wv_val, wd_val, head, cfg):
     w = sig_widths(cfg)
     B, SW, MB, MX, RS, PT, ACC, F = w["B"], w["SW"], w["MB"], w["MX"], w["RS"], w["PT"], w["ACC"], w["F"]
     NBMAX = w["NBMAX"]
@@ -105,14 +106,19 @@ def sig_head(clk, rst, s_bus, kcode, qc_we, qc_head, qc_data, bq, nb,
         hsum.next = hs
         lsum.next = lw
 
+    @always_comb
+    def wvals():
+        wv_val.next = hsum + lsum
+        if hl_c == 0:
+            wd_val.next = hsum
+        else:
+            wd_val.next = hsum + lcarry
+
     @always(clk.posedge)
     def write():
         if hl_v:
-            vmem[hl_c].next = hsum + lsum
-            if hl_c == 0:
-                dmem[nb - 1 - hl_c].next = hsum
-            else:
-                dmem[nb - 1 - hl_c].next = hsum + lcarry
+            vmem[hl_c].next = wv_val
+            dmem[nb - 1 - hl_c].next = wd_val
             lcarry.next = lsum
 
     @always_comb
@@ -122,4 +128,4 @@ def sig_head(clk, rst, s_bus, kcode, qc_we, qc_head, qc_data, bq, nb,
         rd_v.next = vmem[rd_blk]
         rd_d.next = dmem[rd_blk]
 
-    return insts, qreg, tile_scale, reduce, write, readback
+    return insts, qreg, tile_scale, reduce, wvals, write, readback

@@ -9,6 +9,8 @@ Error codes of the ``err`` status port (0 = ok):
     ERR_GROUP    g = 0 or g > max_group (the unit holds max_group query heads per KV group)
     ERR_ALIGN    an HBM address or the Q head stride is not a multiple of the AXI beat
     ERR_AXI      the HBM answered a read with SLVERR / DECERR
+    ERR_SEL      bad selection settings: gamma code outside 1..2**GB, min_budget 0,
+                 max_budget not 0 and below min_budget, a top-k count 0, local window 0
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from golden.estimator_fixed import EstimatorParams, EstimatorWidths
 from golden.mpu import score_bits
 from hdl.config import AcceleratorConfig, ConfigError
 
-ERR_OK, ERR_L_ZERO, ERR_L_BIG, ERR_GROUP, ERR_ALIGN, ERR_AXI = range(6)
+ERR_OK, ERR_L_ZERO, ERR_L_BIG, ERR_GROUP, ERR_ALIGN, ERR_AXI, ERR_SEL = range(7)
 ERR_NAMES = {ERR_OK: "ok", ERR_L_ZERO: "L = 0", ERR_L_BIG: "L over the index memory",
              ERR_GROUP: "g outside 1..max_group", ERR_ALIGN: "unaligned address",
-             ERR_AXI: "AXI read error"}
+             ERR_AXI: "AXI read error", ERR_SEL: "bad selection settings"}
 
 #: most beats of one AXI INCR burst issued by the read master
 MAX_BURST = 16
@@ -59,6 +61,7 @@ def sig_widths(cfg: AcceleratorConfig) -> dict:
         "MX": p.logit_bits - p.frac_bits + 1,       # integer row max (signed)
         "TS": w.tile_sum, "RS": w.row_sum, "RC": w.recip, "PR": w.product, "PT": w.part,
         "ACC": w.score_acc,
+        "GB": p.gamma_bits, "COV": w.cover,         # gamma code fraction; coverage products
         "SHW": 20,                                  # signed logit shift -(qe + ke + drop + F)
         "CB": _bits(B - 1),                         # column / row index in a tile
         "NKB": B.bit_length(),                      # 0..B

@@ -38,7 +38,8 @@ class SigTB(TB):
         self.w = sig_widths(self.cfg)
         self.lat = lat
         d = dut
-        for name in ("start", "qc_we", "kc_we", "rd_head", "rd_row", "rd_blk"):
+        for name in ("start", "qc_we", "kc_we", "rd_head", "rd_row", "rd_blk", "sel_mode", "sel_code",
+                     "sel_min", "sel_max", "sel_topk_v", "sel_topk_s", "sel_win"):
             getattr(d, name).value = 0
         self.ram = AxiRamRead(AxiReadBus.from_prefix(d, "m_axi"), d.clk, d.rst, size=HBM_SIZE)
         self.ram.log.setLevel(logging.WARNING)
@@ -98,6 +99,8 @@ class SigTB(TB):
         d.k_addr.value = case["k_addr"]
         d.q_addr.value = case["q_addr"]
         d.q_stride.value = case["q_stride"]
+        for reg in ("sel_mode", "sel_code", "sel_min", "sel_max", "sel_topk_v", "sel_topk_s", "sel_win"):
+            getattr(d, reg).value = case[reg]
         d.start.value = 1
         await RisingEdge(self.clk)
         d.start.value = 0
@@ -117,7 +120,8 @@ class SigTB(TB):
         self.sb.check(f"{case['name']}: err ({ERR_NAMES.get(err, err)})", [case["err"]], [err], ["i"])
         if case["err"] == 0:
             await self.readback(case)
-        return {"name": case["name"], "L": case["L"], "g": case["g"], "cycles": cycles}
+        return {"name": case["name"], "L": case["L"], "g": case["g"], "cycles": cycles,
+                "sel_cycles": int(d.sel_cycles.value)}
 
     async def readback(self, case: dict) -> None:
         d = self.dut
@@ -141,11 +145,31 @@ class SigTB(TB):
                 await Timer(1, "ns")
                 got_v[h, c] = int(d.rd_v.value)
                 got_d[h, c] = int(d.rd_d.value)
+        got_vs, got_ss = [], []
+        for h in range(g):
+            d.rd_head.value = h
+            await Timer(1, "ns")
+            nv, ns = int(d.rd_nv.value), int(d.rd_ns.value)
+            vs, ss = [], []
+            for c in range(max(nv, ns)):
+                d.rd_blk.value = c
+                await Timer(1, "ns")
+                if c < nv:
+                    vs.append(int(d.rd_vi.value))
+                if c < ns:
+                    ss.append(int(d.rd_si.value))
+            got_vs.append(vs)
+            got_ss.append(ss)
         name = case["name"]
         self.sb.check(f"{name}: row max m", case["m"], got_m, ["head", "row"])
         self.sb.check(f"{name}: row sum l", case["l"], got_l, ["head", "row"])
         self.sb.check(f"{name}: vertical v", case["v"], got_v, ["head", "block"])
         self.sb.check(f"{name}: slash d", case["d"], got_d, ["head", "offset"])
+        for h in range(g):
+            self.sb.check(f"{name}: head {h} vertical set size", [len(case["vsets"][h])], [len(got_vs[h])], ["i"])
+            self.sb.check(f"{name}: head {h} vertical set", case["vsets"][h], got_vs[h], ["entry"])
+            self.sb.check(f"{name}: head {h} slash set size", [len(case["ssets"][h])], [len(got_ss[h])], ["i"])
+            self.sb.check(f"{name}: head {h} slash set", case["ssets"][h], got_ss[h], ["entry"])
 
 
 @cocotb.test()

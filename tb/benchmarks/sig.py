@@ -2,7 +2,8 @@
 
 ``fast-prefill bench sig [--tokens N ...] [--layer L] [--lat C]``
     Runs real SmolLM2 KV groups (ci preset) through hdl/sig.py with HBM latency C and no
-    backpressure, checks them bit-exact (row stats, v, d) and prints cycles over the ideal
+    backpressure, checks them bit-exact (row stats, v, d, the selected vertical / slash sets with
+    the preset's sparsity settings) and prints cycles (scoring + selection) over the ideal
     ``2 passes * g*B rows * L keys * D MACs / (MACs per cycle)``, where the unit's MACs per cycle
     are max_group MPUs of B x D (so the ideal is 2L cycles for g = max_group).  Target <= 1.15x
     for L >= 1024.  Then lists every memory (``reg [W] name [0:N-1]``) of the converted design
@@ -28,9 +29,37 @@ def _code(mant: int, exp: int) -> int:
     return (int(mant) & 0xFFFF) | ((int(exp) & 0xFFFF) << 16)
 
 
+def sel_regs(sp, gamma_bits: int = 16) -> dict:
+    """The selection registers of hdl/sig.py for a SparsityConfig (host side)."""
+    from golden.estimator_fixed import gamma_code
+    return {"sel_mode": int(sp.mode == "topk"), "sel_code": gamma_code(sp.gamma, gamma_bits),
+            "sel_min": sp.min_budget, "sel_max": sp.max_budget, "sel_topk_v": sp.topk_vertical,
+            "sel_topk_s": sp.topk_slash, "sel_win": sp.local_window}
+
+
+def golden_sets(v, d, sp, nb: int, B: int, L: int) -> tuple[list, list]:
+    """Per head the sorted vertical and slash sets as golden.estimator_fixed.estimate_pattern_fixed
+    forms them: select_fixed / select_topk_fixed, then the forced entries (assemble_pattern)."""
+    from golden.estimator_fixed import EstimatorParams, gamma_code, select_fixed, select_topk_fixed
+    from golden.pattern import assemble_pattern
+    H = v.shape[0]
+    if sp.mode == "topk":
+        vert = [select_topk_fixed(v[h], sp.topk_vertical) for h in range(H)]
+        sl = [select_topk_fixed(d[h], sp.topk_slash) for h in range(H)]
+    else:
+        gb = EstimatorParams().gamma_bits
+        code = gamma_code(sp.gamma, gb)
+        vert = [select_fixed(v[h], code, sp.min_budget, sp.max_budget, gb) for h in range(H)]
+        sl = [select_fixed(d[h], code, sp.min_budget, sp.max_budget, gb) for h in range(H)]
+    pat = assemble_pattern(vert, sl, nb, B, L, sp)
+    return pat.vertical, pat.slash
+
+
 def make_case(name: str, qq, kq, cfg=None, kv: int = 0, g: int | None = None,
-              err: int = 0, **regs) -> dict:
-    """One run: the HBM image of KV head ``kv``'s K and its group's Q, codes and golden results.
+              err: int = 0, sp=None, **regs) -> dict:
+    """One run: the HBM image of KV head ``kv``'s K and its group's Q, codes and golden results
+    (row stats, v, d, and the selected sorted sets for the SparsityConfig ``sp``, default
+    cfg.sparsity).
 
     qq [H, L, D], kq [Hkv, L, D]; the group is query heads kv*g .. kv*g+g-1.
     """
@@ -39,6 +68,7 @@ def make_case(name: str, qq, kq, cfg=None, kv: int = 0, g: int | None = None,
     from golden.estimator_fixed import pass1_row_stats, pass2_scores
     from golden.quant import QuantTensor
     cfg = _ci() if cfg is None else cfg
+    sp = cfg.sparsity if sp is None else sp
     H, L, D = qq.values.shape
     Hkv = kq.values.shape[0]
     gg = H // Hkv
@@ -56,11 +86,13 @@ def make_case(name: str, qq, kq, cfg=None, kv: int = 0, g: int | None = None,
             "k_addr": K_ADDR, "q_addr": Q_ADDR, "q_stride": stride, "mem": mem,
             "qcodes": [_code(qg.scale_mant[i, nb - 1], qg.scale_exp[i, nb - 1]) for i in range(g)],
             "kcodes": [_code(kg.scale_mant[0, c], kg.scale_exp[0, c]) for c in range(nb)]}
+    case.update(sel_regs(sp))
     case.update(regs)
     if err == 0:
         st = pass1_row_stats(qg, kg, cfg)
         v, d = pass2_scores(qg, kg, cfg, st)
-        case.update(m=st.m, l=st.l, v=v, d=d)
+        vs, ss = golden_sets(v, d, sp, nb, B, L)
+        case.update(m=st.m, l=st.l, v=v, d=d, vsets=vs, ssets=ss)
     return case
 
 
@@ -129,7 +161,8 @@ def run(args) -> int:
     macs_per_cycle = G * cfg.macs_per_cycle
     print(f"sig bench: preset ci (B={B}, D={D}, {G} MPUs of {B}x{D}), HBM latency {args.lat}, "
           f"no backpressure; bit-exact checked")
-    print(f"{'case':>16s} {'L':>6s} {'g':>2s} {'cycles':>8s} {'ideal':>8s} {'ratio':>6s} {'selection':>9s}")
+    print(f"{'case':>16s} {'L':>6s} {'g':>2s} {'cycles':>8s} {'ideal':>8s} {'ratio':>6s} {'selection':>9s} "
+          f"{'share':>6s}")
     worst = 0.0
     for r in results:
         ideal = 2 * r["g"] * B * r["L"] * D / macs_per_cycle
@@ -137,8 +170,9 @@ def run(args) -> int:
         if r["L"] >= 1024:
             worst = max(worst, ratio)
         print(f"{r['name']:>16s} {r['L']:6d} {r['g']:2d} {r['cycles']:8d} {ideal:8.0f} {ratio:6.3f} "
-              f"{'n/a':>9s}")
-    print("selection: not in this layer yet (share 0 of the measured cycles)")
+              f"{r['sel_cycles']:9d} {r['sel_cycles'] / r['cycles']:6.3f}")
+    print("selection: cycles after pass 2 (pop of the kept entries + an nb-cycle emission scan; "
+          "the sorted insertion runs during pass 2); share = selection / all cycles")
     vtext = (bdir / "verilog" / "sig.v").read_text()
     mems = memories(vtext)
     kinds: dict[tuple, int] = {}
