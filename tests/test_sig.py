@@ -142,8 +142,12 @@ def test_sig_real_smollm2():
 
 @pytest.mark.slow
 def test_sig_real_more_layers():
-    cases = [make_case(f"L{layer}-kv{kv}-2048", *real_qk(layer, 2048), kv=kv)
-             for layer, kv in ((10, 0), (18, 1), (29, 2))]
+    """Three more SmolLM2 layers at 2048 tokens, each with other selection settings."""
+    sp = CFG.sparsity
+    cases = [make_case(f"L{layer}-kv{kv}-2048", *real_qk(layer, 2048), kv=kv, sp=s)
+             for layer, kv, s in ((10, 0, sp.replace(mode="topk", topk_vertical=16, topk_slash=16)),
+                                  (18, 1, sp.replace(gamma=0.99, local_window=2)),
+                                  (29, 2, sp))]
     _run("real-slow", cases)
 
 
