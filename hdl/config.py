@@ -58,7 +58,7 @@ class SparsityConfig:
     max_budget: int = 0
     topk_vertical: int = 8
     topk_slash: int = 8
-    row_gamma: float = 0.98
+    row_gamma: float = 0.99
     local_window: int = 4
     dense_layers: tuple[int, ...] = ()
     dense_below: int = 0
