@@ -147,6 +147,10 @@ def format_report(report: dict) -> str:
              "sparsity: " + ", ".join(f"{k}={v}" for k, v in report["sparsity"].items()), ""]
     header = (f"{'layer':>5} {'head':>4} {'density':>8} {'recall':>7} {'err_float':>10} "
               f"{'err_fixed':>10} {'fix/float':>10}")
+    lines.append("density/recall: the fixed-point (hardware) pattern; err_float: float pattern and "
+                 "float attention vs dense;")
+    lines.append("err_fixed: the fixed-point pattern and attention vs dense; fix/float: fixed-point "
+                 "vs float attention on the same pattern (relative L2 per head)")
     lines.append(header)
     lines.append("-" * len(header))
     for row in report["layers"]:
