@@ -283,7 +283,7 @@ def test_pooled_row_mask_reference():
 def test_dense_layers_and_dense_below():
     torch.manual_seed(8)
     q, k = torch.randn(2, 96, 8) * 4, torch.randn(1, 96, 8)
-    sp = SparsityConfig(gamma=0.3, dense_layers=(0, 2), dense_below=0)
+    sp = SparsityConfig(gamma=0.3, row_gamma=0.0, local_window=1, dense_layers=(0, 2), dense_below=0)
     assert build_pattern(q, k, 8, sp, layer=0).mean_density() == 1.0
     assert build_pattern(q, k, 8, sp, layer=1).mean_density() < 1.0
     assert build_pattern(q, k, 8, sp.replace(dense_below=97), layer=1).mean_density() == 1.0
