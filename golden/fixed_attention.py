@@ -37,7 +37,7 @@ from golden.fixedpoint import (WidthError, bit_length, ceil_int, check_width, ex
 from golden.quant import QMAX, QuantTensor, quantize_blocks
 from hdl.config import AcceleratorConfig, ConfigError
 
-__all__ = ["FixedAttentionInputs", "FixedAttentionResult", "quantize_attention_inputs",
+__all__ = ["FixedAttentionInputs", "FixedAttentionResult", "quantize_attention_inputs", "center_and_smooth",
            "fixed_attention_tile_reference", "fixed_sparse_attention", "WidthError",
            "LOG2E"]
 
@@ -89,6 +89,28 @@ class FixedAttentionResult:
 
 
 # ------------------------------------------------------------------ host side
+def center_and_smooth(q: torch.Tensor, k: torch.Tensor, center_k: bool = True,
+                      smooth_qk: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """The host's exact pre-quantisation transforms (float64): K centring, Q/K smoothing.
+
+    Both leave every softmax row unchanged (see :func:`quantize_attention_inputs`).
+    q [H, L, D], k [Hkv, L, D]; returns (q, k) transformed.
+    """
+    H, Hkv, D = q.shape[0], k.shape[0], q.shape[-1]
+    kd, qd = k.double(), q.double()
+    if center_k:
+        kd = kd - kd.mean(dim=1, keepdim=True)
+    if smooth_qk:
+        g = H // Hkv
+        qa = qd.abs().amax(dim=1).view(Hkv, g, D).amax(dim=1)      # [Hkv, D]
+        ka = kd.abs().amax(dim=1)
+        s = torch.where((qa > 0) & (ka > 0), torch.sqrt(qa / ka.clamp(min=1e-300)),
+                        torch.ones_like(qa))
+        qd = qd / s.repeat_interleave(g, dim=0)[:, None, :]
+        kd = kd * s[:, None, :]
+    return qd, kd
+
+
 def quantize_attention_inputs(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                               cfg: AcceleratorConfig, center_k: bool = True,
                               smooth_qk: bool = True) -> FixedAttentionInputs:
@@ -115,17 +137,7 @@ def quantize_attention_inputs(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
     for name, t in (("q", q), ("k", k), ("v", v)):
         if not torch.all(torch.isfinite(t)):
             raise ValueError(f"{name} contains NaN or Inf")
-    kd, qd = k.double(), q.double()
-    if center_k:
-        kd = kd - kd.mean(dim=1, keepdim=True)
-    if smooth_qk:
-        g = H // Hkv
-        qa = qd.abs().amax(dim=1).view(Hkv, g, D).amax(dim=1)      # [Hkv, D]
-        ka = kd.abs().amax(dim=1)
-        s = torch.where((qa > 0) & (ka > 0), torch.sqrt(qa / ka.clamp(min=1e-300)),
-                        torch.ones_like(qa))
-        qd = qd / s.repeat_interleave(g, dim=0)[:, None, :]
-        kd = kd * s[:, None, :]
+    qd, kd = center_and_smooth(q, k, center_k, smooth_qk)
     qq = quantize_blocks(qd, cfg.block, extra=LOG2E / math.sqrt(D))
     kq = quantize_blocks(kd, cfg.block)
     vd = v.double()

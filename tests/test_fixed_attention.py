@@ -289,3 +289,16 @@ def test_bad_inputs():
         fixed_sparse_attention((q, k, v), mask)
     with pytest.raises(ValueError, match="int8"):
         fixed_sparse_attention(dataclasses.replace(inp, v=inp.v.long()), mask)
+
+
+def test_quantisation_floor_halves_per_bit():
+    """The input-format floor of docs/numerics.md: each extra bit halves the quantisation error
+    (random tensors; the SmolLM2 table comes from ``python -m golden.quant_frontier``)."""
+    from golden.quant_frontier import quantisation_error
+    gen = torch.Generator().manual_seed(3)
+    q, k, v = (torch.randn(h, 96, 16, generator=gen) for h in (4, 2, 2))
+    mask = torch.ones(4, 6, 6, dtype=torch.bool).tril()
+    e8, e10 = (float(quantisation_error(q, k, v, mask, 16, b).mean()) for b in (8, 10))
+    assert 0 < e10 < e8 / 3, (e8, e10)
+    with pytest.raises(ValueError, match="bits"):
+        quantisation_error(q, k, v, mask, 16, 1)
