@@ -1,0 +1,722 @@
+"""Attention group datapath: one KV group's sparse attention, index sets to O in HBM (issue 7).
+
+One run serves one KV group (g query heads sharing a KV head) once the index generator
+(``hdl/sig.py``) holds the group's vertical / slash sets:
+
+1. **load** (about ``2 (1 + max(nv, ns))`` cycles per head): the sets are read through the
+   ``sig`` readback ports (``rd_head``, ``rd_blk`` -> ``rd_nv``, ``rd_ns``, ``rd_vi``,
+   ``rd_si``; each address is held two cycles and sampled at the end, so combinational and
+   one-cycle registered readback both work) into per-head bitmaps ``vbits`` / ``sbits``
+   (``G x NB`` bits each).
+2. **run**: two row-stream builders (``hdl/grp_rows.py``) scan the bitmaps.  Builder A feeds
+   the merged access stream (with the vertical flag = union of the heads' vertical sets) to
+   one ``kv_cache`` (``hdl/kv_cache.py``, reused as is: it takes the whole stream, computes
+   liveness, then streams K rows then V rows per access).  Builder B feeds the per-head tile
+   descriptors through a FIFO.  The cache's K rows go to the engines of the heads that use the
+   access (``hdl/grp_fork.py``: a broadcast where each engine takes a beat in its own cycle);
+   its V rows go through a ``2B``-row FIFO, so that the cache can deliver the next access's K
+   rows while the engines still run PV on the previous one.  One ``attn_engine`` per head
+   (lanes, ``hdl/grp_lane.py``; engines ``h >= g`` stay idle) reads its Q blocks from HBM
+   through a shared AXI read master (each lane prefetches the next Q block) and writes its O
+   rows, as int32, through a shared AXI write master.
+
+Numerics: the O of every head equals ``golden.fixed_attention.fixed_sparse_attention`` on the
+pattern of the sets; the cache's decisions equal ``golden.cache_sim`` (policy "liveness").
+
+Ports (``clk`` rising edge; ``rst`` synchronous, active high)
+    start               pulse: start a run (ignored while busy); settings sampled then:
+    seq_len [32]        L;  group [8]: g (1..max_group)
+    q_addr [64]         Q of the group's first head; q_stride [32]: bytes between heads
+    k_addr, v_addr [64] K / V of the KV head (rows of D int8, ``kv_cache`` layout)
+    o_addr [64]         O of the group's first head; o_stride [32]: bytes between heads
+    kc_we, kc_addr [NBB], kc_data [32]         K scale code of a block (mant [15:0], exp [31:16])
+    qc_we, qc_head [8], qc_addr [NBB], qc_data [32]   Q scale code of (head, block)
+    rd_head [8], rd_blk [NBB] (out); rd_nv, rd_ns [NBB+1], rd_vi, rd_si [NBB] (in)
+                        index-set readback of ``sig`` (see docs/sig.md)
+    busy, done          a run is in progress / the last run has ended (level until start)
+    status [8]          bit 0 AXI error on q, 1 on kv, 2 on o (SLVERR/DECERR or a foreign
+                        id), 3 bad settings (L = 0, L > max_seq_len, g outside 1..max_group,
+                        an address or stride not aligned to the bus), 4 index error (a set
+                        entry >= nb, a head with neither vertical block 0 nor slash offset 0,
+                        or the cache's index check); bit 3 also when a scale code written since
+                        the last start has an exponent outside the engines' [-128, 127];
+                        bit 5 internal fault (an engine's O rows out of order: never expected)
+    m_axi_q_ar*, m_axi_q_r*      AXI4 read master: Q blocks
+    m_axi_kv_ar*, m_axi_kv_r*    AXI4 read master: the cache's misses (pass-through)
+    m_axi_o_aw*, m_axi_o_w*, m_axi_o_b*   AXI4 write master: O rows
+                        (64-bit address, 256-bit data, id 0, INCR, <= 16 beats, no 4 KiB
+                        crossing on q and o; the cache's own rules on kv)
+    cnt_cycles [32]     cycles from start to done;  cnt_tiles [32]: (head, row, block)
+                        tiles given to the engines
+    cnt_kv_bytes, cnt_q_bytes, cnt_o_bytes [64]   HBM bytes per port
+    cnt_hit1, cnt_hit2, cnt_miss [32]   cache hits per tier and misses
+    Added (observation, for scoreboards and waves):
+    cnt_kv_stall [32]   cycles the cache output waited on HBM
+    cnt_kv_cycles [32]  cycles of the cache's run
+    cnt_access [32]     accesses (union key blocks) the cache delivered
+    dec_valid, dec_hit, dec_slot, dec_evict, dec_victim, dec_freed   the cache's decision port
+    dbg_head [8] (in); dbg_m, dbg_l, dbg_p_valid, dbg_p   engine dbg_head's row stats / P
+    eng_idle [G]        per engine: nothing in flight
+Parameters: ``cfg``.  ``G = cfg.max_group``, ``NB = cfg.max_blocks``, ``NBB = log2 NB``.
+
+Future hook: the pooled per-row estimate (``row_gamma``) is not in hardware; when it is, its
+per-row extra blocks go into the ``hv`` term of ``grp_rows`` (both builders) and into the
+access mask of the K/V broadcast below.
+"""
+
+from __future__ import annotations
+
+from myhdl import ConcatSignal, Signal, always, always_comb, block, concat, intbv, modbv
+
+from hdl.attn_engine import widths
+from hdl.config import AcceleratorConfig, ConfigError
+from hdl.grp_fork import grp_fork
+from hdl.grp_lane import grp_lane, lane_params
+from hdl.grp_rows import grp_rows
+from hdl.kv_cache import kv_cache
+from hdl.kv_cache import params as kv_params
+from hdl.kv_fifo import kv_fifo
+
+UNIT_NAME = "grp_attn"
+
+ERR_Q, ERR_KV, ERR_O, ERR_PARAM, ERR_INDEX = 1, 2, 4, 8, 16
+DESC_DEPTH = 16
+INFLIGHT = 8
+
+
+def params(cfg: AcceleratorConfig) -> dict:
+    """Sizes of the unit for ``cfg`` (raises ConfigError for sizes it cannot build)."""
+    if not isinstance(cfg, AcceleratorConfig):
+        raise ConfigError(f"cfg: expected an AcceleratorConfig, got {type(cfg).__name__}")
+    reason = unsupported(cfg)
+    if reason:
+        raise ConfigError(f"grp_attn: {reason}")
+    kv = kv_params(cfg)
+    lp = lane_params(cfg)
+    return dict(G=cfg.max_group, NB=cfg.max_blocks, NBB=cfg.block_index_bits, kv=kv, lane=lp,
+                w=widths(cfg), AB=cfg.axi_addr_bits, DB=cfg.axi_data_bits,
+                bus_bytes=cfg.axi_bytes)
+
+
+def unsupported(cfg: AcceleratorConfig) -> str | None:
+    """Sizes this unit cannot build yet."""
+    bus = cfg.axi_data_bits
+    row = 8 * cfg.head_dim
+    if row % bus and bus % row:
+        return f"a Q row of {row} bits neither divides nor is a multiple of the {bus}-bit bus"
+    if (32 * cfg.head_dim) % bus:
+        return f"an O row of {32 * cfg.head_dim} bits is not a whole number of bus words"
+    if cfg.max_group > 255:
+        return "max_group above 255"
+    return None
+
+
+@block
+def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, o_addr,
+             o_stride, kc_we, kc_addr, kc_data, qc_we, qc_head, qc_addr, qc_data,
+             rd_head, rd_blk, rd_nv, rd_ns, rd_vi, rd_si, busy, done, status,
+             m_axi_q_arid, m_axi_q_araddr, m_axi_q_arlen, m_axi_q_arsize, m_axi_q_arburst,
+             m_axi_q_arvalid, m_axi_q_arready, m_axi_q_rid, m_axi_q_rdata, m_axi_q_rresp,
+             m_axi_q_rlast, m_axi_q_rvalid, m_axi_q_rready,
+             m_axi_kv_arid, m_axi_kv_araddr, m_axi_kv_arlen, m_axi_kv_arsize, m_axi_kv_arburst,
+             m_axi_kv_arvalid, m_axi_kv_arready, m_axi_kv_rid, m_axi_kv_rdata, m_axi_kv_rresp,
+             m_axi_kv_rlast, m_axi_kv_rvalid, m_axi_kv_rready,
+             m_axi_o_awid, m_axi_o_awaddr, m_axi_o_awlen, m_axi_o_awsize, m_axi_o_awburst,
+             m_axi_o_awvalid, m_axi_o_awready, m_axi_o_wdata, m_axi_o_wstrb, m_axi_o_wlast,
+             m_axi_o_wvalid, m_axi_o_wready, m_axi_o_bid, m_axi_o_bresp, m_axi_o_bvalid,
+             m_axi_o_bready,
+             cnt_cycles, cnt_tiles, cnt_kv_bytes, cnt_q_bytes, cnt_o_bytes, cnt_hit1, cnt_hit2,
+             cnt_miss, cnt_kv_stall, cnt_kv_cycles, cnt_access, dec_valid, dec_hit, dec_slot, dec_evict, dec_victim,
+             dec_freed, dbg_head, dbg_m, dbg_l, dbg_p_valid, dbg_p, eng_idle, cfg):
+    p = params(cfg)
+    G, NB, NBB, AB, DB = p["G"], p["NB"], p["NBB"], p["AB"], p["DB"]
+    w, lp = p["w"], p["lane"]
+    B, D = cfg.block, cfg.head_dim
+    LB = (B - 1).bit_length()
+    NKB = w["NKB"]
+    BUSB = p["bus_bytes"]
+    ALIGN = BUSB - 1
+    SIZE = (BUSB - 1).bit_length()
+    GB = max(1, (G - 1).bit_length())
+    b = lambda: Signal(bool(0))  # noqa: E731
+    u = lambda n, v=0: Signal(intbv(v)[n:])  # noqa: E731
+
+    # ------------------------------------------------------------ run control state
+    S_IDLE, S_CLEAR, S_GO, S_LOAD, S_RUN, S_DONE = range(6)
+    state = Signal(intbv(0, min=0, max=6))
+    st = u(8)
+    clr, go = b(), b()
+    L = u(32)
+    nb = u(NBB + 1)
+    lastnk = u(NKB)
+    g_r = u(8)
+    act = u(G)
+    qa_r, ka_r, va_r, oa_r = u(AB), u(AB), u(AB), u(AB)
+    qs_r, os_r = u(32), u(32)
+    cycles = u(32)
+    abort = b()
+    q_err, o_err, c_err = b(), b(), b()
+
+    # bitmaps of the sets
+    vbits, sbits = u(G * NB), u(G * NB)
+
+    # ------------------------------------------------------------ builder A -> kv cache
+    sa_go = b()
+    c_start = b()
+    ca_valid, ca_ready, ca_vert, ca_end = b(), b(), b(), b()
+    ca_row, ca_blk = u(NBB), u(NBB)
+    rows_a = grp_rows(clk, rst, clr, sa_go, nb, act, vbits, sbits, ca_valid, ca_ready, ca_row,
+                      ca_blk, None, None, ca_vert, ca_end, None, G, NB)
+
+    c_ovalid, c_oready, c_okv, c_olast = b(), b(), b(), b()
+    c_odata = u(8 * D)
+    c_orow, c_oblk = u(NBB), u(NBB)
+    c_busy, c_done = b(), b()
+    c_status = u(3)
+    c_bytes = u(48)
+    c_h1, c_h2, c_miss, c_cyc = u(32), u(32), u(32), u(32)
+    cache = kv_cache(clk, rst, c_start, L, ka_r, va_r,
+                     ca_valid, ca_ready, ca_row, ca_blk, ca_vert, ca_end,
+                     c_ovalid, c_oready, c_odata, c_okv, c_orow, c_oblk, c_olast,
+                     m_axi_kv_arid, m_axi_kv_araddr, m_axi_kv_arlen, m_axi_kv_arsize,
+                     m_axi_kv_arburst, m_axi_kv_arvalid, m_axi_kv_arready, m_axi_kv_rid,
+                     m_axi_kv_rdata, m_axi_kv_rresp, m_axi_kv_rlast, m_axi_kv_rvalid,
+                     m_axi_kv_rready, c_busy, c_done, c_status, c_bytes, c_h1, c_h2, c_miss,
+                     cnt_kv_stall, c_cyc, dec_valid, dec_hit, dec_slot, dec_evict, dec_victim,
+                     dec_freed, cfg)
+
+    # ------------------------------------------------------------ builder B -> descriptors
+    sb_valid, sb_ready = b(), b()
+    sb_row, sb_blk = u(NBB), u(NBB)
+    sb_heads, sb_lastm = u(G), u(G)
+    rows_b = grp_rows(clk, rst, clr, sa_go, nb, act, vbits, sbits, sb_valid, sb_ready, sb_row,
+                      sb_blk, sb_heads, sb_lastm, None, None, None, G, NB)
+    DW_DESC = 2 * NBB + 2 * G
+    df_push, df_full, df_empty, df_pop = b(), b(), b(), b()
+    df_din, df_dout = u(DW_DESC), u(DW_DESC)
+    dfifo = kv_fifo(clk, rst, clr, df_push, df_din, df_pop, df_dout, df_full, df_empty, None,
+                    DESC_DEPTH, DW_DESC)
+    d_row, d_blk, d_heads, d_lastm = u(NBB), u(NBB), u(G), u(G)
+    d_valid, d_ready = b(), b()
+    t_valid = u(G)
+    t_diag = b()
+    t_nk = u(NKB)
+    t_mant = u(16)
+    t_exp = Signal(intbv(0, min=-128, max=128))
+    kcmem = [u(24) for _ in range(NB)]     # mantissa and the exponent's low byte
+    kcw = u(24)
+
+    @always_comb
+    def desc_in():
+        df_push.next = sb_valid and not df_full
+        sb_ready.next = not df_full
+        df_din.next = concat(sb_lastm, sb_heads, sb_blk, sb_row)
+
+    @always_comb
+    def desc_out():
+        d_row.next = df_dout[NBB:]
+        d_blk.next = df_dout[2 * NBB:NBB]
+        d_heads.next = df_dout[2 * NBB + G:2 * NBB]
+        d_lastm.next = df_dout[2 * NBB + 2 * G:2 * NBB + G]
+        d_valid.next = not df_empty
+        df_pop.next = d_ready and not df_empty
+
+    @always(clk.posedge)
+    def kc_write():
+        if kc_we:
+            kcmem[kc_addr].next = kc_data[24:]
+
+    @always_comb
+    def kc_read():
+        kcw.next = kcmem[d_blk]
+
+    @always_comb
+    def desc_fields():
+        t_diag.next = d_blk == d_row
+        if d_blk == nb - 1:
+            t_nk.next = lastnk
+        else:
+            t_nk.next = B
+        t_mant.next = kcw[16:]
+        t_exp.next = kcw[24:16].signed()
+
+    t_ready_l = [b() for _ in range(G)]
+    t_ready = ConcatSignal(*reversed(t_ready_l)) if G > 1 else t_ready_l[0]
+    dfork = grp_fork(clk, rst, clr, d_valid, d_ready, d_heads, abort, t_valid, t_ready, G)
+
+    # ------------------------------------------------------------ K / V broadcast
+    amask = u(G)
+    aoff = Signal(modbv(0)[NBB:])
+    k_valid = u(G)
+    k_ready_l = [b() for _ in range(G)]
+    k_ready = ConcatSignal(*reversed(k_ready_l)) if G > 1 else k_ready_l[0]
+    kf_valid, kf_ready = b(), b()
+    kfork = grp_fork(clk, rst, clr, kf_valid, kf_ready, amask, abort, k_valid, k_ready, G)
+    VW = 8 * D + G
+    vf_push, vf_full, vf_empty, vf_pop = b(), b(), b(), b()
+    vf_din, vf_dout = u(VW), u(VW)
+    vfifo = kv_fifo(clk, rst, clr, vf_push, vf_din, vf_pop, vf_dout, vf_full, vf_empty, None,
+                    2 * B, VW)
+    v_data = u(8 * D)
+    v_mask = u(G)
+    v_valid = u(G)
+    v_ready_l = [b() for _ in range(G)]
+    v_ready = ConcatSignal(*reversed(v_ready_l)) if G > 1 else v_ready_l[0]
+    vi_valid, vi_ready = b(), b()
+    vfork = grp_fork(clk, rst, clr, vi_valid, vi_ready, v_mask, abort, v_valid, v_ready, G)
+
+    @always_comb
+    def acc_off():
+        aoff.next = c_orow - c_oblk
+
+    @always_comb
+    def acc_mask():
+        m = intbv(0)[G:]
+        for h in range(G):
+            if act[h] and (vbits[h * NB + c_oblk] or sbits[h * NB + aoff]):
+                m[h] = 1
+        amask.next = m
+
+    @always_comb
+    def kv_route():
+        kf_valid.next = c_ovalid and not c_okv
+        vf_push.next = c_ovalid and c_okv and not vf_full and not abort
+        vf_din.next = concat(amask, c_odata)
+        if c_okv:
+            c_oready.next = abort or not vf_full
+        else:
+            c_oready.next = kf_ready
+        v_data.next = vf_dout[8 * D:]
+        v_mask.next = vf_dout[VW:8 * D]
+        vi_valid.next = not vf_empty
+        vf_pop.next = vi_ready and not vf_empty
+
+    # ------------------------------------------------------------ lanes
+    q_req_l = [b() for _ in range(G)]
+    o_req_l = [b() for _ in range(G)]
+    o_done_l = [b() for _ in range(G)]
+    idle_l = [b() for _ in range(G)]
+    q_req = ConcatSignal(*reversed(q_req_l)) if G > 1 else q_req_l[0]
+    o_req = ConcatSignal(*reversed(o_req_l)) if G > 1 else o_req_l[0]
+    o_done_v = ConcatSignal(*reversed(o_done_l)) if G > 1 else o_done_l[0]
+    idle_v = ConcatSignal(*reversed(idle_l)) if G > 1 else idle_l[0]
+    q_push, q_issue, o_issue, o_pop = u(G), u(G), u(G), u(G)
+    q_cur, o_cur = u(GB), u(GB)
+    q_addr_c = [u(AB) for _ in range(G + 1)]
+    q_blen_c = [u(9) for _ in range(G + 1)]
+    o_word_c = [u(DB) for _ in range(G + 1)]
+    o_addr_c = [u(AB) for _ in range(G + 1)]
+    o_blen_c = [u(9) for _ in range(G + 1)]
+    MXW, LW, PW = w["MX"], w["LW"], w["PB"] * B
+    dm_c = [u(MXW) for _ in range(G)] + [dbg_m]
+    dl_c = [u(LW) for _ in range(G)] + [dbg_l]
+    dpv_c = [b() for _ in range(G)] + [dbg_p_valid]
+    dp_c = [u(PW) for _ in range(G)] + [dbg_p]
+    fault_l = [b() for _ in range(G)]
+    fault_v = ConcatSignal(*reversed(fault_l)) if G > 1 else fault_l[0]
+    lanes = []
+    for h in range(G):
+        lanes.append(grp_lane(
+            clk, rst, clr, go, abort, act(h), qa_r, qs_r, oa_r, os_r, nb,
+            qc_we, qc_head, qc_addr, qc_data,
+            t_valid(h), t_ready_l[h], t_diag, t_nk, d_lastm(h), t_mant, t_exp,
+            k_valid(h), k_ready_l[h], c_odata, v_valid(h), v_ready_l[h], v_data,
+            q_push(h), m_axi_q_rdata, q_issue(h), q_req_l[h], q_cur, q_addr_c[h],
+            q_addr_c[h + 1], q_blen_c[h], q_blen_c[h + 1],
+            o_issue(h), o_pop(h), o_req_l[h], o_cur, o_word_c[h], o_word_c[h + 1],
+            o_addr_c[h], o_addr_c[h + 1], o_blen_c[h], o_blen_c[h + 1], o_done_l[h],
+            dbg_head, dm_c[h], dm_c[h + 1], dl_c[h], dl_c[h + 1], dpv_c[h], dpv_c[h + 1],
+            dp_c[h], dp_c[h + 1], idle_l[h], fault_l[h], cfg, h))
+    q_addr_x, q_blen_x = q_addr_c[G], q_blen_c[G]
+    o_word_x, o_addr_x, o_blen_x = o_word_c[G], o_addr_c[G], o_blen_c[G]
+
+    @always_comb
+    def dbg_out():
+        eng_idle.next = idle_v
+
+    # ------------------------------------------------------------ Q read master
+    QI, QA = 0, 1
+    qst = b()
+    if_push, if_pop, if_empty = b(), b(), b()
+    if_din, if_dout = u(GB), u(GB)
+    if_count = Signal(intbv(0, min=0, max=INFLIGHT + 1))
+    inflight = kv_fifo(clk, rst, clr, if_push, if_din, if_pop, if_dout, None, if_empty, if_count,
+                       INFLIGHT, GB)
+    q_rr = u(GB)
+    q_bytes = u(64)
+
+    @always_comb
+    def q_axi_c():
+        m_axi_q_arid.next = 0
+        m_axi_q_arsize.next = SIZE
+        m_axi_q_arburst.next = 1
+        m_axi_q_arvalid.next = qst == QA
+        m_axi_q_araddr.next = q_addr_x
+        m_axi_q_arlen.next = q_blen_x - 1
+        m_axi_q_rready.next = True
+        hs = qst == QA and m_axi_q_arready
+        iss = intbv(0)[G:]
+        for h in range(G):
+            if hs and q_cur == h:
+                iss[h] = 1
+        q_issue.next = iss
+        if_push.next = hs
+        if_din.next = q_cur
+        pu = intbv(0)[G:]
+        for h in range(G):
+            if m_axi_q_rvalid and not if_empty and if_dout == h:
+                pu[h] = 1
+        q_push.next = pu
+        if_pop.next = m_axi_q_rvalid and m_axi_q_rlast and not if_empty
+
+    @always(clk.posedge)
+    def q_axi():
+        if rst or clr:
+            qst.next = QI
+            q_err.next = False
+            q_bytes.next = 0
+            q_rr.next = 0
+        else:
+            if m_axi_q_rvalid:
+                q_bytes.next = q_bytes + BUSB
+                if m_axi_q_rresp != 0 or m_axi_q_rid != 0 or if_empty:
+                    q_err.next = True
+            if qst == QI:
+                if state == S_RUN and q_req != 0 and if_count < INFLIGHT - 1:
+                    # round robin from q_rr
+                    pick = 0
+                    found = False
+                    for i in range(G):
+                        hh = q_rr + i
+                        if hh >= G:
+                            hh = hh - G
+                        if not found and q_req[hh]:
+                            pick = hh
+                            found = True
+                    q_cur.next = pick
+                    if pick == G - 1:
+                        q_rr.next = 0
+                    else:
+                        q_rr.next = pick + 1
+                    qst.next = QA
+            elif m_axi_q_arready:
+                qst.next = QI
+
+    # ------------------------------------------------------------ O write master
+    OI, OA, OWR = 0, 1, 2
+    ost = Signal(intbv(0, min=0, max=3))
+    o_rr = u(GB)
+    wcnt = u(9)
+    bout = u(16)
+    o_bytes = u(64)
+
+    @always_comb
+    def o_axi_c():
+        m_axi_o_awid.next = 0
+        m_axi_o_awsize.next = SIZE
+        m_axi_o_awburst.next = 1
+        m_axi_o_awvalid.next = ost == OA
+        m_axi_o_awaddr.next = o_addr_x
+        m_axi_o_awlen.next = o_blen_x - 1
+        m_axi_o_wvalid.next = ost == OWR
+        m_axi_o_wdata.next = o_word_x
+        m_axi_o_wstrb.next = (1 << BUSB) - 1
+        m_axi_o_wlast.next = wcnt == 1
+        m_axi_o_bready.next = True
+        ai = ost == OA and m_axi_o_awready
+        wp = ost == OWR and m_axi_o_wready
+        iss = intbv(0)[G:]
+        pop = intbv(0)[G:]
+        for h in range(G):
+            if o_cur == h:
+                if ai:
+                    iss[h] = 1
+                if wp:
+                    pop[h] = 1
+        o_issue.next = iss
+        o_pop.next = pop
+
+    @always(clk.posedge)
+    def o_axi():
+        if rst or clr:
+            ost.next = OI
+            o_err.next = False
+            o_bytes.next = 0
+            o_rr.next = 0
+            bout.next = 0
+        else:
+            ai = ost == OA and m_axi_o_awready
+            bh = m_axi_o_bvalid
+            if ai and not bh:
+                bout.next = bout + 1
+            elif bh and not ai:
+                bout.next = bout - 1
+            if bh and (m_axi_o_bresp != 0 or m_axi_o_bid != 0):
+                o_err.next = True
+            if ost == OI:
+                if state == S_RUN and o_req != 0:
+                    pick = 0
+                    found = False
+                    for i in range(G):
+                        hh = o_rr + i
+                        if hh >= G:
+                            hh = hh - G
+                        if not found and o_req[hh]:
+                            pick = hh
+                            found = True
+                    o_cur.next = pick
+                    if pick == G - 1:
+                        o_rr.next = 0
+                    else:
+                        o_rr.next = pick + 1
+                    ost.next = OA
+            elif ost == OA:
+                if m_axi_o_awready:
+                    wcnt.next = o_blen_x
+                    ost.next = OWR
+            elif m_axi_o_wready:
+                o_bytes.next = o_bytes + BUSB
+                wcnt.next = wcnt - 1
+                if wcnt == 1:
+                    ost.next = OI
+
+    # ------------------------------------------------------------ counters
+    tiles = u(32)
+    accs = u(32)
+
+    @always(clk.posedge)
+    def acc_count():
+        if rst or clr:
+            accs.next = 0
+        elif c_ovalid and c_oready and c_olast and not abort:
+            accs.next = accs + 1
+
+    @always(clk.posedge)
+    def tile_count():
+        if rst or clr:
+            tiles.next = 0
+        elif d_valid and d_ready and not abort:
+            n = 0
+            for h in range(G):
+                if d_heads[h]:
+                    n = n + 1
+            tiles.next = tiles + n
+
+    @always_comb
+    def outs():
+        busy.next = state != S_IDLE and state != S_DONE
+        done.next = state == S_DONE
+        status.next = st
+        cnt_cycles.next = cycles
+        cnt_tiles.next = tiles
+        cnt_kv_bytes.next = c_bytes
+        cnt_q_bytes.next = q_bytes
+        cnt_o_bytes.next = o_bytes
+        cnt_hit1.next = c_h1
+        cnt_hit2.next = c_h2
+        cnt_miss.next = c_miss
+        cnt_access.next = accs
+        cnt_kv_cycles.next = c_cyc
+        clr.next = state == S_CLEAR
+        go.next = state == S_GO
+        abort.next = st != 0 or q_err or o_err or c_err or fault_v != 0
+
+    # ------------------------------------------------------------ load of the sets, run FSM
+    lh = u(8)
+    li = u(NBB + 1)
+    ln = u(NBB + 1)
+    lnv, lns = u(NBB + 1), u(NBB + 1)
+    lph = b()
+    code_bad = b()      # a scale code with an exponent outside [-128, 127] was written
+    lsub = b()          # 0: sizes of head lh, 1: entries
+    cwait = u(2)
+
+    @always(clk.posedge)
+    def fsm():
+        if rst:
+            state.next = S_IDLE
+            st.next = 0
+            cycles.next = 0
+            c_start.next = False
+            sa_go.next = False
+            rd_head.next = 0
+            rd_blk.next = 0
+            c_err.next = False
+            code_bad.next = False
+        else:
+            if ((kc_we and kc_data[32:23] != 0 and kc_data[32:23] != 0x1FF)
+                    or (qc_we and qc_data[32:23] != 0 and qc_data[32:23] != 0x1FF)):
+                code_bad.next = True
+            c_start.next = False
+            sa_go.next = False
+            if state == S_IDLE or state == S_DONE:
+                if start:
+                    cycles.next = 0
+                    code_bad.next = False
+                    if (code_bad or seq_len == 0 or seq_len > cfg.max_seq_len or group == 0
+                            or group > G or (q_addr & ALIGN) != 0 or (k_addr & ALIGN) != 0
+                            or (v_addr & ALIGN) != 0 or (o_addr & ALIGN) != 0
+                            or (q_stride & ALIGN) != 0 or (o_stride & ALIGN) != 0):
+                        st.next = ERR_PARAM
+                        state.next = S_DONE
+                    else:
+                        st.next = 0
+                        L.next = seq_len
+                        nb.next = (seq_len + B - 1) >> LB
+                        lastnk.next = seq_len - (((seq_len + B - 1) >> LB) - 1) * B
+                        g_r.next = group
+                        a = intbv(0)[G:]
+                        for h in range(G):
+                            if h < group:
+                                a[h] = 1
+                        act.next = a
+                        qa_r.next = q_addr
+                        ka_r.next = k_addr
+                        va_r.next = v_addr
+                        oa_r.next = o_addr
+                        qs_r.next = q_stride
+                        os_r.next = o_stride
+                        state.next = S_CLEAR
+            else:
+                cycles.next = cycles + 1
+                if state == S_CLEAR:
+                    c_err.next = False
+                    vbits.next = 0
+                    sbits.next = 0
+                    state.next = S_GO
+                elif state == S_GO:
+                    rd_head.next = 0
+                    rd_blk.next = 0
+                    lh.next = 0
+                    lph.next = False
+                    lsub.next = False
+                    state.next = S_LOAD
+                elif state == S_LOAD:
+                    if not lph:
+                        lph.next = True
+                    elif not lsub:
+                        # sizes of head lh (address held two cycles)
+                        lph.next = False
+                        lnv.next = rd_nv
+                        lns.next = rd_ns
+                        if rd_nv > NB or rd_ns > NB:
+                            st.next = ERR_INDEX
+                            state.next = S_DONE
+                        elif rd_nv == 0 and rd_ns == 0:
+                            if lh == g_r - 1:
+                                state.next = S_RUN
+                                cwait.next = 3
+                            else:
+                                lh.next = lh + 1
+                                rd_head.next = lh + 1
+                        else:
+                            if rd_nv > rd_ns:
+                                ln.next = rd_nv
+                            else:
+                                ln.next = rd_ns
+                            li.next = 0
+                            lsub.next = True
+                    else:
+                        lph.next = False
+                        if li < lnv:
+                            if rd_vi >= nb:
+                                st.next = ERR_INDEX
+                            vbits.next[lh * NB + rd_vi] = 1
+                        if li < lns:
+                            if rd_si >= nb:
+                                st.next = ERR_INDEX
+                            sbits.next[lh * NB + rd_si] = 1
+                        if li + 1 == ln:
+                            lsub.next = False
+                            rd_blk.next = 0
+                            if lh == g_r - 1:
+                                state.next = S_RUN
+                                cwait.next = 3
+                            else:
+                                lh.next = lh + 1
+                                rd_head.next = lh + 1
+                        else:
+                            li.next = li + 1
+                            rd_blk.next = li + 1
+                elif state == S_RUN:
+                    if cwait == 3:
+                        # every head must keep a block in every row: vertical block 0 or
+                        # slash offset 0 (forced entries) guarantees it
+                        bad = False
+                        for h in range(G):
+                            if act[h] and not (vbits[h * NB] or sbits[h * NB]):
+                                bad = True
+                        if bad or st != 0:
+                            st.next = st | ERR_INDEX
+                            state.next = S_DONE
+                        else:
+                            c_start.next = True
+                            sa_go.next = True
+                            cwait.next = 2
+                    elif cwait != 0:
+                        cwait.next = cwait - 1
+                    else:
+                        fin = c_done and not c_busy and qst == QI and if_empty and ost == OI and bout == 0
+                        if c_done and c_status != 0:
+                            c_err.next = True
+                        if abort:
+                            # no new bursts since abort rose: wait for the ports to drain
+                            if fin:
+                                if q_err:
+                                    st.next[0] = 1
+                                if c_status[0]:
+                                    st.next[1] = 1
+                                if o_err:
+                                    st.next[2] = 1
+                                if c_status[1]:
+                                    st.next[3] = 1
+                                if c_status[2]:
+                                    st.next[4] = 1
+                                if fault_v != 0:
+                                    st.next[5] = 1
+                                state.next = S_DONE
+                        elif fin and o_done_v == (1 << G) - 1 and c_status == 0:
+                            state.next = S_DONE
+
+    return (rows_a, cache, rows_b, dfifo, desc_in, desc_out, kc_write, kc_read, desc_fields,
+            dfork, kfork, vfifo, vfork, acc_off, acc_mask, kv_route, lanes, dbg_out, inflight,
+            q_axi_c, q_axi, o_axi_c, o_axi, acc_count, tile_count, outs, fsm)
+
+
+def ports(cfg: AcceleratorConfig) -> dict:
+    """Fresh signals for every port of the unit (for conversion and benches)."""
+    p = params(cfg)
+    G, NBB, AB, DB = p["G"], p["NBB"], p["AB"], p["DB"]
+    kv, w = p["kv"], p["w"]
+    b = lambda: Signal(bool(0))  # noqa: E731
+    u = lambda n: Signal(intbv(0)[n:])  # noqa: E731
+    d = dict(clk=b(), rst=b(), start=b(), seq_len=u(32), group=u(8), q_addr=u(AB),
+             q_stride=u(32), k_addr=u(AB), v_addr=u(AB), o_addr=u(AB), o_stride=u(32),
+             kc_we=b(), kc_addr=u(NBB), kc_data=u(32), qc_we=b(), qc_head=u(8),
+             qc_addr=u(NBB), qc_data=u(32), rd_head=u(8), rd_blk=u(NBB), rd_nv=u(NBB + 1),
+             rd_ns=u(NBB + 1), rd_vi=u(NBB), rd_si=u(NBB), busy=b(), done=b(), status=u(8))
+    for port in ("q", "kv"):
+        d.update({f"m_axi_{port}_arid": u(1), f"m_axi_{port}_araddr": u(AB),
+                  f"m_axi_{port}_arlen": u(8), f"m_axi_{port}_arsize": u(3),
+                  f"m_axi_{port}_arburst": u(2), f"m_axi_{port}_arvalid": b(),
+                  f"m_axi_{port}_arready": b(), f"m_axi_{port}_rid": u(1),
+                  f"m_axi_{port}_rdata": u(DB), f"m_axi_{port}_rresp": u(2),
+                  f"m_axi_{port}_rlast": b(), f"m_axi_{port}_rvalid": b(),
+                  f"m_axi_{port}_rready": b()})
+    d.update(m_axi_o_awid=u(1), m_axi_o_awaddr=u(AB), m_axi_o_awlen=u(8), m_axi_o_awsize=u(3),
+             m_axi_o_awburst=u(2), m_axi_o_awvalid=b(), m_axi_o_awready=b(),
+             m_axi_o_wdata=u(DB), m_axi_o_wstrb=u(DB // 8), m_axi_o_wlast=b(),
+             m_axi_o_wvalid=b(), m_axi_o_wready=b(), m_axi_o_bid=u(1), m_axi_o_bresp=u(2),
+             m_axi_o_bvalid=b(), m_axi_o_bready=b())
+    d.update(cnt_cycles=u(32), cnt_tiles=u(32), cnt_kv_bytes=u(64), cnt_q_bytes=u(64),
+             cnt_o_bytes=u(64), cnt_hit1=u(32), cnt_hit2=u(32), cnt_miss=u(32),
+             cnt_kv_stall=u(32), cnt_kv_cycles=u(32), cnt_access=u(32), dec_valid=b(), dec_hit=b(), dec_slot=u(kv["slot_bits"]),
+             dec_evict=b(), dec_victim=u(NBB), dec_freed=b(), dbg_head=u(8),
+             dbg_m=u(w["MX"]), dbg_l=u(w["LW"]), dbg_p_valid=b(), dbg_p=u(w["PB"] * cfg.block),
+             eng_idle=u(G))
+    return d
+
+
+def top(cfg: AcceleratorConfig):
+    """The grp_attn instance with every port sized for ``cfg`` (for conversion)."""
+    return grp_attn(**ports(cfg), cfg=cfg)
