@@ -5,7 +5,10 @@ Order (one KV group): the ``Q_last`` rows of the g query heads (head h at
 ``k_addr + c*B*D``, ``nk`` rows: B, or ``bq`` for the last block) for pass 1, then the same
 K blocks again for pass 2.  The command side (to hdl/sig_axi_rd.py) runs ahead; the data side
 unpacks each beat into ``RPB`` rows of D bytes, drops the unused rows of a block's last beat,
-and pads a partial last K block with zero rows so that every K tile has B columns.
+and pads a partial last K block with zero rows so that every K tile has B columns.  A row wider
+than a beat (``BPR`` = 8D / AXW > 1 beats per row, e.g. D = 64 on 256 bits) is first assembled
+from BPR consecutive beats (lowest address in the low bits); the assembler takes one beat per
+cycle, so the rows then come at one per BPR cycles at best (the bus, not the MPUs, sets the pace).
 Pass-2 rows wait for ``p2_go`` (the row statistics must be final first).
 
 Ports (``clk`` rising edge, ``rst`` synchronous)
@@ -33,9 +36,11 @@ def sig_fetch(clk, rst, start, nb, bq, g, k_addr, q_addr, q_stride,
               q_ld_valid, q_ld_head, q_ld_row, q_ld_data,
               k_valid, k_ready, k_data, p2_go, cfg):
     w = sig_widths(cfg)
-    B, D, RPB, AB, AXW = w["B"], w["D"], w["RPB"], w["AB"], w["AXW"]
+    B, D, RPB, BPR, AB, AXW = w["B"], w["D"], w["RPB"], w["BPR"], w["AB"], w["AXW"]
     RW = 8 * D
+    BW = max(AXW, RW)             # one (assembled) beat: at least one row
     LOG_RPB = RPB.bit_length() - 1
+    LOG_BPR = BPR.bit_length() - 1
     BLK_BYTES = B * D
     LOG_BLK = BLK_BYTES.bit_length() - 1
     RMASK = (1 << RW) - 1
@@ -52,7 +57,7 @@ def sig_fetch(clk, rst, start, nb, bq, g, k_addr, q_addr, q_stride,
     d_j = Signal(intbv(0, min=0, max=B + 1))
     sub = Signal(intbv(0, min=0, max=RPB + 1))
     bv = Signal(bool(0))
-    bdata = Signal(intbv(0)[AXW:])
+    bdata = Signal(intbv(0)[BW:])
     nrows = Signal(intbv(0, min=0, max=B + 1))
     need = Signal(bool(0))
     fire = Signal(bool(0))
@@ -80,13 +85,13 @@ def sig_fetch(clk, rst, start, nb, bq, g, k_addr, q_addr, q_stride,
         cmd_valid.next = a_ph != 3
         if a_ph == 0:
             cmd_addr.next = (qar + a_h * qsr + ((nbr - 1) << LOG_BLK)) & ((1 << AB) - 1)
-            cmd_beats.next = (bqr + RPB - 1) >> LOG_RPB
+            cmd_beats.next = ((bqr << LOG_BPR) + RPB - 1) >> LOG_RPB
         else:
             cmd_addr.next = (kar + (a_c << LOG_BLK)) & ((1 << AB) - 1)
             if a_c == nbr - 1:
-                cmd_beats.next = (bqr + RPB - 1) >> LOG_RPB
+                cmd_beats.next = ((bqr << LOG_BPR) + RPB - 1) >> LOG_RPB
             else:
-                cmd_beats.next = B // RPB
+                cmd_beats.next = (B * BPR) // RPB
 
     @always(clk.posedge)
     def command_seq():
@@ -109,6 +114,41 @@ def sig_fetch(clk, rst, start, nb, bq, g, k_addr, q_addr, q_stride,
                     a_c.next = 0
                 else:
                     a_c.next = a_c + 1
+
+    # beat assembly: w_* is one row-or-wider word (the AXI beat itself when BPR = 1)
+    w_valid = Signal(bool(0))
+    w_ready = Signal(bool(0))
+    w_data = Signal(intbv(0)[BW:])
+    acc = Signal(intbv(0)[BW:])
+    acnt = Signal(intbv(0, min=0, max=BPR + 1))
+
+    @always_comb
+    def beat_pass():
+        w_valid.next = b_valid
+        w_data.next = b_data
+        b_ready.next = w_ready
+
+    @always_comb
+    def asm_comb():
+        w_valid.next = acnt == BPR
+        w_data.next = acc
+        # a full row leaving this cycle frees the register for the next row's first beat
+        b_ready.next = acnt != BPR or w_ready
+
+    @always(clk.posedge)
+    def asm_seq():
+        if rst or start:
+            acnt.next = 0
+        else:
+            if b_valid and (acnt != BPR or w_ready):
+                # the newest beat enters at the top: after BPR beats the first one is lowest
+                acc.next = (b_data << (BW - AXW)) | (acc >> AXW)
+                if acnt == BPR:
+                    acnt.next = 1
+                else:
+                    acnt.next = acnt + 1
+            elif acnt == BPR and w_ready:
+                acnt.next = 0
 
     @always_comb
     def data_rows():
@@ -134,7 +174,7 @@ def sig_fetch(clk, rst, start, nb, bq, g, k_addr, q_addr, q_stride,
 
     @always_comb
     def data_out():
-        b_ready.next = not bv or free
+        w_ready.next = not bv or free
         q_ld_valid.next = d_ph == 0 and bv
         q_ld_head.next = d_h
         q_ld_row.next = d_j
@@ -158,9 +198,9 @@ def sig_fetch(clk, rst, start, nb, bq, g, k_addr, q_addr, q_stride,
             sub.next = 0
             bv.next = 0
         else:
-            if b_valid and (not bv or free):
+            if w_valid and (not bv or free):
                 bv.next = 1
-                bdata.next = b_data
+                bdata.next = w_data
             elif free:
                 bv.next = 0
             if fire:
@@ -191,4 +231,6 @@ def sig_fetch(clk, rst, start, nb, bq, g, k_addr, q_addr, q_stride,
                     else:
                         d_j.next = d_j + 1
 
-    return params, command, command_seq, data_rows, data_comb, data_out, data_seq
+    if BPR == 1:
+        return params, command, command_seq, data_rows, data_comb, data_out, data_seq, beat_pass
+    return params, command, command_seq, data_rows, data_comb, data_out, data_seq, asm_comb, asm_seq

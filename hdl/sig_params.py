@@ -47,13 +47,14 @@ def sig_widths(cfg: AcceleratorConfig) -> dict:
     w = EstimatorWidths.derive(cfg, p)
     B, D = cfg.block, cfg.head_dim
     row_bytes = D * cfg.data_bits // 8
-    if row_bytes > cfg.axi_bytes:
-        raise ConfigError(f"head_dim: the index generator needs a key row ({row_bytes} bytes) "
-                          f"within one AXI beat ({cfg.axi_bytes} bytes)")
+    if row_bytes % cfg.axi_bytes and cfg.axi_bytes % row_bytes:
+        raise ConfigError(f"head_dim: a key row ({row_bytes} bytes) must pack evenly into "
+                          f"{cfg.axi_bytes}-byte AXI beats")
     nbmax = cfg.max_blocks
     return {
         "B": B, "D": D, "G": cfg.max_group, "NBMAX": nbmax,
-        "RPB": cfg.axi_bytes // row_bytes,          # key rows per AXI beat
+        "RPB": max(1, cfg.axi_bytes // row_bytes),  # key rows per AXI beat (1 for wide rows)
+        "BPR": max(1, row_bytes // cfg.axi_bytes),  # AXI beats per key row (1 for narrow rows)
         "AXW": cfg.axi_data_bits, "AB": cfg.axi_addr_bits,
         "SW": score_bits(D),                        # MPU score (signed)
         "LB": p.logit_bits, "F": p.frac_bits, "LUT": p.lut_bits, "E": p.exp_bits,

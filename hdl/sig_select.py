@@ -28,7 +28,10 @@ Ports
     idle                  no selection running (low from ``go`` to the last index written)
     cnt [NBW]             size of the selected set (valid while idle after a run)
     rd_addr [IW] -> rd_idx [IW]    the index memory (entry rd_addr of the sorted set)
-Parameters: ``new_first`` (0 for v, 1 for d), ``cfg``.
+    bm_out [NBMAX]        (optional) the selection map: bit c set when entry c was popped
+Parameters: ``new_first`` (0 for v, 1 for d), ``cfg``, ``emit`` (False: no emission scan, the
+pop ends the run, there is no index memory and ``cnt``, ``rd_addr``, ``rd_idx`` may be None: the
+map is the result; the per-row pooled selector of hdl/sig_pool.py uses it so).
 Memories: scores NBMAX x ACC, indices NBMAX x IW (sorted list), index memory NBMAX x IW,
 the map NBMAX bits.
 """
@@ -44,7 +47,7 @@ T_IDLE, T_POP, T_EMIT = range(3)
 
 @block
 def sig_select(clk, rst, clr, ins, ins_val, ins_idx, go, code, minb, maxb, forced_n, nb,
-               idle, cnt, rd_addr, rd_idx, new_first, cfg):
+               idle, cnt, rd_addr, rd_idx, new_first, cfg, bm_out=None, emit=True):
     w = sig_widths(cfg)
     N, ACC, IW, NBW, GB, COV = w["NBMAX"], w["ACC"], w["IW"], w["NBW"], w["GB"], w["COV"]
     # an old entry stays ahead of a new one if old + TIE > new (TIE = 1: ties keep the old first)
@@ -68,6 +71,10 @@ def sig_select(clk, rst, clr, ins, ins_val, ins_idx, go, code, minb, maxb, force
         idle.next = state == T_IDLE and not go
         cnt.next = ocnt
         rd_idx.next = imem[rd_addr]
+
+    @always_comb
+    def idle_only():
+        idle.next = state == T_IDLE and not go
 
     @always(clk.posedge)
     def seq():
@@ -123,4 +130,55 @@ def sig_select(clk, rst, clr, ins, ins_val, ins_idx, go, code, minb, maxb, force
             else:
                 ei.next = ei + 1
 
-    return outs, seq
+    @always(clk.posedge)
+    def seq_pop_only():
+        if rst or clr:
+            n_in.next = 0
+            total.next = 0
+            bm.next = 0
+            state.next = T_IDLE
+        elif ins:
+            total.next = total + ins_val
+            n_in.next = n_in + 1
+            prev = n_in > 0 and vals[0] + TIE > ins_val
+            if not prev:
+                vals[0].next = ins_val
+                idxs[0].next = ins_idx
+            for p in range(1, N):
+                ahead = p < n_in and vals[p] + TIE > ins_val
+                if not ahead:
+                    if prev:
+                        vals[p].next = ins_val
+                        idxs[p].next = ins_idx
+                    else:
+                        vals[p].next = vals[p - 1]
+                        idxs[p].next = idxs[p - 1]
+                prev = ahead
+        elif state == T_IDLE:
+            if go:
+                rhs.next = code * total
+                cum.next = 0
+                k.next = 0
+                state.next = T_POP
+        elif state == T_POP:
+            if n_in != 0 and (maxb == 0 or k < maxb) and \
+                    (k < minb or (cum << GB) < rhs):
+                cum.next = cum + vals[0]
+                bm.next[idxs[0]] = 1
+                k.next = k + 1
+                n_in.next = n_in - 1
+                for p in range(N - 1):
+                    vals[p].next = vals[p + 1]
+                    idxs[p].next = idxs[p + 1]
+            else:
+                state.next = T_IDLE
+
+    gens = [outs, seq] if emit else [idle_only, seq_pop_only]
+    if bm_out is None:
+        return gens
+
+    @always_comb
+    def map_out():
+        bm_out.next = bm
+
+    return gens + [map_out]

@@ -113,12 +113,12 @@ def bad_cases() -> list[dict]:
     return bad + [base]
 
 
-def _run(tag: str, cases: list[dict], env: dict | None = None):
-    bdir = build_dir_for("sig", CFG)
+def _run(tag: str, cases: list[dict], env: dict | None = None, cfg=CFG):
+    bdir = build_dir_for("sig", cfg)
     bdir.mkdir(parents=True, exist_ok=True)
     path = bdir / f"cases-{tag}.pt"
     torch.save({"cases": cases}, path)
-    return run("sig", CFG, "tb.test_sig", extra_env={"SIG_CASES": str(path), **(env or {})}, tag=tag)
+    return run("sig", cfg, "tb.test_sig", extra_env={"SIG_CASES": str(path), **(env or {})}, tag=tag)
 
 
 def test_sig_edge_and_bad():
@@ -151,10 +151,51 @@ def test_sig_real_more_layers():
     _run("real-slow", cases)
 
 
-def test_widths_reject_wide_rows():
-    from hdl.config import ConfigError
-    with pytest.raises(ConfigError, match="head_dim"):
-        sig_widths(preset("ci", head_dim=64, axi_data_bits=256))
+#: D = 64 (SmolLM2's head size) at the small block: a key row is 512 bits, two 256-bit beats
+CFG64 = preset("ci", head_dim=64, max_seq_len=1024, lut_rows=2).replace(name="ci-d64")
+
+
+def _rand64(L: int, seed: int, g: int = 3, scale: float = 1.0):
+    gen = torch.Generator().manual_seed(seed)
+    q = torch.randn(g, L, 64, generator=gen) * scale
+    k = torch.randn(1, L, 64, generator=gen) * scale
+    return quant(q, k, CFG64)
+
+
+def test_sig_d64_multibeat_rows():
+    """Key and Q_last rows of two AXI beats (B=16, D=64, 256-bit bus): real SmolLM2 layer 3 at
+    1024 tokens (every one of the 64 channels), plus L not a multiple of B, L < 2B and g < max
+    on random tensors; latency 30, backpressure 20%: row stats, v, d and the sets bit-exact."""
+    cases = [make_case("d64-L3-kv0-1024", *real_qk(3, 1024, CFG64), cfg=CFG64, kv=0),
+             make_case("d64-rand-L77", *_rand64(77, 1, scale=2.0), cfg=CFG64),
+             make_case("d64-rand-L20", *_rand64(20, 2, scale=3.0), cfg=CFG64),
+             make_case("d64-rand-L40-g2", *_rand64(40, 3), cfg=CFG64, g=2)]
+    _run("d64", cases, cfg=CFG64)
+
+
+@pytest.mark.slow
+def test_sig_smollm2_preset():
+    """The smollm2 preset (B=64, D=64, 3 heads per group): real SmolLM2 layer 3 and layer 20 at
+    2048 tokens, and a random 200-token sequence (L not a multiple of B, nb = 4), bit-exact."""
+    cfg = preset("smollm2")
+    gen = torch.Generator().manual_seed(4)
+    cases = [make_case("sm-L3-kv0-2048", *real_qk(3, 2048, cfg), cfg=cfg, kv=0),
+             make_case("sm-L20-kv1-2048", *real_qk(20, 2048, cfg), cfg=cfg, kv=1),
+             make_case("sm-rand-L200", *quant(torch.randn(3, 200, 64, generator=gen) * 2,
+                                              torch.randn(1, 200, 64, generator=gen) * 2, cfg), cfg=cfg)]
+    _run("smollm2", cases, {"SIG_AXI_BP": "0.1"}, cfg=cfg)
+
+
+def test_widths_wide_rows():
+    """Rows of several beats are assembled (beats per row), narrow rows packed (rows per beat)."""
+    w = sig_widths(preset("smollm2"))
+    assert (w["RPB"], w["BPR"]) == (1, 2)
+    w = sig_widths(preset("u280"))
+    assert (w["RPB"], w["BPR"]) == (1, 4)
+    w = sig_widths(preset("ci"))
+    assert (w["RPB"], w["BPR"]) == (2, 1)
+    w = sig_widths(preset("smollm2", axi_data_bits=512))
+    assert (w["RPB"], w["BPR"]) == (1, 1)
 
 
 def _select_sim(cases: list[dict], cfg) -> list[list[int]]:
