@@ -7,10 +7,14 @@
     ``2 passes * g*B rows * L keys * D MACs / (MACs per cycle)``, where the unit's MACs per cycle
     are max_group MPUs of B x D (so the ideal is 2L cycles for g = max_group).  Target <= 1.15x
     for L >= 1024.  Then lists every memory (``reg [W] name [0:N-1]``) of the converted design
-    with its size, to show that the state is O(nb) per head, not O(B*L).
+    with its size, to show that the state is O(nb) per head, not O(B*L).  Then the same at D = 64
+    (B = 16, 1024 tokens; a key row is two 256-bit beats), once on the 256-bit port and once with a
+    512-bit path, and the pooled per-row estimate (hdl/sig_pool.py, ci, 512 tokens): the means
+    load and the cycles per row.
 
-Host-side helpers shared with tests/test_sig.py (torch; no simulator): make_case, quant,
-real_qk (one KV group's HBM image, scale codes and golden results).
+Host-side helpers shared with tests/test_sig.py and tests/test_sig_pool.py (torch; no
+simulator): make_case, make_pool_case, quant, real_qk (one KV group's HBM image, scale codes
+and golden results).
 """
 
 from __future__ import annotations
@@ -96,6 +100,43 @@ def make_case(name: str, qq, kq, cfg=None, kv: int = 0, g: int | None = None,
     return case
 
 
+def make_pool_case(name: str, qq, kq, cfg=None, kv: int = 0, g: int | None = None, err: int = 0,
+                   row_gamma: float | None = None, rows=None, **regs) -> dict:
+    """One run of hdl/sig_pool.py: the HBM image of KV head ``kv``'s K and every Q row of its
+    group, all scale codes, the row_gamma code and the golden per-row mask
+    (``golden.estimator_fixed.pooled_row_mask_fixed``, bool [g, nb, nb]) for ``rows`` (default
+    every row block, in order)."""
+    import torch
+
+    from golden.estimator_fixed import EstimatorParams, gamma_code, pooled_row_mask_fixed
+    from golden.quant import QuantTensor
+    cfg = _ci() if cfg is None else cfg
+    rg = cfg.sparsity.row_gamma if row_gamma is None else row_gamma
+    H, L, D = qq.values.shape
+    Hkv = kq.values.shape[0]
+    gg = H // Hkv
+    g = gg if g is None else g
+    B = cfg.block
+    nb = -(-L // B)
+    heads = list(range(kv * gg, kv * gg + g))
+    qg = QuantTensor(qq.values[heads], qq.scale_mant[heads], qq.scale_exp[heads], B)
+    kg = QuantTensor(kq.values[kv:kv + 1], kq.scale_mant[kv:kv + 1], kq.scale_exp[kv:kv + 1], B)
+    stride = -(-L * D // 4096) * 4096 + 4096
+    mem = [(K_ADDR, kg.values[0].to(torch.int8).numpy().tobytes())]
+    for i in range(g):
+        mem.append((Q_ADDR + i * stride, qg.values[i].to(torch.int8).numpy().tobytes()))
+    code = gamma_code(rg, EstimatorParams().gamma_bits) if rg > 0 else 0
+    case = {"name": name, "L": L, "g": g, "nb": nb, "err": err, "k_addr": K_ADDR, "q_addr": Q_ADDR,
+            "q_stride": stride, "mem": mem, "pr_code": code,
+            "qcodes": [[_code(qg.scale_mant[h, c], qg.scale_exp[h, c]) for c in range(nb)] for h in range(g)],
+            "kcodes": [_code(kg.scale_mant[0, c], kg.scale_exp[0, c]) for c in range(nb)],
+            "rows": list(range(nb)) if rows is None else list(rows)}
+    case.update(regs)
+    if err == 0:
+        case["mask"] = pooled_row_mask_fixed(qg, kg, cfg, code)
+    return case
+
+
 def quant(q, k, cfg=None):
     """Host quantisation as the attention engine does it (the estimator reads the same buffers)."""
     from golden.fixed_attention import quantize_attention_inputs
@@ -138,29 +179,35 @@ def memories(verilog_text: str) -> list[tuple[str, int, int]]:
     return out
 
 
-def run(args) -> int:
-    import json
-
+def cfg_d64(axi_data_bits: int = 256):
+    """B = 16, D = 64 (SmolLM2's head size), 1024 tokens: the multi-beat-row bench config."""
     from hdl.config import preset
-    from tb.kit.runner import build_dir_for, run as run_bench
+    return preset("ci", head_dim=64, max_seq_len=1024, lut_rows=2,
+                  axi_data_bits=axi_data_bits).replace(name=f"ci-d64-axi{axi_data_bits}")
+
+
+def _scorer_table(cfg, tokens: list[int], layer: int, lat: int, tag: str) -> float:
+    """Run real SmolLM2 groups through hdl/sig.py for ``cfg``; print cycles / ideal; worst ratio
+    for L >= 1024."""
+    import json
 
     import torch
 
-    cfg = preset("ci")
-    tokens = args.tokens or [1024, 2048]
-    cases = [make_case(f"L{args.layer}-kv0-{n}", *real_qk(args.layer, n, cfg), cfg=cfg, kv=0) for n in tokens]
+    from tb.kit.runner import build_dir_for, run as run_bench
+    cases = [make_case(f"L{layer}-kv0-{n}", *real_qk(layer, n, cfg), cfg=cfg, kv=0) for n in tokens]
     bdir = build_dir_for("sig", cfg)
     bdir.mkdir(parents=True, exist_ok=True)
-    path, out = bdir / "cases-bench.pt", bdir / "bench.json"
+    path, out = bdir / f"cases-{tag}.pt", bdir / f"{tag}.json"
     torch.save({"cases": cases}, path)
-    run_bench("sig", cfg, "tb.test_sig", tag="bench",
-              extra_env={"SIG_CASES": str(path), "SIG_LAT": str(args.lat), "SIG_AXI_BP": "0",
+    run_bench("sig", cfg, "tb.test_sig", tag=tag,
+              extra_env={"SIG_CASES": str(path), "SIG_LAT": str(lat), "SIG_AXI_BP": "0",
                          "SIG_OUT": str(out)})
     results = json.loads(out.read_text())
     B, D, G = cfg.block, cfg.head_dim, cfg.max_group
     macs_per_cycle = G * cfg.macs_per_cycle
-    print(f"sig bench: preset ci (B={B}, D={D}, {G} MPUs of {B}x{D}), HBM latency {args.lat}, "
-          f"no backpressure; bit-exact checked")
+    bpr = max(1, D * 8 // cfg.axi_data_bits)
+    print(f"sig bench: {cfg.name} (B={B}, D={D}, {G} MPUs of {B}x{D}, {cfg.axi_data_bits}-bit AXI: "
+          f"{bpr} beat(s) per key row), HBM latency {lat}, no backpressure; bit-exact checked")
     print(f"{'case':>16s} {'L':>6s} {'g':>2s} {'cycles':>8s} {'ideal':>8s} {'ratio':>6s} {'selection':>9s} "
           f"{'share':>6s}")
     worst = 0.0
@@ -171,21 +218,75 @@ def run(args) -> int:
             worst = max(worst, ratio)
         print(f"{r['name']:>16s} {r['L']:6d} {r['g']:2d} {r['cycles']:8d} {ideal:8.0f} {ratio:6.3f} "
               f"{r['sel_cycles']:9d} {r['sel_cycles'] / r['cycles']:6.3f}")
-    print("selection: cycles after pass 2 (pop of the kept entries + an nb-cycle emission scan; "
-          "the sorted insertion runs during pass 2); share = selection / all cycles")
-    vtext = (bdir / "verilog" / "sig.v").read_text()
-    mems = memories(vtext)
+    return worst
+
+
+def _pool_table(cfg, n: int, layer: int, lat: int) -> None:
+    """Run one real group through hdl/sig_pool.py (every row); print load and per-row cycles."""
+    import json
+
+    import torch
+
+    from tb.kit.runner import build_dir_for, run as run_bench
+    case = make_pool_case(f"L{layer}-kv0-{n}", *real_qk(layer, n, cfg), cfg=cfg, kv=0)
+    bdir = build_dir_for("sig_pool", cfg)
+    bdir.mkdir(parents=True, exist_ok=True)
+    path, out = bdir / "cases-bench.pt", bdir / "bench.json"
+    torch.save({"cases": [case]}, path)
+    run_bench("sig_pool", cfg, "tb.test_sig_pool", tag="bench",
+              extra_env={"POOL_CASES": str(path), "SIG_LAT": str(lat), "SIG_AXI_BP": "0",
+                         "POOL_OUT": str(out)})
+    r = json.loads(out.read_text())[0]
+    cyc = r["row_cycles"]
+    nb = len(cyc)
+    rows_total = sum(cyc)
+    # one 256-bit port delivers (g + 1) * L * D bytes in (g + 1) * L * D / axi_bytes beats
+    beats = (r["g"] + 1) * r["L"] * cfg.head_dim // cfg.axi_bytes
+    print(f"sig_pool bench: {cfg.name}, {r['name']} (g={r['g']}, nb={nb}), bit-exact checked")
+    print(f"  means load: {r['load']} cycles for {(r['g'] + 1) * r['L']} rows of Q and K "
+          f"({beats} AXI beats at the bus limit)")
+    print(f"  rows: r=0 {cyc[0]}, r={nb // 2} {cyc[nb // 2]}, r={nb - 1} {cyc[-1]} cycles "
+          f"(about {((cyc[-1] - cyc[0]) / max(1, nb - 1)):.2f} per extra key block); all {nb} rows "
+          f"{rows_total} cycles; the scorer's 2L = {2 * r['L']}")
+
+
+def _memory_table(vpath, cfg) -> None:
+    """Every memory of a converted design, grouped by kind, with sizes."""
+    mems = memories(vpath.read_text())
     kinds: dict[tuple, int] = {}
     for name, words, bits in mems:
         key = (name.split("_")[-1], words, bits)
         kinds[key] = kinds.get(key, 0) + 1
-    print(f"memories / register arrays of the converted design ({len(mems)}):")
+    print(f"memories / register arrays of {vpath.name} ({len(mems)}):")
     total = 0
     for (kind, words, bits), count in sorted(kinds.items(), key=lambda kv: -kv[0][1] * kv[0][2] * kv[1]):
         total += count * words * bits
-        print(f"  {kind:>8s}: {count:3d} x [{words:4d} x {bits:2d} bits]  ({count * words * bits / 8192:6.2f} KiB)")
+        print(f"  {kind:>8s}: {count:3d} x [{words:4d} x {bits:3d} bits]  ({count * words * bits / 8192:7.2f} KiB)")
     print(f"  total {total / 8192:.1f} KiB; nb_max = {cfg.max_blocks}, B*L_max would be "
-          f"{B * cfg.max_seq_len} words per head")
+          f"{cfg.block * cfg.max_seq_len} words per head")
+
+
+def run(args) -> int:
+    from hdl.config import preset
+
+    cfg = preset("ci")
+    tokens = args.tokens or [1024, 2048]
+    worst = _scorer_table(cfg, tokens, args.layer, args.lat, "bench")
+    print("selection: cycles after pass 2 (pop of the kept entries + an nb-cycle emission scan; "
+          "the sorted insertion runs during pass 2); share = selection / all cycles")
+    from tb.kit.runner import build_dir_for
+    bdir = build_dir_for("sig", cfg)
+    _memory_table(bdir / "verilog" / "sig.v", cfg)
     ok = worst <= 1.15
     print(f"worst ratio for L >= 1024: {worst:.3f} (target <= 1.15): {'met' if ok else 'NOT met'}")
+    print()
+    # D = 64: a key row is two 256-bit beats; one port feeds the MPUs half a row per cycle
+    w256 = _scorer_table(cfg_d64(256), [1024], args.layer, args.lat, "bench-d64")
+    print()
+    w512 = _scorer_table(cfg_d64(512), [1024], args.layer, args.lat, "bench-d64-512")
+    print(f"D=64 ratio to ideal: {w256:.3f} on one 256-bit port (bus-bound: 2 beats per key row), "
+          f"{w512:.3f} with a 512-bit path (one row per beat; two 256-bit ports give the same rate)")
+    print()
+    _pool_table(cfg, 512, args.layer, args.lat)
+    _memory_table(build_dir_for("sig_pool", cfg) / "verilog" / "sig_pool.v", cfg)
     return 0 if ok else 1

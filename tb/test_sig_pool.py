@@ -1,0 +1,173 @@
+"""cocotb bench of the pooled per-row estimate (hdl/sig_pool.py), bit-exact against
+golden.estimator_fixed.pooled_row_mask_fixed.
+
+Run through tests/test_sig_pool.py (tb.kit.runner.run).  The cases (HBM images, scale codes,
+the row_gamma code and the golden masks) come prepared in a torch file named by ``POOL_CASES``;
+other knobs: ``SIG_LAT`` (HBM latency), ``SIG_AXI_BP`` (random AR/R pauses), ``POOL_OUT``
+(JSON file with the load cycles and every row's cycles, for the benchmark).
+Each case: program the codes and registers, pulse start, wait for done and check err; then the
+rows in the case's order, back to back: row r+1 is started in the cycle after row r's pr_done,
+and row r is read back (every head, all nb_max bits) while r+1 runs (the output rows are the
+second buffer).  A refused row (r >= nb) must answer pr_err with pr_done.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+import cocotb
+import torch
+from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, Timer
+from cocotbext.axi import AxiRamRead, AxiReadBus
+
+from hdl.sig_params import ERR_NAMES
+from tb.kit.runner import config_from_env
+from tb.kit.scoreboard import Scoreboard
+from tb.kit.tb import TB
+from tb.test_sig import HBM_SIZE, SigTB
+
+
+class PoolTB(SigTB):
+    """SigTB's AXI RAM, latency model and burst checks, with the pool unit's inputs."""
+
+    def __init__(self, dut, lat: int, bp: float, seed: int = 1):
+        TB.__init__(self, dut, max_cycles=int(os.environ.get("SIG_MAX_CYCLES", "2000000")))
+        from collections import deque
+
+        from tb.kit.stream import random_pauses
+        self.cfg = config_from_env()
+        self.lat = lat
+        d = dut
+        for name in ("start", "pq_we", "pk_we", "pr_start", "pr_row", "pr_rd_head", "pr_rd_blk", "pr_code"):
+            getattr(d, name).value = 0
+        self.ram = AxiRamRead(AxiReadBus.from_prefix(d, "m_axi"), d.clk, d.rst, size=HBM_SIZE)
+        self.ram.log.setLevel(logging.WARNING)
+        if bp:
+            self.ram.ar_channel.set_pause_generator(random_pauses(bp, seed + 2, burst=3))
+            self.ram.r_channel.set_pause_generator(random_pauses(bp, seed + 3, burst=3))
+        self.cycle = 0
+        self.ar_times = deque()
+        self.sb = Scoreboard("sig_pool")
+        self._wrap_latency()
+        cocotb.start_soon(self._watch())
+
+    async def wait_for(self, sig, limit: int, what: str) -> int:
+        t0 = self.cycle
+        while True:
+            await ReadOnly()
+            if sig.value:
+                return self.cycle - t0
+            if self.cycle - t0 > limit:
+                raise AssertionError(f"{what}: no answer within {limit} cycles")
+            await RisingEdge(self.clk)
+
+    async def read_row(self, g: int, nb: int) -> torch.Tensor:
+        d = self.dut
+        got = torch.zeros(g, self.cfg.max_blocks, dtype=torch.bool)
+        for h in range(g):
+            d.pr_rd_head.value = h
+            await Timer(1, "ns")
+            word = int(d.pr_word.value)
+            for c in range(self.cfg.max_blocks):
+                got[h, c] = bool((word >> c) & 1)
+        # the bit port too (a few entries: the same buffer through the 1-bit read path)
+        for h in range(g):
+            d.pr_rd_head.value = h
+            for c in (0, nb - 1):
+                d.pr_rd_blk.value = c
+                await Timer(1, "ns")
+                assert int(d.pr_bit.value) == int(got[h, c]), f"pr_bit head {h} block {c} != pr_word"
+        return got
+
+    async def run_case(self, case: dict) -> dict:
+        d = self.dut
+        for addr, blob in case["mem"]:
+            self.ram.write(addr, blob)
+        await RisingEdge(self.clk)
+        for h, codes in enumerate(case["qcodes"]):
+            for c, code in enumerate(codes):
+                d.pq_we.value, d.pq_head.value, d.pq_blk.value, d.pq_data.value = 1, h, c, code
+                await RisingEdge(self.clk)
+        d.pq_we.value = 0
+        for c, code in enumerate(case["kcodes"]):
+            d.pk_we.value, d.pk_blk.value, d.pk_data.value = 1, c, code
+            await RisingEdge(self.clk)
+        d.pk_we.value = 0
+        d.seq_len.value = case["L"]
+        d.group.value = case["g"]
+        d.k_addr.value = case["k_addr"]
+        d.q_addr.value = case["q_addr"]
+        d.q_stride.value = case["q_stride"]
+        d.pr_code.value = case["pr_code"]
+        d.start.value = 1
+        await RisingEdge(self.clk)
+        d.start.value = 0
+        await RisingEdge(self.clk)
+        load = await self.wait_for(d.done, case.get("max_cycles", 20 * case["L"] * (case["g"] + 1) + 5000),
+                                   f"{case['name']}: means load")
+        err = int(d.err.value)
+        name = case["name"]
+        self.sb.check(f"{name}: err ({ERR_NAMES.get(err, err)})", [case["err"]], [err], ["i"])
+        if case["err"]:
+            # a refused load leaves no means: a row request must be refused too, never hang
+            await RisingEdge(self.clk)
+            d.pr_row.value, d.pr_start.value = 0, 1
+            await RisingEdge(self.clk)
+            d.pr_start.value = 0
+            await self.wait_for(d.pr_done, 10, f"{name}: refused row")
+            assert d.pr_err.value, f"{name}: a row after a failed load was not refused"
+            return {"name": name, "L": case["L"], "g": case["g"], "load": load, "rows": []}
+        g, nb = case["g"], case["nb"]
+        rows = case["rows"]
+        mask = case["mask"]
+        got = torch.zeros(g, nb, self.cfg.max_blocks, dtype=torch.bool)
+        cyc = []
+        await RisingEdge(self.clk)
+        d.pr_row.value, d.pr_start.value = rows[0], 1
+        await RisingEdge(self.clk)
+        d.pr_start.value = 0
+        for i, r in enumerate(rows):
+            await self.wait_for(d.pr_done, 40 * (r + 1) + 100, f"{name}: row {r}")
+            assert not d.pr_err.value, f"{name}: row {r} refused"
+            cyc.append(int(d.pr_cycles.value))
+            await RisingEdge(self.clk)
+            if i + 1 < len(rows):
+                # the next row starts now; row r stays readable until the next pr_done
+                d.pr_row.value, d.pr_start.value = rows[i + 1], 1
+                await RisingEdge(self.clk)
+                d.pr_start.value = 0
+            got[:, r] = await self.read_row(g, nb)
+        want = torch.zeros(g, nb, self.cfg.max_blocks, dtype=torch.bool)
+        want[:, :, :nb] = mask
+        for r in rows:
+            self.sb.check(f"{name}: row {r} mask", want[:, r].long(), got[:, r].long(), ["head", "block"])
+        # a row past nb is refused, with pr_done, and leaves the output rows alone
+        await RisingEdge(self.clk)
+        d.pr_row.value, d.pr_start.value = nb, 1
+        await RisingEdge(self.clk)
+        d.pr_start.value = 0
+        await self.wait_for(d.pr_done, 10, f"{name}: out-of-range row")
+        assert d.pr_err.value, f"{name}: row {nb} >= nb was not refused"
+        return {"name": name, "L": case["L"], "g": g, "load": load, "rows": rows, "row_cycles": cyc}
+
+
+@cocotb.test()
+async def test_cases(dut):
+    """Every prepared case in order (one reset), bit-exact, with HBM latency and backpressure."""
+    data = torch.load(os.environ["POOL_CASES"], weights_only=False)
+    tb = PoolTB(dut, lat=int(os.environ.get("SIG_LAT", "30")), bp=float(os.environ.get("SIG_AXI_BP", "0.2")))
+    await tb.start()
+    results = []
+    for case in data["cases"]:
+        r = await tb.run_case(case)
+        dut._log.info("%s: L=%d g=%d err=%d: load %d cycles, rows %s", r["name"], r["L"], r["g"], case["err"],
+                      r["load"], r.get("row_cycles", [])[:8])
+        results.append(r)
+        await ClockCycles(dut.clk, 2)
+    out = os.environ.get("POOL_OUT")
+    if out:
+        with open(out, "w") as f:
+            json.dump(results, f)
+    dut._log.info(tb.sb.summary())
