@@ -393,8 +393,11 @@ def test_build_tcl_clock_override(port_top, tmp_path):
     assert "freqHz=237500000:" in (tmp_path / "out" / "gen" / "link.cfg").read_text()
 
 
+@pytest.mark.slow
 def test_build_tcl_regenerates_rtl(real_top, tmp_path):
-    """Without --verilog the script converts the top itself: same file as the converter's."""
+    """Without --verilog the script converts the top itself: same file as the converter's.
+
+    Slow: a second conversion of the whole top (about 35 s of CPU at ci)."""
     vdir, paths = real_top
     out = tmp_path / "out"
     args = ["--preset", PRESET, "--out", str(out), "--python", sys.executable]
