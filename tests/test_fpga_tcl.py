@@ -505,3 +505,22 @@ def test_bitstream_without_vivado_says_what_to_install(tmp_path):
     nox_src = (ROOT / "noxfile.py").read_text()
     body = nox_src[nox_src.index("def bitstream("):]
     assert '"fast-prefill", "bitstream"' in body.split("\n@nox.session")[0]
+
+
+def test_area_figures_and_projection():
+    """fast-prefill synth top's arithmetic: resource totals, memory bits, MAC scaling."""
+    from fast_prefill import area
+    from hdl.synth import parse_stat
+
+    st = parse_stat("  12 LUT6\n  3 LUT2\n  7 FDRE\n  1 FDSE\n  2 DSP48E2\n  3 RAMB36E2\n  1 RAMB18E2\n"
+                    "  4 URAM288\n  2 RAM64M8\n")
+    assert area.resources(st) == {"lut": 17, "ff": 8, "dsp": 2, "bram": 3.5, "uram": 4}
+    text = "reg [7:0] a [0:16-1];\nreg signed [31:0] b [0:4-1];\nreg c [0:8-1];\nreg [3:0] d;\n"
+    assert area.memory_bits(text) == 8 * 16 + 32 * 4 + 8
+    ci, u = preset("ci"), preset("u280")
+    row = {"name": "mpu", "lut": 1000, "ff": 500, "dsp": 64}
+    p = area.project(row, ci, u, bits_to=2 * area.BRAM36_BITS)
+    assert p["scale"] == (64 * 128) / (16 * 16) and p["lut"] == 1000 * p["scale"]
+    assert p["bram_eq"] == 2.0
+    assert area.project({**row, "name": "kv_cache"}, ci, u, 0)["lut"] == 1000   # no MACs: kept
+    assert area.macs("sig", u) == u.max_group * 64 * 128
