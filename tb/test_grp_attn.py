@@ -1,0 +1,402 @@
+"""cocotb bench of the attention group datapath (hdl/grp_attn.py), exact against the golden models.
+
+Run through tests/test_grp_attn.py (tb.kit.runner.run); the config arrives in FAST_PREFILL_CFG.
+Environment knobs:
+    GRP_CASES        torch file {"cases": [...]} (tests/test_grp_attn.py::make_case)
+    GRP_LAT          HBM latency in cycles per burst (default 20); GRP_AXI_BP pause rate
+    GRP_BENCH_OUT    JSON file for the measured cycles
+    GRP_MAX_CYCLES   watchdog budget of one cocotb test
+
+Memories: cocotbext-axi ``AxiRamRead`` on m_axi_q (Q) and m_axi_kv (K, V), ``AxiRamWrite`` on
+m_axi_o (O).  The index generator's readback (rd_head, rd_blk -> rd_nv, rd_ns, rd_vi, rd_si)
+is emulated from the case's Python sets, registered (one cycle).  Scale codes are written
+through the kc_* / qc_* ports.  Every run checks: status; every O row < L of every head
+against golden.fixed_attention.fixed_sparse_attention (bit-exact), and that every padding row
+was written; the cache's hits per tier, misses, bytes and every decision against
+golden.cache_sim (liveness, the build's tiers); tiles, accesses, Q and O bytes; every AXI
+burst of the q and o ports (INCR, bus size, <= 256 beats, inside one 4 KiB page).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+
+import cocotb
+import numpy as np
+import torch
+from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
+from cocotbext.axi import AxiRamRead, AxiRamWrite, AxiReadBus, AxiResp, AxiWriteBus
+
+from golden import cache_sim
+from hdl.grp_attn import ERR_INDEX, ERR_KV, ERR_O, ERR_PARAM, ERR_Q
+from tb.kit.runner import config_from_env
+from tb.kit.scoreboard import Scoreboard
+from tb.kit.stream import random_pauses
+from tb.kit.tb import TB
+
+RAM_SIZE = 1 << 23
+FILL = 0xEE
+
+
+def _code(mant: int, exp: int) -> int:
+    return (int(mant) & 0xFFFF) | ((int(exp) & 0xFFFF) << 16)
+
+
+class GrpTB(TB):
+    def __init__(self, dut, seed: int = 1, lat=None, axi_bp=None):
+        super().__init__(dut, max_cycles=int(os.environ.get("GRP_MAX_CYCLES", "3000000")))
+        self.cfg = config_from_env()
+        env = os.environ.get
+        self.lat = int(env("GRP_LAT", "20")) if lat is None else lat
+        axi_bp = float(env("GRP_AXI_BP", "0.2")) if axi_bp is None else axi_bp
+        self.rng = random.Random(seed)
+        d = dut
+        for s in (d.start, d.kc_we, d.qc_we, d.dbg_head):
+            s.value = 0
+        self.qram = AxiRamRead(AxiReadBus.from_prefix(d, "m_axi_q"), d.clk, d.rst, size=RAM_SIZE)
+        self.kvram = AxiRamRead(AxiReadBus.from_prefix(d, "m_axi_kv"), d.clk, d.rst,
+                                size=RAM_SIZE)
+        self.oram = AxiRamWrite(AxiWriteBus.from_prefix(d, "m_axi_o"), d.clk, d.rst,
+                                size=RAM_SIZE)
+        for ram in (self.qram, self.kvram, self.oram):
+            ram.log.setLevel(logging.WARNING)
+        if axi_bp:
+            for i, ch in enumerate((self.qram.ar_channel, self.qram.r_channel,
+                                    self.kvram.ar_channel, self.kvram.r_channel,
+                                    self.oram.aw_channel, self.oram.w_channel)):
+                ch.set_pause_generator(random_pauses(axi_bp, seed + 10 + i, burst=3))
+        for ram in (self.qram, self.kvram):
+            self._wrap_latency(ram.ar_channel)
+        self._wrap_latency(self.oram.aw_channel)
+        # injected errors: port -> (beat / burst number, resp)
+        self.inject: dict[str, tuple[int, AxiResp]] = {}
+        self.count = {"q": 0, "kv": 0, "o": 0}
+        self._wrap_errors()
+        self.sets: tuple[list, list] = ([], [])
+        self.decisions: list[tuple] = []
+        self.bursts: dict[str, list] = {"q": [], "o": [], "kv": []}
+        self.cycle = 0
+        cocotb.start_soon(self._watch())
+        cocotb.start_soon(self._sig_emulator())
+        self.sb = Scoreboard("grp_attn")
+
+    def _wrap_latency(self, ch):
+        orig = ch.recv
+        clk, tb = self.clk, self
+
+        async def recv():
+            a = await orig()
+            if tb.lat:
+                await ClockCycles(clk, tb.lat)
+            return a
+        ch.recv = recv
+
+    def _wrap_errors(self):
+        tb = self
+        for port, ch, field in (("q", self.qram.r_channel, "rresp"),
+                                ("kv", self.kvram.r_channel, "rresp"),
+                                ("o", self.oram.b_channel, "bresp")):
+            orig = ch.send
+
+            def make(orig, port, field):
+                async def send(x):
+                    inj = tb.inject.get(port)
+                    if inj is not None and tb.count[port] == inj[0]:
+                        setattr(x, field, inj[1])
+                    tb.count[port] += 1
+                    await orig(x)
+                return send
+            ch.send = make(orig, port, field)
+
+    async def _watch(self):
+        d = self.dut
+        while True:
+            await RisingEdge(self.clk)
+            await ReadOnly()
+            self.cycle += 1
+            if d.dec_valid.value:
+                self.decisions.append((int(d.dec_hit.value), int(d.dec_slot.value),
+                                       int(d.dec_evict.value), int(d.dec_victim.value),
+                                       int(d.dec_freed.value)))
+            for port, pre in (("q", "m_axi_q_ar"), ("kv", "m_axi_kv_ar"), ("o", "m_axi_o_aw")):
+                if getattr(d, pre + "valid").value and getattr(d, pre + "ready").value:
+                    self.bursts[port].append(
+                        (int(getattr(d, pre + "addr").value), int(getattr(d, pre + "len").value),
+                         int(getattr(d, pre + "size").value), int(getattr(d, pre + "burst").value)))
+
+    async def _sig_emulator(self):
+        """sig's set readback, registered: the address seen in a cycle answers in the next."""
+        d = self.dut
+        nxt = None
+        while True:
+            await RisingEdge(self.clk)
+            if nxt is not None:
+                d.rd_nv.value, d.rd_ns.value, d.rd_vi.value, d.rd_si.value = nxt
+            await ReadOnly()
+            h, i = int(d.rd_head.value), int(d.rd_blk.value)
+            vert, slash = self.sets
+            if h < len(vert):
+                v, s = vert[h], slash[h]
+                nxt = (len(v), len(s), v[i] if i < len(v) else 0, s[i] if i < len(s) else 0)
+            else:
+                nxt = (0, 0, 0, 0)
+
+    # ---- programming ------------------------------------------------------------
+    async def write_codes(self, case: dict) -> None:
+        d = self.dut
+        await RisingEdge(self.clk)
+        for c in range(case["nb"]):
+            d.kc_we.value = 1
+            d.kc_addr.value = c
+            d.kc_data.value = _code(case["km"][c], case["ke"][c])
+            await RisingEdge(self.clk)
+        d.kc_we.value = 0
+        for h in range(case["g"]):
+            for c in range(case["nb"]):
+                d.qc_we.value = 1
+                d.qc_head.value = h
+                d.qc_addr.value = c
+                d.qc_data.value = _code(case["qm"][h, c], case["qe"][h, c])
+                await RisingEdge(self.clk)
+        d.qc_we.value = 0
+
+    def load_memory(self, case: dict) -> None:
+        B, D = self.cfg.block, self.cfg.head_dim
+        nb, g = case["nb"], case["g"]
+        for h in range(g):
+            self.qram.write(case["q_addr"] + h * case["q_stride"],
+                            case["q"][h].numpy().astype(np.uint8).tobytes())
+            self.oram.write(case["o_addr"] + h * case["o_stride"],
+                            bytes([FILL]) * (nb * B * D * 4))
+        self.kvram.write(case["k_addr"], case["k"].numpy().astype(np.uint8).tobytes())
+        self.kvram.write(case["v_addr"], case["v"].numpy().astype(np.uint8).tobytes())
+
+    async def start_run(self, case: dict, **over) -> None:
+        d = self.dut
+        s = dict(seq_len=case["L"], group=case["g"], q_addr=case["q_addr"],
+                 q_stride=case["q_stride"], k_addr=case["k_addr"], v_addr=case["v_addr"],
+                 o_addr=case["o_addr"], o_stride=case["o_stride"])
+        s.update(over)
+        await RisingEdge(self.clk)
+        for k, v in s.items():
+            getattr(d, k).value = v
+        d.start.value = 1
+        await RisingEdge(self.clk)
+        d.start.value = 0
+
+    async def wait_done(self) -> int:
+        n = 0
+        while True:
+            await RisingEdge(self.clk)
+            await ReadOnly()
+            if self.dut.done.value and not self.dut.busy.value:
+                return n
+            n += 1
+
+    def counters(self) -> dict:
+        d = self.dut
+        names = ("cycles", "tiles", "kv_bytes", "q_bytes", "o_bytes", "hit1", "hit2", "miss",
+                 "kv_stall", "access")
+        out = {n: int(getattr(d, f"cnt_{n}").value) for n in names}
+        out["status"] = int(d.status.value)
+        return out
+
+    def read_o(self, case: dict) -> np.ndarray:
+        B, D = self.cfg.block, self.cfg.head_dim
+        nb, g = case["nb"], case["g"]
+        out = []
+        for h in range(g):
+            raw = self.oram.read(case["o_addr"] + h * case["o_stride"], nb * B * D * 4)
+            out.append(np.frombuffer(raw, dtype="<i4").reshape(nb * B, D))
+        return np.stack(out).astype(np.int64)
+
+
+def check_bursts(tb: GrpTB, name: str, port: str, start: int) -> int:
+    bus = tb.cfg.axi_bytes
+    n = 0
+    for addr, alen, size, burst in tb.bursts[port][start:]:
+        beats = alen + 1
+        assert burst == 1 and size == (bus - 1).bit_length(), f"{name}: {port} burst/size"
+        assert beats <= 256 and (addr & 4095) + beats * bus <= 4096, \
+            f"{name}: {port} burst at {addr:#x} of {beats} beats crosses 4 KiB or is too long"
+        n += 1
+    return n
+
+
+async def run_case(tb: GrpTB, case: dict, name: str | None = None) -> dict:
+    """One full run of ``case`` with every check; returns counters and timing."""
+    cfg = tb.cfg
+    B = cfg.block
+    name = name or case["name"]
+    g, nb, L = case["g"], case["nb"], case["L"]
+    mask = case["mask"]
+    vunion = sorted({c for v in case["vertical"] for c in v})
+    lv = cache_sim.liveness(mask, vunion)
+    gold = cache_sim.simulate_liveness(lv, cfg.tier1_blocks, cfg.tier2_blocks,
+                                       cfg.kv_block_bytes, "liveness", record=True)
+    tb.load_memory(case)
+    await tb.write_codes(case)
+    tb.sets = (case["vertical"], case["slash"])
+    tb.decisions.clear()
+    marks = {p: len(v) for p, v in tb.bursts.items()}
+    t0 = tb.cycle
+    await tb.start_run(case)
+    await tb.wait_done()
+    t1 = tb.cycle
+    got = tb.counters()
+    sb = tb.sb
+    sb.check(f"{name}: status", [0], [got["status"]], ["status"])
+    o = tb.read_o(case)
+    exp = case["o"].numpy().astype(np.int64)
+    sb.check(f"{name}: O", exp, o[:, :L], ["head", "row", "d"])
+    pad = o[:, L:]
+    fill = np.int64(np.frombuffer(bytes([FILL]) * 4, dtype="<i4")[0])
+    assert not np.any(np.all(pad == fill, axis=-1)), f"{name}: a padding row of O was not written"
+    sb.check(f"{name}: cache [hit1, hit2, miss, bytes, accesses]",
+             [gold.hits_tier1, gold.hits_tier2, gold.misses, gold.hbm_bytes, lv.accesses],
+             [got["hit1"], got["hit2"], got["miss"], got["kv_bytes"], got["access"]], ["counter"])
+    t1n = cfg.tier1_blocks
+    exp_dec = [(int(e.outcome == cache_sim.HIT), e.tier, e.slot, e.victim, int(e.freed))
+               for e in gold.events]
+    dec = [(h, 1 if s < t1n else 2, s if s < t1n else s - t1n, vic if ev else -1, fr)
+           for h, s, ev, vic, fr in tb.decisions]
+    sb.check(f"{name}: cache decisions", np.array(exp_dec, dtype=np.int64).reshape(-1, 5),
+             np.array(dec, dtype=np.int64).reshape(-1, 5), ["access", "field"])
+    head_bytes = nb * B * cfg.head_dim
+    sb.check(f"{name}: [tiles, q bytes, o bytes]",
+             [case["tiles"], g * head_bytes, 4 * g * head_bytes],
+             [got["tiles"], got["q_bytes"], got["o_bytes"]], ["counter"])
+    for port in ("q", "o"):
+        check_bursts(tb, name, port, marks[port])
+    ideal = lv.accesses * 2 * B
+    res = {"name": name, "L": L, "g": g, "nb": nb, "accesses": lv.accesses, **got,
+           "run_cycles": t1 - t0, "ideal": ideal, "ratio": got["cycles"] / ideal}
+    tb.dut._log.info("%s: L=%d g=%d accesses=%d tiles=%d cycles=%d (ideal %d: %.3fx) "
+                     "hits %d/%d miss %d kv stall %d", name, L, g, lv.accesses, got["tiles"],
+                     got["cycles"], ideal, res["ratio"], got["hit1"], got["hit2"], got["miss"],
+                     got["kv_stall"])
+    return res
+
+
+def load_cases() -> list[dict]:
+    path = os.environ.get("GRP_CASES")
+    if not path:
+        raise RuntimeError("GRP_CASES is not set: run through tests/test_grp_attn.py")
+    return torch.load(path, weights_only=False)["cases"]
+
+
+def _bench_out(key: str, value) -> None:
+    out = os.environ.get("GRP_BENCH_OUT")
+    if not out:
+        return
+    data = {}
+    if os.path.exists(out):
+        with open(out) as f:
+            data = json.load(f)
+    data[key] = value
+    with open(out, "w") as f:
+        json.dump(data, f)
+
+
+@cocotb.test()
+async def test_cases(dut):
+    """Every case, back to back (random AXI pauses, latency 20): O, cache, counters exact."""
+    tb = GrpTB(dut, seed=7)
+    await tb.start()
+    results = [await run_case(tb, case) for case in load_cases()]
+    _bench_out("cases", results)
+    dut._log.info(tb.sb.summary())
+
+
+@cocotb.test()
+async def test_full_rate(dut):
+    """The first case with no AXI pauses (latency 20): cycles vs the ideal accesses * 2B."""
+    tb = GrpTB(dut, seed=3, axi_bp=0.0)
+    await tb.start()
+    r = await run_case(tb, load_cases()[0], "full rate")
+    r["name"] = load_cases()[0]["name"]
+    _bench_out("full_rate", r)
+
+
+async def _expect_error(tb: GrpTB, case: dict, what: str, code: int, **over) -> None:
+    d = tb.dut
+    await tb.start_run(case, **over)
+    await tb.wait_done()
+    st = int(d.status.value)
+    assert st & code, f"{what}: status {st:#x}, expected bit {code:#x}"
+    assert not st & ~(code | ERR_INDEX | ERR_KV), f"{what}: unexpected status bits {st:#x}"
+    # nothing may be left in flight on any port after done
+    for _ in range(30):
+        await RisingEdge(tb.clk)
+        await ReadOnly()
+        assert not d.m_axi_q_arvalid.value and not d.m_axi_kv_arvalid.value \
+            and not d.m_axi_o_awvalid.value and not d.m_axi_o_wvalid.value, \
+            f"{what}: AXI activity after done"
+
+
+@cocotb.test()
+async def test_axi_errors(dut):
+    """SLVERR on a Q beat, a K/V beat and an O write response: the run ends with the port's
+    status bit (no hang, no AXI activity after done) and the next run is exact."""
+    tb = GrpTB(dut, seed=13)
+    await tb.start()
+    case = load_cases()[-1]
+    for port, n, code in (("q", 5, ERR_Q), ("kv", 9, ERR_KV), ("o", 3, ERR_O)):
+        tb.load_memory(case)
+        await tb.write_codes(case)
+        tb.sets = (case["vertical"], case["slash"])
+        tb.count[port] = 0
+        tb.inject = {port: (n, AxiResp.SLVERR)}
+        await _expect_error(tb, case, f"SLVERR on {port}", code)
+        tb.inject = {}
+        await run_case(tb, case, f"after SLVERR on {port}")
+    dut._log.info(tb.sb.summary())
+
+
+@cocotb.test()
+async def test_bad_settings(dut):
+    """L = 0, L > max_seq_len, g = 0, g > max_group, unaligned addresses and strides, a scale
+    exponent outside the engines' range: status bit 3 at once; a set entry >= nb and a head
+    without block 0 / offset 0: status bit 4.  A good run follows each group of checks."""
+    tb = GrpTB(dut, seed=17, lat=2)
+    await tb.start()
+    cfg = tb.cfg
+    case = load_cases()[-1]
+    bad = {"L=0": dict(seq_len=0), "L>max": dict(seq_len=cfg.max_seq_len + 1),
+           "g=0": dict(group=0), "g>max": dict(group=cfg.max_group + 1),
+           "q_addr": dict(q_addr=case["q_addr"] + 8), "k_addr": dict(k_addr=case["k_addr"] + 1),
+           "v_addr": dict(v_addr=case["v_addr"] + 16), "o_addr": dict(o_addr=case["o_addr"] + 4),
+           "q_stride": dict(q_stride=case["q_stride"] + 2),
+           "o_stride": dict(o_stride=case["o_stride"] + 1)}
+    for what, over in bad.items():
+        await tb.start_run(case, **over)
+        n = await tb.wait_done()
+        st = int(dut.status.value)
+        assert st == ERR_PARAM, f"{what}: status {st:#x}"
+        assert n < 10, f"{what}: took {n} cycles"
+    # a Q code with exponent 200 (does not fit the engines' 8-bit port)
+    d = dut
+    await RisingEdge(tb.clk)
+    d.qc_we.value, d.qc_head.value, d.qc_addr.value = 1, 0, 0
+    d.qc_data.value = _code(40000, 200)
+    await RisingEdge(tb.clk)
+    d.qc_we.value = 0
+    await tb.start_run(case)
+    await tb.wait_done()
+    assert int(dut.status.value) == ERR_PARAM, f"exponent 200: status {int(dut.status.value)}"
+    await run_case(tb, case, "after bad settings")
+    # index errors: an entry >= nb; a head with neither vertical 0 nor slash 0
+    nb, g = case["nb"], case["g"]
+    vert = [list(v) for v in case["vertical"]]
+    slash = [list(s) for s in case["slash"]]
+    tb.sets = ([v + [nb] for v in vert], slash)
+    await _expect_error(tb, case, "vertical entry = nb", ERR_INDEX)
+    tb.sets = ([[c for c in v if c] for v in vert[:1]] + vert[1:],
+               [[o for o in s if o] for s in slash[:1]] + slash[1:])
+    await _expect_error(tb, case, "head 0 without block 0 / offset 0", ERR_INDEX)
+    assert g >= 1
+    await run_case(tb, case, "after index errors")
+    dut._log.info(tb.sb.summary())

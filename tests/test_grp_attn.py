@@ -1,0 +1,216 @@
+"""Attention group datapath (hdl/grp_attn.py): case builders, RTL bench runner, host checks.
+
+Cases are built here (torch, golden models), saved to a file and handed to the cocotb bench
+tb/test_grp_attn.py, which runs them through one Verilator build and checks every O row of
+every head bit-exact against ``golden.fixed_attention.fixed_sparse_attention`` on the
+pattern of the sets, and the cache's counters and every decision against
+``golden.cache_sim`` (policy "liveness") on the group's merged stream.
+
+Cases (ci preset: B = D = 16, max_group 3):
+* real: SmolLM2-135M layer 3, KV head 1 (query heads 3..5, g = 3) at 512 tokens; sets from
+  ``golden.estimator_fixed.estimate_pattern_fixed`` with the preset's sparsity but
+  ``row_gamma = 0`` (the pooled per-row estimate is not in hardware);
+* partial last block (L = 200, g = 2, real tensors); L < 2B (L = 20, g = 3, dense);
+  a dense pattern (L = 128); g = 1 (random sets); random sets at g = max_group.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from hdl.config import ConfigError, preset
+from tb.kit.runner import build_dir_for, run
+
+CI = preset("ci")
+Q_ADDR, K_ADDR, V_ADDR, O_ADDR = 0x10_0060, 0x4_0020, 0x8_0fe0, 0x20_0040
+
+
+def _sets_to_mask(vertical, slash, nb):
+    from golden.pattern import pattern_from_sets
+    return pattern_from_sets(vertical, slash, nb)
+
+
+def _codes(qt) -> tuple[list, list]:
+    return qt.scale_mant.long(), qt.scale_exp.long()
+
+
+def make_case(name: str, cfg, inputs, vertical, slash, seed: int = 0, extra: int = 0x60) -> dict:
+    """A bench case from FixedAttentionInputs of ONE KV group (q [g, L, D], k/v [1, L, D]) and
+    its per-head sets: HBM images, codes, the golden O [g, L, D], the mask and the layout."""
+    from golden.fixed_attention import fixed_sparse_attention
+
+    B, D = cfg.block, cfg.head_dim
+    g, L, _ = inputs.q.values.shape
+    nb = -(-L // B)
+    if len(vertical) != g or len(slash) != g:
+        raise ValueError(f"{name}: need {g} vertical and slash sets")
+    mask = _sets_to_mask(vertical, slash, nb)
+    gold = fixed_sparse_attention(inputs, mask)
+    for what, e in (("q", inputs.q.scale_exp), ("k", inputs.k.scale_exp)):
+        if e.min() < -128 or e.max() > 127:
+            raise ValueError(f"{name}: {what} scale exponent outside the engine's 8-bit range")
+    gen = torch.Generator().manual_seed(seed)
+    q = torch.zeros(g, nb * B, D, dtype=torch.int8)
+    q[:, :L] = inputs.q.values
+    # K/V rows past L are don't-care for the engines: garbage shows they are ignored
+    k = torch.randint(-128, 128, (nb * B, D), generator=gen).to(torch.int8)
+    v = torch.randint(-128, 128, (nb * B, D), generator=gen).to(torch.int8)
+    k[:L] = inputs.k.values[0]
+    v[:L] = inputs.v[0]
+    head_bytes = nb * B * D
+    qm, qe = _codes(inputs.q)
+    km, ke = _codes(inputs.k)
+    return dict(name=name, L=L, g=g, nb=nb, q=q, k=k, v=v, qm=qm, qe=qe, km=km[0], ke=ke[0],
+                vertical=[list(map(int, s)) for s in vertical],
+                slash=[list(map(int, s)) for s in slash], mask=mask, o=gold.o_int,
+                tiles=int(mask.sum()), q_addr=Q_ADDR, q_stride=head_bytes + extra,
+                k_addr=K_ADDR, v_addr=V_ADDR, o_addr=O_ADDR, o_stride=4 * head_bytes + extra)
+
+
+def _group_inputs(cfg, q, k, v):
+    from golden.fixed_attention import quantize_attention_inputs
+    return quantize_attention_inputs(q, k, v, cfg)
+
+
+def _cut(cfg, t):
+    HD, D = t.shape[-1], cfg.head_dim
+    if D < HD:
+        ch = torch.cat([torch.arange(D // 2), HD // 2 + torch.arange(D // 2)])
+        t = t[..., ch]
+    return t
+
+
+def real_case(name: str, cfg, layer: int, n_tokens: int, kv_head: int, g: int, seed: int,
+              L: int | None = None) -> dict:
+    """A real SmolLM2 KV group: the first ``g`` query heads of ``kv_head``, sets from the
+    fixed-point estimator (row_gamma = 0)."""
+    from golden.estimator_fixed import estimate_pattern_fixed
+    from golden.smollm2 import load_qkv
+
+    cap = load_qkv(layer, n_tokens, "default")
+    gg = cap.q.shape[0] // cap.k.shape[0]
+    L = n_tokens if L is None else L
+    heads = list(range(kv_head * gg, kv_head * gg + g))
+    q = _cut(cfg, cap.q[heads, :L])
+    k = _cut(cfg, cap.k[kv_head:kv_head + 1, :L])
+    v = _cut(cfg, cap.v[kv_head:kv_head + 1, :L])
+    inputs = _group_inputs(cfg, q, k, v)
+    sp = cfg.sparsity.replace(row_gamma=0.0)
+    pat = estimate_pattern_fixed(inputs.q, inputs.k, cfg, sparsity=sp, layer=layer)
+    return make_case(name, cfg, inputs, pat.vertical, pat.slash, seed)
+
+
+def random_case(name: str, cfg, L: int, g: int, seed: int, n_vertical: int | None = 3,
+                n_slash: int | None = 3, window: int = 2) -> dict:
+    """Random tensors and random sets (forced entries included); None counts = dense."""
+    gen = torch.Generator().manual_seed(seed)
+    D = cfg.head_dim
+    nb = -(-L // cfg.block)
+    q = torch.randn(g, L, D, generator=gen) * 2.0
+    k = torch.randn(1, L, D, generator=gen) * 2.0
+    v = torch.randn(1, L, D, generator=gen)
+    inputs = _group_inputs(cfg, q, k, v)
+    vertical, slash = [], []
+    for _ in range(g):
+        if n_vertical is None:
+            vertical.append(list(range(nb)))
+        else:
+            pick = torch.randperm(nb, generator=gen)[:n_vertical].tolist()
+            vertical.append(sorted(set(pick) | {0}))
+        if n_slash is None:
+            slash.append(list(range(nb)))
+        else:
+            pick = torch.randperm(nb, generator=gen)[:n_slash].tolist()
+            slash.append(sorted(set(pick) | set(range(min(window, nb)))))
+    return make_case(name, cfg, inputs, vertical, slash, seed)
+
+
+def default_cases(cfg) -> list[dict]:
+    return [
+        real_case("real-l3-kv1-512", cfg, 3, 512, kv_head=1, g=3, seed=1),
+        real_case("partial-200-g2", cfg, 3, 512, kv_head=0, g=2, seed=2, L=200),
+        random_case("short-20-dense", cfg, 20, 3, seed=3, n_vertical=None, n_slash=None),
+        random_case("dense-128", cfg, 128, 3, seed=4, n_vertical=None, n_slash=None),
+        random_case("g1-160", cfg, 160, 1, seed=5, n_vertical=3, n_slash=2),
+        random_case(f"gmax-{cfg.max_group}-256", cfg, 256, cfg.max_group, seed=6,
+                    n_vertical=4, n_slash=3),
+    ]
+
+
+@pytest.fixture(scope="module")
+def have_smollm2():
+    try:
+        from golden.smollm2 import model_path
+        model_path()
+    except Exception as exc:  # noqa: BLE001 - any missing piece means no real data
+        pytest.fail(f"SmolLM2 tensors unavailable: {exc}")
+    return True
+
+
+def _save(cfg, cases, fname: str):
+    bdir = build_dir_for("grp_attn", cfg)
+    bdir.mkdir(parents=True, exist_ok=True)
+    path = bdir / fname
+    torch.save({"cases": cases}, path)
+    return path
+
+
+def run_rtl_bench(cfg, cases, tag: str, testcase=None, extra_env: dict | None = None,
+                  out=None):
+    path = _save(cfg, cases, f"cases-{tag}.pt")
+    env = {"GRP_CASES": str(path)}
+    if out is not None:
+        env["GRP_BENCH_OUT"] = str(out)
+    env.update(extra_env or {})
+    return run("grp_attn", cfg, "tb.test_grp_attn", testcase=testcase, extra_env=env, tag=tag)
+
+
+def test_grp_attn_rtl(have_smollm2, tmp_path):
+    """Every cocotb test of tb/test_grp_attn.py on the default cases (ci preset)."""
+    run_rtl_bench(CI, default_cases(CI), "ci", out=tmp_path / "bench.json")
+    import json
+    res = json.loads((tmp_path / "bench.json").read_text())
+    full = res["full_rate"]
+    print(f"\ngrp_attn full rate: {full['name']}: {full['cycles']} cycles, "
+          f"{full['accesses']} accesses, ratio {full['ratio']:.3f} x (accesses * 2B)")
+    assert full["ratio"] <= 1.2, full
+
+
+@pytest.mark.slow
+def test_grp_attn_rtl_2k(have_smollm2):
+    """A real KV group at 2048 tokens (nb = 128, the ci maximum)."""
+    cases = [real_case("real-l3-kv1-2048", CI, 3, 2048, kv_head=1, g=3, seed=11)]
+    run_rtl_bench(CI, cases, "real-2k", testcase="test_cases",
+                  extra_env={"GRP_MAX_CYCLES": "20000000"})
+
+
+# ---- checks without a simulator ---------------------------------------------
+
+def test_params_and_unsupported():
+    from hdl.grp_attn import params, unsupported
+    p = params(CI)
+    assert p["G"] == CI.max_group and p["NB"] == CI.max_blocks
+    assert unsupported(CI) is None
+    with pytest.raises(ConfigError, match="cfg"):
+        params("ci")
+
+
+def test_cases_match_the_golden_stream(have_smollm2):
+    """The sets of each case give the mask the golden models use; the real case's mask is
+    the estimator's pattern, and row_stream (what the builders emit) covers every tile."""
+    from golden.pattern import Pattern, row_stream
+    cases = default_cases(CI)
+    for c in cases:
+        pat = Pattern(mask=c["mask"], vertical=c["vertical"], slash=c["slash"], block=CI.block,
+                      seq_len=c["L"])
+        stream = row_stream(pat, 0, c["g"])
+        assert sum(bin(h).count("1") for _, _, h in stream) == c["tiles"]
+        # every head keeps a block in every row (block 0 vertical or offset 0 slash)
+        assert all(0 in v or 0 in s for v, s in zip(c["vertical"], c["slash"]))
+    dense = [c for c in cases if c["name"].startswith("dense")][0]
+    nb = dense["nb"]
+    assert dense["tiles"] == dense["g"] * nb * (nb + 1) // 2
+    assert math.isclose(cases[0]["L"], 512) and cases[0]["g"] == 3
