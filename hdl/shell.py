@@ -58,6 +58,7 @@ STATUS_CODES: dict[int, str] = {
     8: "AXI error response on m_axi_idx",
     9: "AXI error response on m_axi_kv",
     10: "AXI error response on m_axi_o",
+    11: "internal error (a unit reported an error the argument checks should have excluded)",
 }
 STATUS_START_WHILE_BUSY = 1 << 31   # sticky until the next accepted start
 

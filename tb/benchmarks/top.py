@@ -1,0 +1,128 @@
+"""Accelerator top benchmark: end-to-end cycles vs the ideal unit cycles, HBM bytes vs
+compulsory, simulation speed.
+
+``fast-prefill bench top [--tokens N] [--layer L] [--preset P] [--lat C]``
+    Runs one full SmolLM2 layer (all heads, every KV group) through hdl/fast_prefill_top.py with
+    the host driver (fast_prefill.host) and the HBM model of fast_prefill.host.sim, checks the
+    index sets (and O when the attention datapath is built) bit-exact against the golden model,
+    and prints:
+    * cycles: total (cnt_cycles) vs the sum of the ideal unit cycles: per KV group the index
+      generator's ``2 passes x g*B rows x L keys x D MACs / (max_group MPUs x B x D MACs per
+      cycle)`` (tb/benchmarks/sig.py) plus the attention's union accesses x 2B (one K and one V
+      row per cycle over the group's merged key-block stream); the split per unit
+      (cnt_sig_cycles, cnt_attn_cycles) and the rest (codes, index dump, checks);
+    * HBM bytes read / written vs compulsory (Q, K, V, codes read once by the attention phase,
+      K twice and Q_last by the index generator; O and the index sets written once);
+    * simulated cycles per second of wall time.
+
+Host-side helpers shared with tests/test_top.py and the demo (torch, no simulator):
+    layer_tensors(layer, n_tokens, cfg, prompt) -> (q, k, v) float, cut to cfg.head_dim
+    golden_for(job) -> dict (pattern, vertical, slash, o_int, o_float, cache stats per group)
+    ideal_cycles(golden, cfg) -> dict
+"""
+
+from __future__ import annotations
+
+DESCRIPTION = "accelerator top: end-to-end cycles vs ideal unit cycles, HBM bytes vs compulsory, sim speed"
+
+
+def layer_tensors(layer: int, n_tokens: int, cfg, prompt: str = "default"):
+    """One SmolLM2 layer's post-RoPE q [H, L, D], k, v [Hkv, L, D] on a prompt.  When
+    cfg.head_dim is smaller than the model's 64, the channels are cut to both halves of the
+    first rotary pairs (Q/K) and the first channels (V), as the unit benches do."""
+    import torch
+
+    from golden.smollm2 import load_qkv
+    cap = load_qkv(layer, n_tokens, prompt)
+    q, k, v = cap.q, cap.k, cap.v
+    HD, D = q.shape[-1], cfg.head_dim
+    if D > HD:
+        raise ValueError(f"head_dim: the preset's D = {D} exceeds SmolLM2's {HD}")
+    if D < HD:
+        ch = torch.cat([torch.arange(D // 2), HD // 2 + torch.arange(D // 2)])
+        q, k, v = q[..., ch], k[..., ch], v[..., :D]
+    return q.contiguous(), k.contiguous(), v.contiguous()
+
+
+def golden_for(job) -> dict:
+    """The golden results of a planned run: the fixed-point pattern (row_gamma 0: no pooled rows
+    in hardware), the fixed-point attention output, and the cache simulator per KV group."""
+    from golden import cache_sim
+    from golden.estimator_fixed import estimate_pattern_fixed
+    from golden.fixed_attention import fixed_sparse_attention
+    fi, sp = job.inputs, job.sparsity
+    cfg = fi.cfg
+    pat = estimate_pattern_fixed(fi.q, fi.k, cfg, sp)
+    res = fixed_sparse_attention(fi, pat.mask)
+    H, Hkv, L, D = fi.shape
+    g = H // Hkv
+    groups = []
+    for j in range(Hkv):
+        m = pat.mask[j * g:(j + 1) * g]
+        vert = sorted({c for h in range(j * g, (j + 1) * g) for c in pat.vertical[h]})
+        lv = cache_sim.liveness(m, vert)
+        st = cache_sim.simulate_liveness(lv, cfg.tier1_blocks, cfg.tier2_blocks, cfg.kv_block_bytes,
+                                         "liveness")
+        groups.append({"stats": st, "union": lv.accesses, "tiles": int(m.sum())})
+    return {"pattern": pat, "vertical": pat.vertical, "slash": pat.slash, "o_int": res.o_int,
+            "o_float": res.o_float, "groups": groups}
+
+
+def ideal_cycles(gold: dict, cfg, L: int, g: int) -> dict:
+    """Ideal unit cycles of a layer: index generator 2 passes at max_group MPUs, attention one
+    K/V row per cycle over every group's union of kept tiles (2 x B rows per tile)."""
+    sig = sum(2 * g * cfg.block * L * cfg.head_dim / (cfg.max_group * cfg.macs_per_cycle)
+              for _ in gold["groups"])
+    attn = sum(2 * cfg.block * gr["union"] for gr in gold["groups"])
+    return {"sig": sig, "attn": attn, "total": sig + attn}
+
+
+def compulsory_bytes(job) -> dict:
+    """Bytes every run must move: Q, K, V and the codes once, K again and Q_last per group for
+    the index generator's second pass; O and the used part of the index sets once."""
+    lay = job.layout
+    B, D = job.inputs.cfg.block, job.inputs.cfg.head_dim
+    rd = lay.q_bytes + 2 * lay.kv_bytes + lay.scale_bytes + lay.kv_bytes + lay.n_heads * B * D
+    wr = lay.o_bytes
+    return {"read": rd, "write": wr}
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--tokens", type=int, default=None, help="sequence length (default: 512 ci, 2048 smollm2)")
+    parser.add_argument("--layer", type=int, default=3, help="SmolLM2 layer (default 3)")
+    parser.add_argument("--preset", default="ci", help="hardware preset (default ci)")
+    parser.add_argument("--lat", type=int, default=30, help="HBM latency in cycles (default 30)")
+
+
+def run(args) -> int:
+    from fast_prefill.commands.demo import run_top
+    from fast_prefill.errors import UserError
+    from hdl.config import ConfigError, preset
+    try:
+        cfg = preset(args.preset)
+    except ConfigError as e:
+        raise UserError(str(e)) from None
+    n = args.tokens or (512 if cfg.name == "ci" else 2048)
+    rep = run_top(cfg, args.layer, n, "default", lat=args.lat, waves=False, progress=False)
+    t = rep["top"]
+    ideal = rep["ideal_cycles"]
+    print(f"top bench: preset {cfg.name} (B={cfg.block}, D={cfg.head_dim}), SmolLM2 layer {args.layer}, "
+          f"L={n}, H={rep['H']}, Hkv={rep['Hkv']}, HBM latency {args.lat}; bit-exact: {rep['verdict']}")
+    print(f"{'':24s} {'cycles':>10s} {'ideal':>10s} {'ratio':>6s}")
+    print(f"{'index generator':24s} {t['cnt_sig_cycles']:10d} {ideal['sig']:10.0f} "
+          f"{t['cnt_sig_cycles'] / ideal['sig']:6.3f}")
+    if ideal["attn"] and t["cnt_attn_cycles"]:
+        print(f"{'attention':24s} {t['cnt_attn_cycles']:10d} {ideal['attn']:10.0f} "
+              f"{t['cnt_attn_cycles'] / ideal['attn']:6.3f}")
+    other = t["cnt_cycles"] - t["cnt_sig_cycles"] - t["cnt_attn_cycles"]
+    print(f"{'codes, index dump, checks':24s} {other:10d}")
+    total_ideal = ideal["sig"] + (ideal["attn"] if t["cnt_attn_cycles"] else 0)
+    ratio = t["cnt_cycles"] / total_ideal
+    print(f"{'total':24s} {t['cnt_cycles']:10d} {total_ideal:10.0f} {ratio:6.3f}  (target <= 1.2)")
+    comp = rep["compulsory_bytes"]
+    print(f"HBM read  {t['cnt_rd_bytes']:10d} B  (compulsory {comp['read']} B, "
+          f"{t['cnt_rd_bytes'] / comp['read']:.3f}x); KV cache misses {t['cnt_kv_bytes']} B")
+    print(f"HBM write {t['cnt_wr_bytes']:10d} B  (O {comp['write']} B + index sets)")
+    print(f"simulation: {t['cnt_cycles']} cycles in {rep['sim_wall_s']:.1f} s = "
+          f"{t['cnt_cycles'] / max(rep['sim_wall_s'], 1e-9):.0f} cycles/s (build + setup {rep['setup_s']:.0f} s)")
+    return 0 if rep["verdict"] == "bit-exact" and ratio <= 1.2 else 1

@@ -1,0 +1,142 @@
+"""Accelerator top (hdl/fast_prefill_top.py) end to end through the host driver.
+
+Cases (ci preset, one simulator run, tb/test_top.py), built on the host with the driver's
+``Accelerator.plan`` and the golden model (tb/benchmarks/top.py ``golden_for``):
+
+* a full SmolLM2 layer (layer 3: 9 heads, 3 KV groups) of the shipped prompt at 512 tokens,
+  default sparsity settings with row_gamma 0 (the pooled per-row estimate is not in the top):
+  every head's vertical / slash sets and O bit-exact, the cache counters and the tile count
+  equal golden.cache_sim's;
+* bad programming, each refused with its documented status and no HBM traffic: L = 0,
+  L > max_seq_len, H not a multiple of Hkv, H / Hkv > max_group, an unaligned base, O over Q,
+  the index buffer over K, gamma code 0 and 2**16 + 1, row_gamma_code set, window 0, top-k 0;
+* AXI error responses on every bundle (SLVERR / DECERR on an R beat or a B response, during
+  the code load, the index generator, the index dump and the attention phase): status 7-10;
+* after each refused or failed run, a correct run (layer 5 at 100 tokens: a partial last block)
+  is exact again; one of them polls ap_done instead of the interrupt; one gets a second
+  ap_start while busy (ignored, status bit 31).
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from hdl.config import preset
+from tb.kit.runner import build_dir_for, run
+
+CFG = preset("ci")
+SLVERR, DECERR = 2, 3
+
+
+@pytest.fixture(scope="module")
+def have_smollm2():
+    try:
+        from golden.smollm2 import model_path
+        model_path()
+    except Exception as exc:  # noqa: BLE001  the model package is optional
+        pytest.skip(f"SmolLM2 model not available: {exc}")
+
+
+def _job(layer: int, n_tokens: int, sp=None, gold: bool = True):
+    from fast_prefill.host.driver import Accelerator
+    from tb.benchmarks.top import golden_for, layer_tensors
+    q, k, v = layer_tensors(layer, n_tokens, CFG)
+    job = Accelerator(CFG, None).plan(q, k, v, sp)
+    return job, (golden_for(job) if gold else None)
+
+
+def cases() -> list[dict]:
+    import copy
+    big, big_gold = _job(3, 512)
+    small, small_gold = _job(5, 100)
+    out = [{"name": "layer3-512", "job": big, "gold": big_gold, "status": 0}]
+
+    def good(tag: str, **extra) -> dict:
+        return {"name": f"good-after-{tag}", "job": copy.deepcopy(small), "gold": small_gold, "status": 0,
+                **extra}
+
+    a = small.addrs
+    bad = [("L0", {"seq_len": 0}, 1), ("Lbig", {"seq_len": CFG.max_seq_len + 1}, 2),
+           ("H-not-multiple", {"n_heads": 8}, 3), ("g-too-big", {"n_heads": 3 * (CFG.max_group + 1)}, 3),
+           ("Hkv0", {"n_kv_heads": 0}, 3), ("unaligned", {"q_addr": a["q"] + 8}, 4),
+           ("O-over-Q", {"o_addr": a["q"]}, 5), ("idx-over-K", {"idx_addr": a["k"] + 64}, 5),
+           ("gamma0", {"gamma_code": 0}, 6), ("gamma-over", {"gamma_code": (1 << 16) + 1}, 6),
+           ("row-gamma", {"row_gamma_code": 100}, 6), ("window0", {"local_window": 0}, 6),
+           ("topk0", {"sel_mode": 1, "topk_vertical": 0}, 6)]
+    for i, (tag, regs, st) in enumerate(bad):
+        out.append({"name": f"bad-{tag}", "job": copy.deepcopy(small), "gold": None, "regs": regs,
+                    "status": st, "max_cycles": 2000})
+    out.append(good("bad", irq=False))
+    errs = [("q-code-load-decerr", ("q", DECERR, 1), 7), ("idx-slverr", ("idx", SLVERR, 5), 8),
+            ("idx-dump-b-slverr", ("o", SLVERR, 0), 10), ("q-attn-slverr", ("q", SLVERR, 12), 7),
+            ("kv-slverr", ("kv", SLVERR, 3), 9), ("kv-decerr", ("kv", DECERR, 40), 9),
+            ("o-attn-b-decerr", ("o", DECERR, 9), 10)]
+    for tag, inj, st in errs:
+        out.append({"name": f"axi-{tag}", "job": copy.deepcopy(small), "gold": None, "inject": inj,
+                    "status": st})
+        out.append(good(tag))
+    out.append(good("busy-poke", poke=300))
+    return out
+
+
+def _run(tag: str, case_list: list[dict], env: dict | None = None, testcase=None):
+    bdir = build_dir_for("fast_prefill_top", CFG)
+    bdir.mkdir(parents=True, exist_ok=True)
+    path = bdir / f"cases-{tag}.pt"
+    torch.save({"cases": case_list}, path)
+    return run("fast_prefill_top", CFG, "tb.test_top", testcase=testcase,
+               extra_env={"TOP_CASES": str(path), **(env or {})}, tag=tag)
+
+
+def test_top_end_to_end(have_smollm2):
+    """Registers, the full layer, bad programming, AXI errors, recovery (see the module doc)."""
+    _run("e2e", cases())
+
+
+def test_top_unsupported_and_ports():
+    """The top's port list is exactly hdl.shell.top_ports; a preset the units cannot build is
+    reported through unsupported(), not by a conversion failure."""
+    import inspect
+
+    from hdl import fast_prefill_top as top_mod
+    from hdl.shell import top_ports
+    names = [n for n, _, _ in top_ports(CFG)]
+    params = list(inspect.signature(top_mod.fast_prefill_top.func).parameters)
+    assert params == names + ["cfg"]
+    widths = {n: w for n, _, w in top_ports(CFG)}
+    assert {n: len(s) for n, s in top_mod.ports(CFG).items()} == widths
+    assert top_mod.unsupported(CFG) is None
+    assert top_mod.unsupported(preset("ci", axi_data_bits=512, head_dim=64)) is not None
+
+
+def test_driver_plan_layout():
+    """Host side only: the memory map is 4 KiB aligned and non-overlapping, the register values
+    follow hdl.shell, the scale table holds the quantiser's codes, bad settings are refused."""
+    from fast_prefill.host.driver import Accelerator
+    from hdl.config import ConfigError
+    from hdl.shell import layout
+    gen = torch.Generator().manual_seed(0)
+    H, Hkv, L, D = 6, 2, 70, CFG.head_dim
+    q, k, v = (torch.randn(n, L, D, generator=gen) for n in (H, Hkv, Hkv))
+    acc = Accelerator(CFG, None)
+    job = acc.plan(q, k, v)
+    lay = layout(CFG, L, H, Hkv)
+    assert job.layout == lay
+    spans = sorted((job.addrs[n], job.addrs[n] + s) for n, s in
+                   (("q", lay.q_bytes), ("k", lay.kv_bytes), ("v", lay.kv_bytes), ("scale", lay.scale_bytes),
+                    ("o", lay.o_bytes), ("idx", lay.idx_bytes)))
+    assert all(a % 4096 == 0 for a, _ in spans)
+    assert all(e <= s2 for (_, e), (s2, _) in zip(spans, spans[1:]))
+    assert job.regs["seq_len"] == L and job.regs["n_heads"] == H and job.regs["n_kv_heads"] == Hkv
+    scale = [img for img in job.images if img[1] == job.addrs["scale"]][0][2]
+    words = torch.tensor(list(memoryview(scale).cast("I")), dtype=torch.int64)
+    fi = job.inputs
+    c = lay.q_code_offset(4, 2) // 4
+    assert words[c] == (int(fi.q.scale_mant[4, 2]) | ((int(fi.q.scale_exp[4, 2]) & 0xFFFF) << 16))
+    c = lay.k_code_offset(1, lay.nb - 1) // 4
+    assert words[c] == (int(fi.k.scale_mant[1, -1]) | ((int(fi.k.scale_exp[1, -1]) & 0xFFFF) << 16))
+    with pytest.raises(ConfigError, match="row_gamma"):
+        acc.plan(q, k, v, CFG.sparsity)          # the preset's row_gamma is not 0
+    with pytest.raises(ValueError, match="base"):
+        Accelerator(CFG, None, base=100)
