@@ -176,8 +176,12 @@ class Accelerator:
         t = self.transport
         irq = t.has_interrupt if use_interrupt is None else use_interrupt
         if irq:
-            await t.write_reg(shell.register("gie").offset, 1)
+            # a done of an earlier (polled) run may still sit in ISR: toggle it off first
+            isr = await t.read_reg(shell.register("isr").offset)
+            if isr & 3:
+                await t.write_reg(shell.register("isr").offset, isr & 3)
             await t.write_reg(shell.register("ier").offset, 1)
+            await t.write_reg(shell.register("gie").offset, 1)
         await t.write_reg(shell.register("ap_ctrl").offset, shell.AP_START)
         return irq
 
@@ -190,7 +194,8 @@ class Accelerator:
                 raise TimeoutError(f"no interrupt within {max_cycles} cycles")
             isr = await t.read_reg(shell.register("isr").offset)
             await t.write_reg(shell.register("isr").offset, isr & 1)      # toggle: clears it
-            await t.read_reg(ctrl)                                         # clears ap_done
+            if not (await t.read_reg(ctrl)) & shell.AP_DONE:               # (the read clears ap_done)
+                raise RuntimeError("interrupt without ap_done")
             return
         waited = 0
         while not (await t.read_reg(ctrl)) & shell.AP_DONE:
