@@ -47,14 +47,15 @@ def macs(name: str, cfg) -> int:
     """int8 multiply-accumulates per cycle of design ``name`` at ``cfg`` (0: no MPU).
 
     mpu and attn_engine hold one B x D array; the index generator one per head of the
-    group (``max_group``, docs/sig.md); the top the index generator plus one engine per
+    group (``max_group``, docs/sig.md), the attention group datapath one engine per head
+    (hdl/grp_attn.py); the top the index generator plus one engine per
     head of the group (hdl/grp_attn.py), or the index generator only while the top is
     built without its attention datapath (``hdl.fast_prefill_top.WITH_ATTN``).
     """
     array = cfg.mpu_rows * cfg.head_dim
     if name in ("mpu", "attn_engine"):
         return array
-    if name == "sig":
+    if name in ("sig", "grp_attn"):      # one MPU per head of the group / one engine per head
         return cfg.max_group * array
     if name == TOP:
         import importlib
