@@ -17,10 +17,13 @@ Bit-exact with ``golden.estimator_fixed.pooled_row_mask_fixed`` for one KV group
    rising c, ties to the lower index: the golden stable order); (c) the list pops the fewest
    leading entries whose sum covers ``code / 2**GB`` of the row mass (min 1, no max) into an
    nb_max-bit map; the map is copied to the head's output row (the second buffer) and
-   ``pr_done`` pulses.  The next row may start at once; its result replaces the output row
-   at its own ``pr_done``, so a reader has until then to read row r.
+   ``pr_done`` pulses.  (a) and (b) are the front, (c) the back of a two-stage row pipeline:
+   the front takes the next row (``pr_busy`` low) while the back still pops, and waits for the
+   back only before its own inserts.  A row's result replaces the output rows at its own
+   ``pr_done``, so a reader has until the next ``pr_done`` to read row r.
 
-Cycles per row: about ``2 (r + 1) + kept + 12``, the same for every head (heads in parallel).
+Cycles per row: about ``2 (r + 1) + 12`` back to back (the pop hides under the next row's
+score sweep), latency ``2 (r + 1) + kept + ~16``; the same for every head (heads in parallel).
 
 Memories: K means ``nb_max x D*PMW`` bits, Q means ``g_max x nb_max x D*PMW``, scale codes
 ``(g_max + 1) x nb_max x 32``, per head a logit buffer ``nb_max x LB`` and the selector's sorted
@@ -39,12 +42,15 @@ Ports (``clk`` rising edge, ``rst`` synchronous active high)
                            done and err = 0
     m_axi_ar*, m_axi_r*    AXI4 read master (64-bit address, INCR, as hdl/sig.py)
     pr_start, pr_row [IW]  pulse: compute row r for all g heads (ignored while a row runs)
-    pr_busy, pr_done       a row runs; pulse when its result is in the output rows
+    pr_busy, pr_done       the front of a row runs (pr_start is taken while low, possibly
+                           before the previous row's pr_done); pulse when a row's result is in
+                           the output rows (one pulse per request, in request order)
     pr_err                 the last pr_start was refused (means not loaded, or r >= nb);
-                           pr_done still pulses, the output rows are then left unchanged
+                           pr_done still pulses (after the previous row's), the output rows
+                           are then left unchanged
     pr_rd_head [HIW], pr_rd_blk [IW] -> pr_bit   output row of a head (combinational)
     pr_word [NBMAX]        the whole output row of head pr_rd_head (bit c = block c; combinational)
-    pr_cycles [32]         cycles of the last row (pr_start to pr_done)
+    pr_cycles [32]         latency of the last finished row (pr_start to pr_done)
 Parameters: ``cfg`` (AcceleratorConfig).
 """
 
@@ -62,7 +68,8 @@ from hdl.sig_select import sig_select
 UNIT_NAME = "sig_pool"
 
 L_IDLE, L_RUN, L_DRAIN, L_DONE = range(4)
-R_IDLE, R_SCORE, R_WAIT, R_EXP, R_SEL, R_COPY = range(6)
+R_IDLE, R_SCORE, R_WAIT, R_EXP, R_REFUSE = range(5)
+B_IDLE, B_SEL, B_COPY = range(3)
 
 
 def _s(bits: int, signed: bool = False, val: int = 0) -> Signal:
@@ -323,7 +330,9 @@ def sig_pool(clk, rst, start, seq_len, group, k_addr, q_addr, q_stride, pr_code,
         insts.append(_codes(clk, pq_we, pq_sel, pq_blk, pq_data, rr, qcodes[h], cmems[h + 1], t=h + 1))
 
     # ------------------------------------------------------------ row control + heads
-    rstate = Signal(intbv(R_IDLE, min=0, max=6))
+    rstate = Signal(intbv(R_IDLE, min=0, max=5))
+    bstate = Signal(intbv(B_IDLE, min=0, max=3))
+    fcyc, bcyc = _s(32), _s(32)
     a_on_r = b()                     # phase a issuing (address rd_c)
     a_v = b()
     a_cr = _s(IW)
@@ -539,26 +548,27 @@ def sig_pool(clk, rst, start, seq_len, group, k_addr, q_addr, q_stride, pr_code,
         a_first.next = rd_c == 0
         if rst:
             rstate.next = R_IDLE
+            bstate.next = B_IDLE
             a_on_r.next = 0
             b_v.next = 0
             pr_err.next = 0
             cyc.next = 0
-        elif rstate == R_IDLE:
-            if pr_start:
-                if lstate == L_DONE and okr and pr_row < nb:
-                    rr.next = pr_row
-                    pr_err.next = 0
-                    sel_clr.next = 1
-                    rd_c.next = 0
-                    a_on_r.next = 1
-                    cyc.next = 1
-                    rstate.next = R_SCORE
-                else:
-                    pr_err.next = 1
-                    pr_done.next = 1
         else:
-            cyc.next = cyc + 1
-            if rstate == R_SCORE:
+            # ---- front: score sweep, exp sweep (the selector's inserts) of the row rr
+            if rstate != R_IDLE:
+                fcyc.next = fcyc + 1
+            if rstate == R_IDLE:
+                if pr_start:
+                    fcyc.next = 1
+                    if lstate == L_DONE and okr and pr_row < nb:
+                        rr.next = pr_row
+                        pr_err.next = 0
+                        rd_c.next = 0
+                        a_on_r.next = 1
+                        rstate.next = R_SCORE
+                    else:
+                        rstate.next = R_REFUSE
+            elif rstate == R_SCORE:
                 # rd_c walks 0..r (the Q mean/code of row r were read at the previous edge)
                 if rd_c == rr:
                     a_on_r.next = 0
@@ -567,13 +577,15 @@ def sig_pool(clk, rst, start, seq_len, group, k_addr, q_addr, q_stride, pr_code,
                 else:
                     rd_c.next = rd_c + 1
             elif rstate == R_WAIT:
-                # the last logit lands in the buffer and the row max settles
-                if wcnt == 0:
+                # the last logit lands in the buffer and the row max settles; the selector must
+                # have handed the previous row's map to the output rows (back idle) before clr
+                if wcnt != 0:
+                    wcnt.next = wcnt - 1
+                elif bstate == B_IDLE:
+                    sel_clr.next = 1
                     b_c.next = 0
                     b_v.next = 1
                     rstate.next = R_EXP
-                else:
-                    wcnt.next = wcnt - 1
             elif rstate == R_EXP:
                 if b_v:
                     if b_c == rr:
@@ -582,18 +594,31 @@ def sig_pool(clk, rst, start, seq_len, group, k_addr, q_addr, q_stride, pr_code,
                     else:
                         b_c.next = b_c + 1
                 elif wcnt == 0:
+                    # hand the row to the back (pop + copy); the front takes the next row
                     sel_go.next = 1
-                    rstate.next = R_SEL
+                    bcyc.next = fcyc + 1
+                    bstate.next = B_SEL
+                    rstate.next = R_IDLE
                 else:
                     wcnt.next = wcnt - 1
-            elif rstate == R_SEL:
-                if idle_cat == (1 << G) - 1 and not sel_go:
-                    rstate.next = R_COPY
             else:
+                # a refused request answers after the row in the back has answered
+                if bstate == B_IDLE:
+                    pr_err.next = 1
+                    pr_done.next = 1
+                    rstate.next = R_IDLE
+            # ---- back: pop the kept blocks, copy the map to the output rows
+            if bstate != B_IDLE:
+                bcyc.next = bcyc + 1
+            if bstate == B_SEL:
+                if idle_cat == (1 << G) - 1 and not sel_go:
+                    bstate.next = B_COPY
+            elif bstate == B_COPY:
                 for h in range(G):
                     outs[h].next = bms[h]
                 pr_done.next = 1
-                rstate.next = R_IDLE
+                cyc.next = bcyc
+                bstate.next = B_IDLE
 
     return (insts, wiring, command, command_seq, beat_pass if BPR == 1 else asm_comb,
             asm_seq, data_comb, data_seq, load_fsm, row_fsm)

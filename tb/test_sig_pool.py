@@ -6,9 +6,10 @@ the row_gamma code and the golden masks) come prepared in a torch file named by 
 other knobs: ``SIG_LAT`` (HBM latency), ``SIG_AXI_BP`` (random AR/R pauses), ``POOL_OUT``
 (JSON file with the load cycles and every row's cycles, for the benchmark).
 Each case: program the codes and registers, pulse start, wait for done and check err; then the
-rows in the case's order, back to back: row r+1 is started in the cycle after row r's pr_done,
-and row r is read back (every head, all nb_max bits) while r+1 runs (the output rows are the
-second buffer).  A refused row (r >= nb) must answer pr_err with pr_done.
+rows in the case's order, back to back: row r+1 is started as soon as the unit's front is free
+(pr_busy low, before row r's pr_done), and row r is read back (every head, all nb_max bits) after
+its pr_done while r+1 runs (the output rows are the second buffer).  A refused row (r >= nb)
+must answer pr_err with pr_done.
 """
 
 from __future__ import annotations
@@ -51,7 +52,40 @@ class PoolTB(SigTB):
         self.ar_times = deque()
         self.sb = Scoreboard("sig_pool")
         self._wrap_latency()
+        self.dones = 0
+        self.done_log: list[tuple[int, int, int]] = []
         cocotb.start_soon(self._watch())
+        cocotb.start_soon(self._watch_done())
+
+    async def _watch_done(self):
+        # every pr_done pulse, in order: (cycle, pr_err, pr_cycles)
+        d = self.dut
+        while True:
+            await RisingEdge(self.clk)
+            await ReadOnly()
+            if d.pr_done.value:
+                self.done_log.append((self.cycle, int(d.pr_err.value), int(d.pr_cycles.value)))
+                self.dones += 1
+
+    async def issue(self, r: int) -> None:
+        """Pulse pr_start for row r (from any phase: a wait may end in ReadOnly, so the write goes
+        1 ns later, still before the next edge); returns once the unit has seen it."""
+        d = self.dut
+        await Timer(1, "ns")
+        d.pr_row.value, d.pr_start.value = r, 1
+        await RisingEdge(self.clk)
+        d.pr_start.value = 0
+        await RisingEdge(self.clk)
+
+    async def wait_for_low(self, sig, limit: int, what: str) -> None:
+        t0 = self.cycle
+        while True:
+            await ReadOnly()
+            if not sig.value:
+                return
+            if self.cycle - t0 > limit:
+                raise AssertionError(f"{what}: still busy after {limit} cycles")
+            await RisingEdge(self.clk)
 
     async def wait_for(self, sig, limit: int, what: str) -> int:
         t0 = self.cycle
@@ -118,6 +152,9 @@ class PoolTB(SigTB):
             d.pr_start.value = 0
             await self.wait_for(d.pr_done, 10, f"{name}: refused row")
             assert d.pr_err.value, f"{name}: a row after a failed load was not refused"
+            await RisingEdge(self.clk)
+            self.dones = 0
+            self.done_log.clear()
             return {"name": name, "L": case["L"], "g": case["g"], "load": load, "rows": []}
         g, nb = case["g"], case["nb"]
         rows = case["rows"]
@@ -125,20 +162,26 @@ class PoolTB(SigTB):
         got = torch.zeros(g, nb, self.cfg.max_blocks, dtype=torch.bool)
         cyc = []
         await RisingEdge(self.clk)
-        d.pr_row.value, d.pr_start.value = rows[0], 1
-        await RisingEdge(self.clk)
-        d.pr_start.value = 0
+        t_first = self.cycle
+        await self.issue(rows[0])
         for i, r in enumerate(rows):
-            await self.wait_for(d.pr_done, 40 * (r + 1) + 100, f"{name}: row {r}")
-            assert not d.pr_err.value, f"{name}: row {r} refused"
-            cyc.append(int(d.pr_cycles.value))
-            await RisingEdge(self.clk)
             if i + 1 < len(rows):
-                # the next row starts now; row r stays readable until the next pr_done
-                d.pr_row.value, d.pr_start.value = rows[i + 1], 1
+                # the front takes the next row as soon as it is free, before row r answers
+                await self.wait_for_low(d.pr_busy, 40 * (nb + 1) + 100, f"{name}: front of row {r}")
+                await self.issue(rows[i + 1])
+            t0 = self.cycle
+            while self.dones <= i:
+                if self.cycle - t0 > 40 * (r + 1) + 100:
+                    raise AssertionError(f"{name}: row {r}: no pr_done")
                 await RisingEdge(self.clk)
-                d.pr_start.value = 0
+            assert not self.done_log[i][1], f"{name}: row {r} refused"
+            cyc.append(self.done_log[i][2])
             got[:, r] = await self.read_row(g, nb)
+            # row r must still be there: the next row has not answered yet
+            assert self.dones == i + 1, f"{name}: row {rows[i + 1]} answered before row {r} was read"
+        total = self.done_log[len(rows) - 1][0] - t_first
+        self.dones = 0
+        self.done_log.clear()
         want = torch.zeros(g, nb, self.cfg.max_blocks, dtype=torch.bool)
         want[:, :, :nb] = mask
         for r in rows:
@@ -150,7 +193,11 @@ class PoolTB(SigTB):
         d.pr_start.value = 0
         await self.wait_for(d.pr_done, 10, f"{name}: out-of-range row")
         assert d.pr_err.value, f"{name}: row {nb} >= nb was not refused"
-        return {"name": name, "L": case["L"], "g": g, "load": load, "rows": rows, "row_cycles": cyc}
+        await RisingEdge(self.clk)          # the pr_done monitor has logged the pulse by now
+        self.dones = 0
+        self.done_log.clear()
+        return {"name": name, "L": case["L"], "g": g, "load": load, "rows": rows, "row_cycles": cyc,
+                "rows_total": total}
 
 
 @cocotb.test()
@@ -162,8 +209,8 @@ async def test_cases(dut):
     results = []
     for case in data["cases"]:
         r = await tb.run_case(case)
-        dut._log.info("%s: L=%d g=%d err=%d: load %d cycles, rows %s", r["name"], r["L"], r["g"], case["err"],
-                      r["load"], r.get("row_cycles", [])[:8])
+        dut._log.info("%s: L=%d g=%d err=%d: load %d cycles, row latencies %s, all rows %s cycles", r["name"],
+                      r["L"], r["g"], case["err"], r["load"], r.get("row_cycles", [])[:8], r.get("rows_total"))
         results.append(r)
         await ClockCycles(dut.clk, 2)
     out = os.environ.get("POOL_OUT")

@@ -14,7 +14,7 @@ import torch
 
 from hdl.config import preset
 from hdl.sig_params import ERR_ALIGN, ERR_GROUP, ERR_L_BIG, ERR_L_ZERO, ERR_SEL, sig_widths
-from tb.benchmarks.sig import K_ADDR, make_case, quant, real_qk
+from tb.benchmarks.sig import K_ADDR, cfg_d64, make_case, quant, real_qk
 from tb.kit.runner import build_dir_for, run
 
 CFG = preset("ci")
@@ -152,7 +152,7 @@ def test_sig_real_more_layers():
 
 
 #: D = 64 (SmolLM2's head size) at the small block: a key row is 512 bits, two 256-bit beats
-CFG64 = preset("ci", head_dim=64, max_seq_len=1024, lut_rows=2).replace(name="ci-d64")
+CFG64 = cfg_d64(256)
 
 
 def _rand64(L: int, seed: int, g: int = 3, scale: float = 1.0):

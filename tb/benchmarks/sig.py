@@ -182,8 +182,9 @@ def memories(verilog_text: str) -> list[tuple[str, int, int]]:
 def cfg_d64(axi_data_bits: int = 256):
     """B = 16, D = 64 (SmolLM2's head size), 1024 tokens: the multi-beat-row bench config."""
     from hdl.config import preset
+    name = "ci-d64" if axi_data_bits == 256 else f"ci-d64-axi{axi_data_bits}"
     return preset("ci", head_dim=64, max_seq_len=1024, lut_rows=2,
-                  axi_data_bits=axi_data_bits).replace(name=f"ci-d64-axi{axi_data_bits}")
+                  axi_data_bits=axi_data_bits).replace(name=name)
 
 
 def _scorer_table(cfg, tokens: list[int], layer: int, lat: int, tag: str) -> float:
@@ -239,15 +240,15 @@ def _pool_table(cfg, n: int, layer: int, lat: int) -> None:
     r = json.loads(out.read_text())[0]
     cyc = r["row_cycles"]
     nb = len(cyc)
-    rows_total = sum(cyc)
+    rows_total = r["rows_total"]
     # one 256-bit port delivers (g + 1) * L * D bytes in (g + 1) * L * D / axi_bytes beats
     beats = (r["g"] + 1) * r["L"] * cfg.head_dim // cfg.axi_bytes
     print(f"sig_pool bench: {cfg.name}, {r['name']} (g={r['g']}, nb={nb}), bit-exact checked")
     print(f"  means load: {r['load']} cycles for {(r['g'] + 1) * r['L']} rows of Q and K "
           f"({beats} AXI beats at the bus limit)")
-    print(f"  rows: r=0 {cyc[0]}, r={nb // 2} {cyc[nb // 2]}, r={nb - 1} {cyc[-1]} cycles "
-          f"(about {((cyc[-1] - cyc[0]) / max(1, nb - 1)):.2f} per extra key block); all {nb} rows "
-          f"{rows_total} cycles; the scorer's 2L = {2 * r['L']}")
+    print(f"  row latency (pr_start to pr_done): r=0 {cyc[0]}, r={nb // 2} {cyc[nb // 2]}, r={nb - 1} "
+          f"{cyc[-1]} cycles; all {nb} rows back to back (first pr_start to last pr_done) "
+          f"{rows_total} cycles ({rows_total / nb:.1f} per row); the scorer's 2L = {2 * r['L']}")
 
 
 def _memory_table(vpath, cfg) -> None:
