@@ -19,8 +19,10 @@ For one KV group (g query heads sharing one K), bit-exact with
    index memories (``golden.estimator_fixed.select_fixed`` / ``select_topk_fixed`` +
    ``golden.pattern.assemble_pattern``).
 On-chip state: per head 2 x (max_seq_len / B) score words, 2 sorted lists and 2 index memories
-of max_seq_len / B entries, per row a 2B-logit tile buffer; no B x L buffer.  The pooled per-row
-estimate and the row stream are not built yet (docs/sig.md).
+of max_seq_len / B entries, per row a 2B-logit tile buffer; no B x L buffer.  A key row wider
+than one AXI beat (D = 64, 128 on 256 bits) is assembled from several beats in the fetch, so the
+MPUs then get a row every 8D / AXI-width cycles.  The pooled per-row estimate is its own unit
+(hdl/sig_pool.py); the per-row merged stream is not built yet (docs/sig.md).
 
 Ports (``clk`` rising edge, ``rst`` synchronous active high)
     start                  pulse: begin one KV group (ignored while busy)
