@@ -3,7 +3,7 @@
 Cases (ci preset, one simulator run, tb/test_top.py), built on the host with the driver's
 ``Accelerator.plan`` and the golden model (tb/benchmarks/top.py ``golden_for``):
 
-* a full SmolLM2 layer (layer 3: 9 heads, 3 KV groups) of the shipped prompt at 512 tokens,
+* a full SmolLM2 layer (layer 3: 9 heads, 3 KV groups) of the shipped prompt at 256 tokens,
   default sparsity settings with row_gamma 0 (the pooled per-row estimate is not in the top):
   every head's vertical / slash sets and O bit-exact, the cache counters and the tile count
   equal golden.cache_sim's;
@@ -48,9 +48,9 @@ def _job(layer: int, n_tokens: int, sp=None, gold: bool = True):
 
 def cases() -> list[dict]:
     import copy
-    big, big_gold = _job(3, 512)
+    big, big_gold = _job(3, 256)
     small, small_gold = _job(5, 100)
-    out = [{"name": "layer3-512", "job": big, "gold": big_gold, "status": 0}]
+    out = [{"name": "layer3-256", "job": big, "gold": big_gold, "status": 0}]
 
     def good(tag: str, **extra) -> dict:
         return {"name": f"good-after-{tag}", "job": copy.deepcopy(small), "gold": small_gold, "status": 0,
