@@ -156,6 +156,8 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
     cycles = u(32)
     abort = b()
     q_err, o_err, c_err = b(), b(), b()
+    cwait = u(2)
+    running = b()
 
     # bitmaps of the sets
     vbits, sbits = u(G * NB), u(G * NB)
@@ -245,14 +247,23 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
     dfork = grp_fork(clk, rst, clr, d_valid, d_ready, d_heads, abort, t_valid, t_ready, G)
 
     # ------------------------------------------------------------ K / V broadcast
+    # K and V rows each go through a 2B-row FIFO tagged with the access's head mask: the
+    # cache then streams K(t+1), V(t+1), K(t+2)... at one row per cycle while an engine's MPU
+    # interleaves QK(t+1) with PV(t) (PV first), so neither side waits on the other.
     amask = u(G)
     aoff = Signal(modbv(0)[NBB:])
+    VW = 8 * D + G
+    kf_push, kf_full, kf_empty, kf_pop = b(), b(), b(), b()
+    kf_din, kf_dout = u(VW), u(VW)
+    kfifo = kv_fifo(clk, rst, clr, kf_push, kf_din, kf_pop, kf_dout, kf_full, kf_empty, None,
+                    2 * B, VW)
+    k_data = u(8 * D)
+    k_mask = u(G)
     k_valid = u(G)
     k_ready_l = [b() for _ in range(G)]
     k_ready = ConcatSignal(*reversed(k_ready_l)) if G > 1 else k_ready_l[0]
-    kf_valid, kf_ready = b(), b()
-    kfork = grp_fork(clk, rst, clr, kf_valid, kf_ready, amask, abort, k_valid, k_ready, G)
-    VW = 8 * D + G
+    ki_valid, ki_ready = b(), b()
+    kfork = grp_fork(clk, rst, clr, ki_valid, ki_ready, k_mask, abort, k_valid, k_ready, G)
     vf_push, vf_full, vf_empty, vf_pop = b(), b(), b(), b()
     vf_din, vf_dout = u(VW), u(VW)
     vfifo = kv_fifo(clk, rst, clr, vf_push, vf_din, vf_pop, vf_dout, vf_full, vf_empty, None,
@@ -279,13 +290,19 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
 
     @always_comb
     def kv_route():
-        kf_valid.next = c_ovalid and not c_okv
+        # an aborted run drops the cache's rows (the cache still runs to its end)
+        kf_push.next = c_ovalid and not c_okv and not kf_full and not abort
         vf_push.next = c_ovalid and c_okv and not vf_full and not abort
+        kf_din.next = concat(amask, c_odata)
         vf_din.next = concat(amask, c_odata)
         if c_okv:
             c_oready.next = abort or not vf_full
         else:
-            c_oready.next = kf_ready
+            c_oready.next = abort or not kf_full
+        k_data.next = kf_dout[8 * D:]
+        k_mask.next = kf_dout[VW:8 * D]
+        ki_valid.next = not kf_empty
+        kf_pop.next = ki_ready and not kf_empty
         v_data.next = vf_dout[8 * D:]
         v_mask.next = vf_dout[VW:8 * D]
         vi_valid.next = not vf_empty
@@ -320,7 +337,7 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
             clk, rst, clr, go, abort, act(h), qa_r, qs_r, oa_r, os_r, nb,
             qc_we, qc_head, qc_addr, qc_data,
             t_valid(h), t_ready_l[h], t_diag, t_nk, d_lastm(h), t_mant, t_exp,
-            k_valid(h), k_ready_l[h], c_odata, v_valid(h), v_ready_l[h], v_data,
+            k_valid(h), k_ready_l[h], k_data, v_valid(h), v_ready_l[h], v_data,
             q_push(h), m_axi_q_rdata, q_issue(h), q_req_l[h], q_cur, q_addr_c[h],
             q_addr_c[h + 1], q_blen_c[h], q_blen_c[h + 1],
             o_issue(h), o_pop(h), o_req_l[h], o_cur, o_word_c[h], o_word_c[h + 1],
@@ -382,7 +399,7 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
                 if m_axi_q_rresp != 0 or m_axi_q_rid != 0 or if_empty:
                     q_err.next = True
             if qst == QI:
-                if state == S_RUN and q_req != 0 and if_count < INFLIGHT - 1:
+                if running and q_req != 0 and if_count < INFLIGHT - 1:
                     # round robin from q_rr
                     pick = 0
                     found = False
@@ -454,7 +471,7 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
             if bh and (m_axi_o_bresp != 0 or m_axi_o_bid != 0):
                 o_err.next = True
             if ost == OI:
-                if state == S_RUN and o_req != 0:
+                if running and o_req != 0:
                     pick = 0
                     found = False
                     for i in range(G):
@@ -518,6 +535,8 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
         cnt_access.next = accs
         cnt_kv_cycles.next = c_cyc
         clr.next = state == S_CLEAR
+        # bursts only once the run is past its last check (cwait 3: a set error ends it)
+        running.next = state == S_RUN and cwait != 3
         go.next = state == S_GO
         abort.next = st != 0 or q_err or o_err or c_err or fault_v != 0
 
@@ -529,7 +548,6 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
     lph = b()
     code_bad = b()      # a scale code with an exponent outside [-128, 127] was written
     lsub = b()          # 0: sizes of head lh, 1: entries
-    cwait = u(2)
 
     @always(clk.posedge)
     def fsm():
@@ -679,7 +697,7 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
                             state.next = S_DONE
 
     return (rows_a, cache, rows_b, dfifo, desc_in, desc_out, kc_write, kc_read, desc_fields,
-            dfork, kfork, vfifo, vfork, acc_off, acc_mask, kv_route, lanes, dbg_out, inflight,
+            dfork, kfifo, kfork, vfifo, vfork, acc_off, acc_mask, kv_route, lanes, dbg_out, inflight,
             q_axi_c, q_axi, o_axi_c, o_axi, acc_count, tile_count, outs, fsm)
 
 

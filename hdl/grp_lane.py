@@ -42,7 +42,7 @@ from myhdl import Signal, always, always_comb, block, concat, intbv
 from hdl.attn_engine import attn_engine, widths
 from hdl.kv_fifo import kv_fifo
 
-MAX_Q_BURST = 16
+MAX_Q_BURST = 16       # at most; also at most half the Q FIFO, so that it prefetches
 MAX_O_BURST = 16
 O_FIFO_DEPTH = 64
 
@@ -73,6 +73,7 @@ def grp_lane(clk, rst, clr, go, abort, active, q_addr, q_stride, o_addr, o_strid
     w = p["w"]
     B, D, BUS, DW, RPW, WPR = p["B"], p["D"], p["bus"], p["dw"], p["rpw"], p["wpr"]
     QWB, QD, OW, OD, NBB, NB = p["qwb"], p["qd"], p["ow"], p["od"], p["nbb"], p["NB"]
+    QMAXB = min(MAX_Q_BURST, QD // 2)
     OB = w["OB"]
     RB = (B - 1).bit_length()
     AB = len(q_addr)
@@ -211,12 +212,12 @@ def grp_lane(clk, rst, clr, go, abort, active, q_addr, q_stride, o_addr, o_strid
 
     @always_comb
     def q_len():
-        if qrem < MAX_Q_BURST and qrem < qpl:
+        if qrem < QMAXB and qrem < qpl:
             qblen.next = qrem
-        elif qpl < MAX_Q_BURST:
+        elif qpl < QMAXB:
             qblen.next = qpl
         else:
-            qblen.next = MAX_Q_BURST
+            qblen.next = QMAXB
 
     @always_comb
     def q_reqc():

@@ -66,9 +66,10 @@ def kv_dma(clk, rst, clr, k_base, v_base, fq_empty, fq_dout, fq_pop, served,
     waddr = Signal(intbv(0)[TAW:])
     blen = Signal(intbv(0, min=0, max=257))
 
-    b_push, b_pop, b_full, b_empty = (Signal(bool(0)) for _ in range(4))
+    b_push, b_pop, b_empty = (Signal(bool(0)) for _ in range(3))
     b_din, b_dout = Signal(intbv(0)[BW:]), Signal(intbv(0)[BW:])
-    bq = kv_fifo(clk, rst, clr, b_push, b_din, b_pop, b_dout, b_full, b_empty, None, bursts, BW)
+    b_count = Signal(intbv(0, min=0, max=bursts + 1))
+    bq = kv_fifo(clk, rst, clr, b_push, b_din, b_pop, b_dout, None, b_empty, b_count, bursts, BW)
 
     rcnt = Signal(intbv(0, min=0, max=257))
     ndone = Signal(intbv(0)[cb:])
@@ -129,7 +130,9 @@ def kv_dma(clk, rst, clr, k_base, v_base, fq_empty, fq_dout, fq_pop, served,
         elif state == St.SETUP:
             if err_r:
                 state.next = St.IDLE
-            elif not b_full:
+            elif b_count + b_push < bursts:
+                # b_push is registered: the previous burst's entry may still be on its way
+                # into the queue (checking only "not full" lost it with 4 bursts in flight)
                 to4k[:] = 4096 - addr[12:]
                 n[:] = to4k >> LBUS
                 if left < n:
