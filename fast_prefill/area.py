@@ -36,6 +36,12 @@ U280_RAM_BITS = U280["bram"] * BRAM36_BITS + U280["uram"] * URAM_BITS
 TOP = "fast_prefill_top"
 
 
+# What the top holds (hdl/fast_prefill_top.py, hdl/grp_attn.py): the index generator, one
+# attention engine per head of the group, the KV cache; the sum stands in for a top whose
+# synthesis did not finish.
+TOP_PARTS = {"sig": lambda cfg: 1, "attn_engine": lambda cfg: cfg.max_group, "kv_cache": lambda cfg: 1}
+
+
 def resources(stats) -> dict:
     """LUT, FF, DSP48E2, BRAM36 (RAMB18E2 count as half) and URAM288 of a ``SynthStats``."""
     return {"lut": stats.lut, "ff": stats.ff, "dsp": stats.dsp,
@@ -104,6 +110,45 @@ def _remember(src: Path, st) -> None:
     (st.stat_file.parent / f"{name}.vhash").write_text(f"{_vhash(src)} {st.seconds:.1f}")
 
 
+def _convert_text(name: str, cfg, out_dir: Path, timeout_s: int, reuse: bool = False) -> str:
+    """The converted Verilog of ``name`` at ``cfg`` (cached in ``out_dir``), within ``timeout_s``.
+
+    Runs ``hdl.convert.convert_unit`` in a child process so that a conversion of a
+    U280-size array (minutes, gigabytes) can be given up; raises UserError then.
+    """
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from fast_prefill.errors import UserError
+    from hdl.convert import config_hash
+
+    target = out_dir / f"{name}.v"
+    stamp = out_dir / f"{name}.cfg"
+    if target.exists() and stamp.exists() and stamp.read_text() == config_hash(cfg):
+        newest_src = max(p.stat().st_mtime for p in Path(__file__).resolve().parents[1].glob("hdl/*.py"))
+        if reuse or target.stat().st_mtime >= newest_src:
+            return target.read_text()
+    code = ("import sys, json; from hdl.config import preset; from hdl.convert import convert_unit; "
+            "a = json.loads(sys.argv[1]); convert_unit(a[0], preset(a[1]), a[2])")
+    # own process group: on timeout the converter's own child process goes too
+    proc = subprocess.Popen([sys.executable, "-c", code, json.dumps([name, cfg.name, str(out_dir)])],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        _, err = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise UserError(f"conversion at {cfg.name!r} took longer than {timeout_s} s") from None
+    if proc.returncode != 0 or not target.exists():
+        raise UserError(f"conversion at {cfg.name!r} failed: {err.strip()[-300:]}")
+    stamp.write_text(config_hash(cfg))
+    return target.read_text()
+
+
 def _pct(value: float, key: str) -> str:
     return f"{100 * value / U280[key]:.2f}%"
 
@@ -116,7 +161,12 @@ def add_synth_arguments(p) -> None:
                    help="preset of the scaled projection (default u280)")
     p.add_argument("--unit", action="append", default=None,
                    help="synthesise only this design (repeatable; default every unit and the top)")
-    p.add_argument("--timeout", type=int, default=1800, help="seconds per design (default 1800)")
+    p.add_argument("--timeout", type=int, default=1800, help="synthesis seconds per design (default 1800)")
+    p.add_argument("--convert-timeout", type=int, default=300,
+                   help="seconds for a conversion at the projection preset (default 300)")
+    p.add_argument("--reuse", action="store_true",
+                   help="take the Verilog already converted in the work folder (no reconversion): "
+                        "reprints the tables of an earlier run")
     p.add_argument("--out", default="build/synth/area", help="work folder")
 
 
@@ -131,7 +181,8 @@ def synth(args) -> int:
     unknown = sorted(set(names) - set(units()))
     if unknown:
         raise UserError(f"synth top: unknown design(s) {unknown}; designs: {units()}")
-    names = sorted(n for n in names if n != TOP) + ([TOP] if TOP in names else [])
+    if not args.unit:       # smallest first, the top last; a given --unit order is kept
+        names = sorted(n for n in names if n != TOP) + ([TOP] if TOP in names else [])
     rows, failed = [], []
     for name in names:
         why = unsupported_reason(name, cfg)
@@ -140,7 +191,9 @@ def synth(args) -> int:
             continue
         work = Path(args.out) / f"{args.preset}-{config_hash(cfg)}" / name
         try:
-            src = convert_unit(name, cfg, work / "verilog")
+            src = work / "verilog" / f"{name}.v"
+            if not (args.reuse and src.exists()):
+                src = convert_unit(name, cfg, work / "verilog")
             st = _cached(src, name, work) or synth_verilog(src, name, work, timeout_s=args.timeout)
             _remember(src, st)
         except UserError as exc:
@@ -157,7 +210,8 @@ def synth(args) -> int:
             if why:
                 raise UserError(f"not supported at {args.project_to!r}: {why}")
             to_dir = Path(args.out) / f"{args.project_to}-{config_hash(cfg_to)}-verilog"
-            row["proj"] = project(row, cfg, cfg_to, memory_bits(convert_unit(name, cfg_to, to_dir).read_text()))
+            text = _convert_text(name, cfg_to, to_dir, args.convert_timeout, args.reuse)
+            row["proj"] = project(row, cfg, cfg_to, memory_bits(text))
         except UserError as exc:
             row["proj"] = str(exc).splitlines()[0]
         rows.append(row)
@@ -175,6 +229,15 @@ def synth(args) -> int:
               f"| {_pct(r['bram'], 'bram')} | {r['seconds']:.0f} |")
     for name, why in failed:
         print(f"| {name} | not synthesised: {why} |")
+    parts = {r["name"]: r for r in rows}
+    if TOP not in parts and all(n in parts for n in TOP_PARTS):
+        est = {f: sum(k(cfg) * parts[n][f] for n, k in TOP_PARTS.items())
+               for f in ("lut", "ff", "dsp", "bram", "uram")}
+        print(f"| {TOP} (sum of its units, not synthesised: "
+              + " + ".join(f"{k(cfg)} x {n}" for n, k in TOP_PARTS.items()) + ", glue not counted) "
+              f"| {macs(TOP, cfg)} | - | {est['lut']:.0f} | {est['ff']:.0f} | {est['dsp']:.0f} | {est['bram']:g} "
+              f"| {est['uram']:.0f} | {_pct(est['lut'], 'lut')} | {_pct(est['ff'], 'ff')} "
+              f"| {_pct(est['dsp'], 'dsp')} | {_pct(est['bram'], 'bram')} | - |")
 
     print(f"\nProjection to preset {args.project_to!r} (B={cfg_to.block}, D={cfg_to.head_dim}, "
           f"max_group={cfg_to.max_group}, max_seq_len={cfg_to.max_seq_len}): LUT, FF, DSP x "
