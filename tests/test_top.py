@@ -38,11 +38,11 @@ def have_smollm2():
         pytest.skip(f"SmolLM2 model not available: {exc}")
 
 
-def _job(layer: int, n_tokens: int, sp=None, gold: bool = True):
+def _job(layer: int, n_tokens: int, sp=None, gold: bool = True, cfg=CFG):
     from fast_prefill.host.driver import Accelerator
     from tb.benchmarks.top import golden_for, layer_tensors
-    q, k, v = layer_tensors(layer, n_tokens, CFG)
-    job = Accelerator(CFG, None).plan(q, k, v, sp)
+    q, k, v = layer_tensors(layer, n_tokens, cfg)
+    job = Accelerator(cfg, None).plan(q, k, v, sp)
     return job, (golden_for(job) if gold else None)
 
 
@@ -80,18 +80,32 @@ def cases() -> list[dict]:
     return out
 
 
-def _run(tag: str, case_list: list[dict], env: dict | None = None, testcase=None):
-    bdir = build_dir_for("fast_prefill_top", CFG)
+def _run(tag: str, case_list: list[dict], env: dict | None = None, testcase=None, cfg=CFG):
+    bdir = build_dir_for("fast_prefill_top", cfg)
     bdir.mkdir(parents=True, exist_ok=True)
     path = bdir / f"cases-{tag}.pt"
     torch.save({"cases": case_list}, path)
-    return run("fast_prefill_top", CFG, "tb.test_top", testcase=testcase,
+    return run("fast_prefill_top", cfg, "tb.test_top", testcase=testcase,
                extra_env={"TOP_CASES": str(path), **(env or {})}, tag=tag)
 
 
 def test_top_end_to_end(have_smollm2):
     """Registers, the full layer, bad programming, AXI errors, recovery (see the module doc)."""
     _run("e2e", cases())
+
+
+@pytest.mark.slow
+def test_top_smollm2_preset(have_smollm2):
+    """The smollm2 preset (B = D = 64, SmolLM2's real head size): layer 3 at 1024 tokens, all 9
+    heads, sets, O and counters bit-exact; then an AXI error and a correct run again."""
+    cfg = preset("smollm2")
+    job, gold = _job(3, 1024, cfg=cfg)
+    small, small_gold = _job(5, 200, cfg=cfg)
+    _run("smollm2", [{"name": "layer3-1024", "job": job, "gold": gold, "status": 0},
+                     {"name": "axi-kv-slverr", "job": small, "gold": None, "inject": ("kv", SLVERR, 7),
+                      "status": 9},
+                     {"name": "good-after-kv", "job": small, "gold": small_gold, "status": 0}],
+         testcase="test_cases", cfg=cfg)
 
 
 def test_top_unsupported_and_ports():
