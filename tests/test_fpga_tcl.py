@@ -515,8 +515,9 @@ def test_area_figures_and_projection():
     st = parse_stat("  12 LUT6\n  3 LUT2\n  7 FDRE\n  1 FDSE\n  2 DSP48E2\n  3 RAMB36E2\n  1 RAMB18E2\n"
                     "  4 URAM288\n  2 RAM64M8\n")
     assert area.resources(st) == {"lut": 17, "ff": 8, "dsp": 2, "bram": 3.5, "uram": 4}
-    text = "reg [7:0] a [0:16-1];\nreg signed [31:0] b [0:4-1];\nreg c [0:8-1];\nreg [3:0] d;\n"
-    assert area.memory_bits(text) == 8 * 16 + 32 * 4 + 8
+    text = ("reg [7:0] a [0:16-1];\nreg signed [31:0] b [0:4-1];\nreg c [0:8-1];\nreg [3:0] d;\n"
+            "reg [256-1:0] mem_x [0:1024-1];\n")
+    assert area.memory_bits(text) == 8 * 16 + 32 * 4 + 8 + 256 * 1024
     ci, u = preset("ci"), preset("u280")
     row = {"name": "mpu", "lut": 1000, "ff": 500, "dsp": 64}
     p = area.project(row, ci, u, bits_to=2 * area.BRAM36_BITS)
