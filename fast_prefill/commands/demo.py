@@ -92,6 +92,13 @@ class _Bar:
             self.out.write("\n")
 
 
+def _range(verilog_text: str, name: str) -> str:
+    """``[msb:0]`` of a vector declared in the converted Verilog ('' for a single bit)."""
+    import re
+    m = re.search(rf"^\s*(?:input|output|reg|wire)\s+(?:signed\s+)?\[(\d+):0\]\s+{name}\s*;", verilog_text, re.M)
+    return f"[{m.group(1)}:0]" if m else ""
+
+
 def _gtkw(path: Path, wave: Path | None, verilog: Path) -> Path:
     """A GTKWave save file with the key signals grouped (control, HBM ports, scheduler)."""
     import re
@@ -115,7 +122,7 @@ def _gtkw(path: Path, wave: Path | None, verilog: Path) -> Path:
     lines.append(f'[savefile] "{path}"')
     for name, sigs in groups.items():
         lines += ["@800200", f"-{name}", "@28"]
-        lines += [f"TOP.fast_prefill_top.{s}" for s in sigs]
+        lines += [f"TOP.fast_prefill_top.{s}{_range(text, s)}" for s in sigs]
         lines += ["@1000200", f"-{name}"]
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -287,6 +294,6 @@ def run(args) -> int:
     if args.lat < 0:
         raise UserError(f"--lat must be >= 0, got {args.lat}")
     rep = run_top(cfg, args.layer, args.tokens, prompt, lat=args.lat, waves=args.waves,
-                  progress=not args.json and sys.stderr.isatty() or not args.json)
+                  progress=not args.json)
     print(json.dumps(rep, indent=1) if args.json else format_report(rep))
     return 0 if rep["verdict"] == "bit-exact" else 1
