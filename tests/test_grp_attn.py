@@ -128,7 +128,18 @@ def random_case(name: str, cfg, L: int, g: int, seed: int, n_vertical: int | Non
     return make_case(name, cfg, inputs, vertical, slash, seed)
 
 
+_CASES: dict = {}
+
+
 def default_cases(cfg) -> list[dict]:
+    """The default bench cases (built once per process: the real ones cost seconds)."""
+    key = cfg.name
+    if key not in _CASES:
+        _CASES[key] = _default_cases(cfg)
+    return _CASES[key]
+
+
+def _default_cases(cfg) -> list[dict]:
     return [
         real_case("real-l3-kv1-512", cfg, 3, 512, kv_head=1, g=3, seed=1),
         real_case("partial-200-g2", cfg, 3, 512, kv_head=0, g=2, seed=2, L=200),
