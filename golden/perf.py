@@ -17,12 +17,10 @@ Units (``cfg`` is an :class:`hdl.config.AcceleratorConfig`):
     a linear layer ``[M, K] @ [K, N]`` on the MPU in QK mode: an R x D tile of activations is
     held (R load beats), the N weight columns stream through (N beats), partial sums over the
     K / D chunks are added outside the array.  Projected (no GEMM RTL yet).
-``index_generator_cycles(cfg, L, g)``
-    one KV group of the sparse index generator: two passes of ``g`` resident Q_last blocks
-    over L keys (``2 g L`` beats at R rows per beat), the pooled per-row estimate on the MPU
-    (``ceil(nb / R) * nb`` beats per head) and selection (``SELECT_CYCLES_PER_ENTRY`` per
-    score entry per head, vertical and slash, plus the pooled rows at R entries per cycle).
-    Projected from the unit's ideal (its RTL bench did not exist when this was written).
+``index_generator_cycles(cfg, L, g, kept=None, lanes=None)``
+    one KV group of ``hdl/sig.py``: two K passes through ``lanes`` resident Q_last blocks
+    (one key row per ``ceil(8D / bus)`` cycles), the fixed costs and the selection.
+    Calibrated on the RTL (ci preset, several lengths and group sizes: tests/test_perf.py).
 
 Platforms:
 
@@ -60,9 +58,13 @@ ROW_OVERHEAD = 10
 #: Attention engine: one pipeline fill + drain per stream of rows is 2B + FILL_EXTRA
 #: (B = 16: 57, B = 8: 41).
 FILL_EXTRA = 25
-#: Index generator selection: cycles per score entry (a two-pass histogram / threshold
-#: search over the nb-entry vectors).  Projected.
-SELECT_CYCLES_PER_ENTRY = 2
+#: Index generator (hdl/sig.py): HBM latency of its bench, the last tile's drain beyond B
+#: (divider and exp pipeline), pipeline stages, and the kept fraction of nb that the
+#: selection pops (SmolLM2 at gamma 0.95: 46/64 and 94/128).  Calibrated: tests/test_perf.py.
+SIG_HBM_LATENCY = 30
+SIG_DRAIN_EXTRA = 25
+SIG_PIPELINE = 8
+SIG_KEPT_FRACTION = 0.73
 
 # ---------------------------------------------------------------- U280 and A5000 facts
 HBM_CHANNELS = 32
@@ -152,17 +154,49 @@ def gemm_cycles(cfg: AcceleratorConfig, M: int, K: int, N: int) -> int:
     return math.ceil(M / R) * math.ceil(K / D) * (mpu_stream_cycles(cfg, N) + R)
 
 
-def index_generator_cycles(cfg: AcceleratorConfig, seq_len: int, group: int) -> int:
-    """Cycles of the sparse index generator for one KV group of ``group`` query heads."""
+def index_generator_cycles(cfg: AcceleratorConfig, seq_len: int, group: int, kept: int | None = None,
+                           hbm_latency: int = SIG_HBM_LATENCY, lanes: int | None = None) -> int:
+    """Cycles of ``hdl/sig.py`` (scorer + selection) for one KV group of ``group`` query heads.
+
+    The RTL holds the Q_last block of up to ``lanes`` heads (default cfg.max_group, one B x D
+    MPU each) and streams K through them twice, one key row per ``ceil(8D / axi_data_bits)``
+    cycles; ``lanes`` < group repeats both passes per round of heads (a smaller build).
+    Fixed costs: the Q_last load, two HBM latencies, the last tile's drain and divider
+    (B + 25) and the pipeline (8).  Selection: the pop of the slowest vector's ``kept``
+    entries (default SIG_KEPT_FRACTION of nb, measured on SmolLM2 at gamma 0.95) plus an
+    nb-cycle scan and 3.  Calibrated on the RTL: tests/test_perf.py.
+    """
     _check_cfg(cfg)
     _count(seq_len, "seq_len", 1)
     _count(group, "group", 1)
-    R = cfg.mpu_rows
+    lanes = cfg.max_group if lanes is None else _count(lanes, "lanes", 1)
+    B, D, bus = cfg.block, cfg.head_dim, cfg.axi_data_bits
+    nb = -(-seq_len // B)
+    beats_per_row = max(1, -(-8 * D // bus))
+    rows_per_beat = max(1, bus // (8 * D))
+    rounds = -(-group // lanes)
+    per_round = (2 * seq_len * beats_per_row                                  # two K passes
+                 + -(-min(group, lanes) * B // rows_per_beat) * beats_per_row  # Q_last load
+                 + 2 * hbm_latency + B + SIG_DRAIN_EXTRA + SIG_PIPELINE)
+    kept = math.ceil(SIG_KEPT_FRACTION * nb) if kept is None else _count(kept, "kept")
+    return rounds * per_round + kept + nb + 3
+
+
+def pooled_row_cycles(cfg: AcceleratorConfig, seq_len: int, group: int) -> tuple[int, int]:
+    """Cycles of ``hdl/sig_pool.py`` for one KV group: (block-means load, all rows back to back).
+
+    The load reads K and the group's Q rows, one row per ``ceil(8D / bus)`` cycles; row r then
+    costs ``2 (r + 1) + 12`` cycles, every head in parallel (measured at ci: 2085 and 1476
+    cycles at 512 tokens, g = 3, docs/sig.md).
+    """
+    _check_cfg(cfg)
+    _count(seq_len, "seq_len", 1)
+    _count(group, "group", 1)
     nb = -(-seq_len // cfg.block)
-    passes = 2 * group * seq_len * math.ceil(cfg.block / R)     # g * B resident rows, R per beat
-    pooled = group * math.ceil(nb / R) * nb                     # per-row pooled scores
-    select = group * (SELECT_CYCLES_PER_ENTRY * 2 * nb + math.ceil(nb * (nb + 1) / 2 / R))
-    return passes + pooled + select
+    beats_per_row = max(1, -(-8 * cfg.head_dim // cfg.axi_data_bits))
+    load = (group + 1) * seq_len * beats_per_row + 2 * SIG_HBM_LATENCY
+    rows = nb * (nb + 1) + 12 * nb
+    return load, rows
 
 
 # ---------------------------------------------------------------- platforms
@@ -396,13 +430,15 @@ def fpga_prefill(platform: FpgaPlatform, shape: ModelShape, seq_len: int, densit
     est.source["linear"] = "projected: GEMM tiling on the MPU at the measured MPU rate (no GEMM RTL)"
     # index generator: K read twice per group, Q read once for the pooled block means
     g = shape.group
-    idx_cyc = shape.layers * shape.kv_heads * index_generator_cycles(cfg, L, g)
+    idx_cyc = shape.layers * shape.kv_heads * (index_generator_cycles(cfg, L, g)
+                                                + sum(pooled_row_cycles(cfg, L, g)))
     idx_bytes = shape.layers * (2 * shape.kv_heads * L * D + shape.heads * L * D)
     est.parts["index"], est.bound["index"] = _phase(idx_cyc, idx_bytes, f, bw)
     est.hbm_bytes["index"] = idx_bytes
     nb = -(-L // cfg.block)
     est.macs["index"] = shape.layers * shape.heads * (2 * cfg.block * L * D + nb * nb * D / 2)
-    est.source["index"] = "projected: the index generator's ideal (two passes + pooled + selection)"
+    est.source["index"] = ("calibrated: index generator (two passes + selection) and pooled rows "
+                           "measured on the RTL (ci preset), scaled to the config")
     # attention engine
     att_cyc = shape.layers * attention_layer_cycles(cfg, shape.heads, L, d)
     kv = (kv_bytes_per_layer * shape.layers if kv_bytes_per_layer is not None

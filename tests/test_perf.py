@@ -181,3 +181,28 @@ def test_density_model_labels():
     assert d == pytest.approx(0.125) and label.startswith("projected")
     with pytest.raises(ValueError, match="two lengths"):
         DensityModel.fit({8192: 0.25})
+
+
+# ---------------------------------------------------------------- index generator
+def test_index_generator_model_predicts_rtl_ci():
+    """hdl/sig.py on real SmolLM2 groups of several lengths and group sizes, and the model
+    given the same kept-set sizes (the selection's data-dependent part)."""
+    from tb.benchmarks.sig import make_case, real_qk
+    lat = 30
+    cases = []
+    for layer, n, kv, g in ((3, 512, 0, 3), (15, 384, 1, 1), (22, 256, 2, 2)):
+        qq, kq = real_qk(layer, n, CI)
+        cases.append(make_case(f"perf-L{layer}-{n}-g{g}", qq, kq, cfg=CI, kv=kv, g=g))
+    bdir = build_dir_for("sig", CI)
+    bdir.mkdir(parents=True, exist_ok=True)
+    path, out = bdir / "perf-cases.pt", bdir / "perf-cycles.json"
+    torch.save({"cases": cases}, path)
+    run("sig", CI, "tb.test_sig", tag="perf",
+        extra_env={"SIG_CASES": str(path), "SIG_LAT": str(lat), "SIG_AXI_BP": "0", "SIG_OUT": str(out)})
+    results = {r["name"]: r for r in json.loads(out.read_text())}
+    assert len(results) == len(cases)
+    for case in cases:
+        kept = max(len(s) for s in case["vsets"] + case["ssets"])
+        model = perf.index_generator_cycles(CI, case["L"], case["g"], kept=kept, hbm_latency=lat)
+        rtl = results[case["name"]]["cycles"]
+        assert abs(model - rtl) <= TOL * rtl, (case["name"], model, rtl)

@@ -64,11 +64,27 @@ def _fst_supported() -> bool:
 
 
 def build(unit: str, cfg: AcceleratorConfig, waves: bool = False, build_args=()) -> Path:
-    """Convert ``unit`` for ``cfg`` and build the simulator once; returns the build folder."""
+    """Convert ``unit`` for ``cfg`` and build the simulator once; returns the build folder.
+
+    Parallel test workers may ask for the same build: an exclusive lock on the build folder
+    makes the second one wait and then reuse the first one's simulator.
+    """
+    import fcntl
+
+    bdir = build_dir_for(unit, cfg, waves)
+    bdir.mkdir(parents=True, exist_ok=True)
+    with open(bdir / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _build_locked(unit, cfg, bdir, waves, build_args)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _build_locked(unit: str, cfg: AcceleratorConfig, bdir: Path, waves: bool, build_args) -> Path:
     from cocotb_tools.runner import get_runner
 
     setup_verilator_env()
-    bdir = build_dir_for(unit, cfg, waves)
     src = convert_unit(unit, cfg, bdir / "verilog")
     args = list(BASE_BUILD_ARGS) + list(build_args)
     if waves:
