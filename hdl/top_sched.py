@@ -24,7 +24,9 @@ On an accepted start (``ap_start`` while idle: ``accept`` pulses, a one-cycle so
       the header (``IDX_HEADER_WORDS`` words: vertical count, slash count, zeros), then the
       vertical entries and the slash entries, each rounded up to whole bus words (entries past
       a set's count within its last word are 0; words past that are not written).  The entries
-      are read from the index generator's ``rd_*`` ports, each address held two cycles.
+      are read from the index generator's ``rd_*`` ports, one per cycle (its readback is
+      combinational: the entry of the address register is sampled in the same cycle); the set
+      sizes after ``rd_head`` was held two cycles.
    d. **attention** (``with_attn``): ``a_start`` with the group's Q / K / V / O addresses; wait
       for ``a_done``; its counters are added to the totals.
 3. ``done`` pulses (ap_done).
@@ -111,7 +113,6 @@ def top_sched(clk, rst, ap_start, accept, done_p, busy, status, soft_rst,
     seg = u(2)
     nv, ns = u(32), u(32)
     ptr, nwords = u(32), u(32)
-    ph = u(2)
     wbv = b()
     wbeat = u(AXW)
     wk = u(LOG_WPB + 1)
@@ -377,7 +378,6 @@ def top_sched(clk, rst, ap_start, accept, done_p, busy, status, soft_rst,
                     wr_cmd_beats.next = (ns + WPB - 1) >> LOG_WPB
                     nwords.next = ((ns + WPB - 1) >> LOG_WPB) << LOG_WPB
                 ptr.next = 0
-                ph.next = 0
                 wk.next = 0
                 seg_end.next = 0
                 state.next = S_IDX_WORD
@@ -397,10 +397,8 @@ def top_sched(clk, rst, ap_start, accept, done_p, busy, status, soft_rst,
                         else:
                             seg.next = seg + 1
                             state.next = S_IDX_SEG
-            elif ph == 0:
-                ph.next = 1
             else:
-                ph.next = 0
+                # one entry per cycle: rd_blk = ptr (a register), sig's readback is combinational
                 word[:] = 0
                 if seg == 0:
                     if ptr == 0:
