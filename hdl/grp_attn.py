@@ -40,7 +40,8 @@ Ports (``clk`` rising edge; ``rst`` synchronous, active high)
                         entry >= nb, a head with neither vertical block 0 nor slash offset 0,
                         or the cache's index check); bit 3 also when a scale code written since
                         the last start has an exponent outside the engines' [-128, 127];
-                        bit 5 internal fault (an engine's O rows out of order: never expected)
+                        bit 5 internal fault (an engine's O rows out of order, or the cache's
+                        access order differs from builder B's: never expected)
     m_axi_q_ar*, m_axi_q_r*      AXI4 read master: Q blocks
     m_axi_kv_ar*, m_axi_kv_r*    AXI4 read master: the cache's misses (pass-through)
     m_axi_o_aw*, m_axi_o_w*, m_axi_o_b*   AXI4 write master: O rows
@@ -59,9 +60,19 @@ Ports (``clk`` rising edge; ``rst`` synchronous, active high)
     eng_idle [G]        per engine: nothing in flight
 Parameters: ``cfg``.  ``G = cfg.max_group``, ``NB = cfg.max_blocks``, ``NBB = log2 NB``.
 
-Future hook: the pooled per-row estimate (``row_gamma``) is not in hardware; when it is, its
-per-row extra blocks go into the ``hv`` term of ``grp_rows`` (both builders) and into the
-access mask of the K/V broadcast below.
+Pooled per-row estimate (``row_gamma``), optional ports (``pool_ports(cfg)``; without them
+the unit runs the vertical / slash sets only, as ``row_guard = 0``):
+    row_guard           1: OR the pooled rows of ``sig_pool`` (hdl/sig_pool.py, an instance
+                        outside this unit) into every head's rows (sampled at ``start``)
+    pr_start, pr_row [IW] (out)    request one row of sig_pool (a pulse; one request at a time)
+    pr_done, pr_err (in)           sig_pool's answer (pr_err: the row was refused)
+    pr_rd_head [HIW] (out) -> pr_word [NB] (in)   sig_pool's output row of a head (read with
+                        the address held two cycles, so combinational and registered both work)
+    status bit 6        sig_pool refused a row (its means not loaded or failed, or r >= nb)
+``IW``, ``HIW`` as in ``hdl.sig_params.sig_widths``.  Each builder asks for row r's pooled row
+before scanning row r (builder A first); the rows of the g heads are copied into the builder's
+``G x NB``-bit row register.  The K/V broadcast takes each access's head mask from a FIFO filled
+by builder B (same order as the cache's accesses), so no pooled row is needed a third time.
 """
 
 from __future__ import annotations
@@ -76,11 +87,14 @@ from hdl.grp_rows import grp_rows
 from hdl.kv_cache import kv_cache
 from hdl.kv_cache import params as kv_params
 from hdl.kv_fifo import kv_fifo
+from hdl.sig_params import sig_widths
 
 UNIT_NAME = "grp_attn"
 
 ERR_Q, ERR_KV, ERR_O, ERR_PARAM, ERR_INDEX = 1, 2, 4, 8, 16
+ERR_POOL = 64
 DESC_DEPTH = 16
+MASK_DEPTH = 32
 INFLIGHT = 8
 
 
@@ -127,7 +141,9 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
              m_axi_o_bready,
              cnt_cycles, cnt_tiles, cnt_kv_bytes, cnt_q_bytes, cnt_o_bytes, cnt_hit1, cnt_hit2,
              cnt_miss, cnt_kv_stall, cnt_kv_cycles, cnt_access, dec_valid, dec_hit, dec_slot, dec_evict, dec_victim,
-             dec_freed, dbg_head, dbg_m, dbg_l, dbg_p_valid, dbg_p, eng_idle, cfg):
+             dec_freed, dbg_head, dbg_m, dbg_l, dbg_p_valid, dbg_p, eng_idle, cfg,
+             row_guard=None, pr_start=None, pr_row=None, pr_done=None, pr_err=None,
+             pr_rd_head=None, pr_word=None):
     p = params(cfg)
     G, NB, NBB, AB, DB = p["G"], p["NB"], p["NBB"], p["AB"], p["DB"]
     w, lp = p["w"], p["lane"]
@@ -138,6 +154,7 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
     ALIGN = BUSB - 1
     SIZE = (BUSB - 1).bit_length()
     GB = max(1, (G - 1).bit_length())
+    POOL = pr_word is not None
     b = lambda: Signal(bool(0))  # noqa: E731
     u = lambda n, v=0: Signal(intbv(v)[n:])  # noqa: E731
 
@@ -167,8 +184,15 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
     c_start = b()
     ca_valid, ca_ready, ca_vert, ca_end = b(), b(), b(), b()
     ca_row, ca_blk = u(NBB), u(NBB)
+    # pooled rows (row_guard): one G x NB register per builder, filled by the provider below
+    pg_r = b()
+    pa_req, pa_ack, pb_req, pb_ack = b(), b(), b(), b()
+    pa_row, pb_row = u(NBB), u(NBB)
+    pa_bits, pb_bits = u(G * NB), u(G * NB)
+    pool_a = dict(pen=pg_r, p_req=pa_req, p_row=pa_row, p_ack=pa_ack, pbits=pa_bits) if POOL else {}
+    pool_b = dict(pen=pg_r, p_req=pb_req, p_row=pb_row, p_ack=pb_ack, pbits=pb_bits) if POOL else {}
     rows_a = grp_rows(clk, rst, clr, sa_go, nb, act, vbits, sbits, ca_valid, ca_ready, ca_row,
-                      ca_blk, None, None, ca_vert, ca_end, None, G, NB)
+                      ca_blk, None, None, ca_vert, ca_end, None, G, NB, **pool_a)
 
     c_ovalid, c_oready, c_okv, c_olast = b(), b(), b(), b()
     c_odata = u(8 * D)
@@ -192,7 +216,7 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
     sb_row, sb_blk = u(NBB), u(NBB)
     sb_heads, sb_lastm = u(G), u(G)
     rows_b = grp_rows(clk, rst, clr, sa_go, nb, act, vbits, sbits, sb_valid, sb_ready, sb_row,
-                      sb_blk, sb_heads, sb_lastm, None, None, None, G, NB)
+                      sb_blk, sb_heads, sb_lastm, None, None, None, G, NB, **pool_b)
     DW_DESC = 2 * NBB + 2 * G
     df_push, df_full, df_empty, df_pop = b(), b(), b(), b()
     df_din, df_dout = u(DW_DESC), u(DW_DESC)
@@ -208,11 +232,28 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
     kcmem = [u(24) for _ in range(NB)]     # mantissa and the exponent's low byte
     kcw = u(24)
 
+    # the head mask of every access, in the cache's order, for the K/V broadcast
+    # (with the access's row and block: checked against the cache's tags, a mismatch is an
+    # internal fault)
+    MFW = G + 2 * NBB
+    mf_push, mf_full, mf_empty, mf_pop = b(), b(), b(), b()
+    mf_din, mf_dout = u(MFW), u(MFW)
+    mf_heads = u(G)
+    mf_row, mf_blk = u(NBB), u(NBB)
+    mfifo = kv_fifo(clk, rst, clr, mf_push, mf_din, mf_pop, mf_dout, mf_full, mf_empty, None,
+                    MASK_DEPTH, MFW)
+    order_err = b()
+
     @always_comb
     def desc_in():
-        df_push.next = sb_valid and not df_full
-        sb_ready.next = not df_full
+        df_push.next = sb_valid and not df_full and not mf_full
+        mf_push.next = sb_valid and not df_full and not mf_full
+        sb_ready.next = not df_full and not mf_full
         df_din.next = concat(sb_lastm, sb_heads, sb_blk, sb_row)
+        mf_din.next = concat(sb_heads, sb_blk, sb_row)
+        mf_row.next = mf_dout[NBB:]
+        mf_blk.next = mf_dout[2 * NBB:NBB]
+        mf_heads.next = mf_dout[MFW:2 * NBB]
 
     @always_comb
     def desc_out():
@@ -250,8 +291,6 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
     # K and V rows each go through a 2B-row FIFO tagged with the access's head mask: the
     # cache then streams K(t+1), V(t+1), K(t+2)... at one row per cycle while an engine's MPU
     # interleaves QK(t+1) with PV(t) (PV first), so neither side waits on the other.
-    amask = u(G)
-    aoff = Signal(modbv(0)[NBB:])
     VW = 8 * D + G
     kf_push, kf_full, kf_empty, kf_pop = b(), b(), b(), b()
     kf_din, kf_dout = u(VW), u(VW)
@@ -277,28 +316,18 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
     vfork = grp_fork(clk, rst, clr, vi_valid, vi_ready, v_mask, abort, v_valid, v_ready, G)
 
     @always_comb
-    def acc_off():
-        aoff.next = c_orow - c_oblk
-
-    @always_comb
-    def acc_mask():
-        m = intbv(0)[G:]
-        for h in range(G):
-            if act[h] and (vbits[h * NB + c_oblk] or sbits[h * NB + aoff]):
-                m[h] = 1
-        amask.next = m
-
-    @always_comb
     def kv_route():
-        # an aborted run drops the cache's rows (the cache still runs to its end)
-        kf_push.next = c_ovalid and not c_okv and not kf_full and not abort
-        vf_push.next = c_ovalid and c_okv and not vf_full and not abort
-        kf_din.next = concat(amask, c_odata)
-        vf_din.next = concat(amask, c_odata)
+        # an aborted run drops the cache's rows (the cache still runs to its end); the access's
+        # head mask is the head of the mask FIFO (builder B, same order as the cache)
+        kf_push.next = c_ovalid and not c_okv and not kf_full and not mf_empty and not abort
+        vf_push.next = c_ovalid and c_okv and not vf_full and not mf_empty and not abort
+        mf_pop.next = c_ovalid and c_olast and not mf_empty and (abort or (c_okv and not vf_full))
+        kf_din.next = concat(mf_heads, c_odata)
+        vf_din.next = concat(mf_heads, c_odata)
         if c_okv:
-            c_oready.next = abort or not vf_full
+            c_oready.next = abort or (not vf_full and not mf_empty)
         else:
-            c_oready.next = abort or not kf_full
+            c_oready.next = abort or (not kf_full and not mf_empty)
         k_data.next = kf_dout[8 * D:]
         k_mask.next = kf_dout[VW:8 * D]
         ki_valid.next = not kf_empty
@@ -307,6 +336,13 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
         v_mask.next = vf_dout[VW:8 * D]
         vi_valid.next = not vf_empty
         vf_pop.next = vi_ready and not vf_empty
+
+    @always(clk.posedge)
+    def order_check():
+        if rst or clr:
+            order_err.next = False
+        elif c_ovalid and not mf_empty and not abort and (c_orow != mf_row or c_oblk != mf_blk):
+            order_err.next = True
 
     # ------------------------------------------------------------ lanes
     q_req_l = [b() for _ in range(G)]
@@ -497,6 +533,101 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
                 if wcnt == 1:
                     ost.next = OI
 
+    # ------------------------------------------------------------ pooled-row provider
+    # Serves the builders' requests one at a time (A first: the cache waits for A's whole
+    # stream): pr_start, wait pr_done, copy the g heads' rows (pr_rd_head held two cycles,
+    # sampled at the end of the second) into the builder's row register, ack.  Once the run
+    # aborts, requests are acked at once without asking sig_pool, so the builders (and the
+    # cache behind A) run to their end and no request is left in flight at done.
+    P_IDLE, P_WAIT, P_COPY = 0, 1, 2
+    pst = Signal(intbv(0, min=0, max=3))
+    p_to_b = b()            # the request in service is builder B's
+    p_err = b()             # sticky: sig_pool refused a row in this run
+    pool_gens = []
+    if POOL:
+        if len(pr_word) != NB or len(pr_row) != NBB:
+            raise ConfigError(f"grp_attn: pr_word must have {NB} bits and pr_row {NBB}")
+        pw = sig_widths(cfg)
+        HIW = pw["HIW"]
+        ph = u(HIW)
+        phold = b()
+        pa_nx, pb_nx = u(G * NB), u(G * NB)
+        if G > 1:
+            @always_comb
+            def shift_in():
+                pa_nx.next = concat(pr_word, pa_bits[G * NB:NB])
+                pb_nx.next = concat(pr_word, pb_bits[G * NB:NB])
+        else:
+            @always_comb
+            def shift_in():
+                pa_nx.next = pr_word
+                pb_nx.next = pr_word
+        pool_gens.append(shift_in)
+
+        @always(clk.posedge)
+        def provider():
+            pr_start.next = False
+            pa_ack.next = False
+            pb_ack.next = False
+            if (state == S_IDLE or state == S_DONE) and start:
+                pg_r.next = row_guard
+            if rst or clr:
+                pst.next = P_IDLE
+                p_err.next = False
+            elif pst == P_IDLE:
+                # an ack is still high in the cycle after it: that request is served
+                wa = pa_req and not pa_ack
+                wb = pb_req and not pb_ack
+                if wa or wb:
+                    if abort:
+                        if wa:
+                            pa_ack.next = True
+                        else:
+                            pb_ack.next = True
+                    else:
+                        p_to_b.next = not wa
+                        if wa:
+                            pr_row.next = pa_row
+                        else:
+                            pr_row.next = pb_row
+                        pr_start.next = True
+                        pst.next = P_WAIT
+            elif pst == P_WAIT:
+                if pr_done:
+                    ph.next = 0
+                    pr_rd_head.next = 0
+                    phold.next = False
+                    if pr_err:
+                        # refused: the output rows are stale; the run aborts (status bit 6)
+                        p_err.next = True
+                        if p_to_b:
+                            pb_ack.next = True
+                        else:
+                            pa_ack.next = True
+                        pst.next = P_IDLE
+                    else:
+                        pst.next = P_COPY
+            else:
+                if not phold:
+                    phold.next = True
+                else:
+                    phold.next = False
+                    # the rows of heads 0..G-1 shift in from the top: head h ends at bits h*NB
+                    if p_to_b:
+                        pb_bits.next = pb_nx
+                    else:
+                        pa_bits.next = pa_nx
+                    if ph == G - 1:
+                        if p_to_b:
+                            pb_ack.next = True
+                        else:
+                            pa_ack.next = True
+                        pst.next = P_IDLE
+                    else:
+                        ph.next = ph + 1
+                        pr_rd_head.next = ph + 1
+        pool_gens.append(provider)
+
     # ------------------------------------------------------------ counters
     tiles = u(32)
     accs = u(32)
@@ -538,7 +669,7 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
         # bursts only once the run is past its last check (cwait 3: a set error ends it)
         running.next = state == S_RUN and cwait != 3
         go.next = state == S_GO
-        abort.next = st != 0 or q_err or o_err or c_err or fault_v != 0
+        abort.next = st != 0 or q_err or o_err or c_err or fault_v != 0 or p_err or order_err
 
     # ------------------------------------------------------------ load of the sets, run FSM
     lh = u(8)
@@ -674,7 +805,8 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
                     elif cwait != 0:
                         cwait.next = cwait - 1
                     else:
-                        fin = c_done and not c_busy and qst == QI and if_empty and ost == OI and bout == 0
+                        fin = (c_done and not c_busy and qst == QI and if_empty and ost == OI and bout == 0
+                               and pst == P_IDLE)
                         if c_done and c_status != 0:
                             c_err.next = True
                         if abort:
@@ -690,15 +822,17 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
                                     st.next[3] = 1
                                 if c_status[2]:
                                     st.next[4] = 1
-                                if fault_v != 0:
+                                if fault_v != 0 or order_err:
                                     st.next[5] = 1
+                                if p_err:
+                                    st.next[6] = 1
                                 state.next = S_DONE
                         elif fin and o_done_v == (1 << G) - 1 and c_status == 0:
                             state.next = S_DONE
 
-    return (rows_a, cache, rows_b, dfifo, desc_in, desc_out, kc_write, kc_read, desc_fields,
-            dfork, kfifo, kfork, vfifo, vfork, acc_off, acc_mask, kv_route, lanes, dbg_out, inflight,
-            q_axi_c, q_axi, o_axi_c, o_axi, acc_count, tile_count, outs, fsm)
+    return (rows_a, cache, rows_b, dfifo, mfifo, desc_in, desc_out, kc_write, kc_read, desc_fields,
+            dfork, kfifo, kfork, vfifo, vfork, kv_route, order_check, lanes, dbg_out, inflight,
+            q_axi_c, q_axi, o_axi_c, o_axi, acc_count, tile_count, outs, fsm, pool_gens)
 
 
 def ports(cfg: AcceleratorConfig) -> dict:
@@ -735,6 +869,18 @@ def ports(cfg: AcceleratorConfig) -> dict:
     return d
 
 
+def pool_ports(cfg: AcceleratorConfig) -> dict:
+    """Fresh signals for the optional pooled-row ports (``row_guard`` and the ``sig_pool`` side:
+    widths as ``hdl.sig_pool.ports``)."""
+    params(cfg)
+    pw = sig_widths(cfg)
+    b = lambda: Signal(bool(0))  # noqa: E731
+    u = lambda n: Signal(intbv(0)[n:])  # noqa: E731
+    return dict(row_guard=b(), pr_start=b(), pr_row=u(pw["IW"]), pr_done=b(), pr_err=b(),
+                pr_rd_head=u(pw["HIW"]), pr_word=u(pw["NBMAX"]))
+
+
 def top(cfg: AcceleratorConfig):
-    """The grp_attn instance with every port sized for ``cfg`` (for conversion)."""
-    return grp_attn(**ports(cfg), cfg=cfg)
+    """The grp_attn instance with every port sized for ``cfg``, the pooled-row ports included
+    (for conversion and the bench)."""
+    return grp_attn(**ports(cfg), **pool_ports(cfg), cfg=cfg)

@@ -14,8 +14,10 @@ up from block 0, one block per cycle: about ``r + 2`` cycles per row.  It runs a
 attention through the FIFO that follows it.  Every active head must keep at least one block
 in every row (``grp_attn`` checks this at load: block 0 vertical or offset 0 slash).
 
-Future hook (pooled per-row estimate, not in hardware yet): a per-row extra mask would be
-or'ed into ``hv`` below, per head, before the emit.
+Pooled per-row estimate (``row_guard``): when ``pen`` is high at ``go``, the builder asks for
+the pooled row of every row r before scanning it (``p_req`` with ``p_row`` = r, until ``p_ack``);
+``pbits`` (bit ``h*NB + c``: block c of row r is in head h's pooled row) is then held by the
+provider while the row is scanned, and a block is also kept when its ``pbits`` bit is set.
 
 Ports (``clk`` rising edge; ``rst``/``clr`` synchronous, active high)
     go                  pulse: start a scan (samples ``nb`` and ``act``)
@@ -30,6 +32,11 @@ Ports (``clk`` rising edge; ``rst``/``clr`` synchronous, active high)
     o_end               last entry of the whole stream
                         (o_heads, o_lastm, o_vert, o_end, busy may be None when unused)
     busy                a scan is in progress (or its last entry not yet taken)
+    Optional (all None: no pooled rows):
+    pen                 use pooled rows in this scan (sampled at ``go``)
+    p_req, p_row [NBB]  waiting for the pooled row of row ``p_row`` (level, until ``p_ack``)
+    p_ack               the provider has put row ``p_row`` on ``pbits`` (one-cycle pulse)
+    pbits [G*NB]        the pooled row (stable from ``p_ack`` until the next ``p_req``)
 Parameters: ``G`` (max_group), ``NB`` (max_blocks, a power of two).
 """
 
@@ -40,10 +47,14 @@ from myhdl import Signal, always, always_comb, block, intbv, modbv
 
 @block
 def grp_rows(clk, rst, clr, go, nb, act, vbits, sbits,
-             o_valid, o_ready, o_row, o_blk, o_heads, o_lastm, o_vert, o_end, busy, G, NB):
+             o_valid, o_ready, o_row, o_blk, o_heads, o_lastm, o_vert, o_end, busy, G, NB,
+             pen=None, p_req=None, p_row=None, p_ack=None, pbits=None):
     NBB = (NB - 1).bit_length()
-    IDLE, PRE, SCAN = 0, 1, 2
-    st = Signal(intbv(0, min=0, max=3))
+    POOL = pbits is not None
+    IDLE, PRE, SCAN, WAITP = 0, 1, 2, 3
+    st = Signal(intbv(0, min=0, max=4))
+    penr = Signal(bool(0))
+    pen_i, ack_i = Signal(bool(0)), Signal(bool(0))
     r = Signal(intbv(0)[NBB:])
     c = Signal(intbv(0)[NBB:])
     off = Signal(modbv(0)[NBB:])
@@ -61,14 +72,37 @@ def grp_rows(clk, rst, clr, go, nb, act, vbits, sbits,
     def kept():
         off.next = r - c
 
-    @always_comb
-    def heads():
-        m = intbv(0)[G:]
-        for h in range(G):
-            if actr[h]:
-                if vbits[h * NB + c] or sbits[h * NB + off]:
-                    m[h] = 1
-        hv.next = m
+    if POOL:
+        @always_comb
+        def heads():
+            m = intbv(0)[G:]
+            for h in range(G):
+                if actr[h]:
+                    if vbits[h * NB + c] or sbits[h * NB + off] or (penr and pbits[h * NB + c]):
+                        m[h] = 1
+            hv.next = m
+
+        @always_comb
+        def pool_req():
+            p_req.next = st == WAITP
+            p_row.next = r
+            pen_i.next = pen
+            ack_i.next = p_ack
+    else:
+        @always_comb
+        def heads():
+            m = intbv(0)[G:]
+            for h in range(G):
+                if actr[h]:
+                    if vbits[h * NB + c] or sbits[h * NB + off]:
+                        m[h] = 1
+            hv.next = m
+
+        @always(clk.posedge)
+        def pool_off():
+            # no provider: the pooled path is constant off
+            pen_i.next = False
+            ack_i.next = False
 
     emit = Signal(bool(0))
     lm = Signal(intbv(0)[G:])
@@ -99,6 +133,15 @@ def grp_rows(clk, rst, clr, go, nb, act, vbits, sbits,
                     r.next = 0
                     c.next = 0
                     found.next = 0
+                    if pen_i:
+                        penr.next = True
+                        st.next = WAITP
+                    else:
+                        penr.next = False
+                        st.next = PRE
+            elif st == WAITP:
+                # the pooled row of r arrives before the row's downward pre-scan
+                if ack_i:
                     st.next = PRE
             elif st == PRE:
                 # downward: the first block seen for a head is its last kept block of the row
@@ -122,13 +165,17 @@ def grp_rows(clk, rst, clr, go, nb, act, vbits, sbits,
                         else:
                             r.next = r + 1
                             c.next = r + 1
-                            st.next = PRE
+                            if penr:
+                                st.next = WAITP
+                            else:
+                                st.next = PRE
                     else:
                         c.next = c + 1
                 elif hv == 0:
                     c.next = c + 1
 
     gens = [kept, heads, outs, emits, scan]
+    gens.append(pool_req if POOL else pool_off)
     if busy is not None:
         @always_comb
         def busy_c():

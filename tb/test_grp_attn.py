@@ -9,7 +9,11 @@ Environment knobs:
 
 Memories: cocotbext-axi ``AxiRamRead`` on m_axi_q (Q) and m_axi_kv (K, V), ``AxiRamWrite`` on
 m_axi_o (O).  The index generator's readback (rd_head, rd_blk -> rd_nv, rd_ns, rd_vi, rd_si)
-is emulated from the case's Python sets, registered (one cycle).  Scale codes are written
+is emulated from the case's Python sets, registered (one cycle); so is ``sig_pool``'s row
+interface (pr_start/pr_row -> pr_done/pr_err after the unit's documented row latency
+``2 (r + 1) + kept + 14``, pr_rd_head -> pr_word registered), serving the case's pooled rows
+(``golden.estimator_fixed.pooled_row_mask_fixed``) when the case runs with ``row_guard`` = 1 and
+all-ones rows otherwise (which would break O if the unit used them).  Scale codes are written
 through the kc_* / qc_* ports.  Every run checks: status; every O row < L of every head
 against golden.fixed_attention.fixed_sparse_attention (bit-exact), and that every padding row
 was written; the cache's hits per tier, misses, bytes and every decision against
@@ -31,7 +35,7 @@ from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 from cocotbext.axi import AxiRamRead, AxiRamWrite, AxiReadBus, AxiResp, AxiWriteBus
 
 from golden import cache_sim
-from hdl.grp_attn import ERR_INDEX, ERR_KV, ERR_O, ERR_PARAM, ERR_Q
+from hdl.grp_attn import ERR_INDEX, ERR_KV, ERR_O, ERR_PARAM, ERR_POOL, ERR_Q
 from tb.kit.runner import config_from_env
 from tb.kit.scoreboard import Scoreboard
 from tb.kit.stream import random_pauses
@@ -54,7 +58,7 @@ class GrpTB(TB):
         axi_bp = float(env("GRP_AXI_BP", "0.2")) if axi_bp is None else axi_bp
         self.rng = random.Random(seed)
         d = dut
-        for s in (d.start, d.kc_we, d.qc_we, d.dbg_head):
+        for s in (d.start, d.kc_we, d.qc_we, d.dbg_head, d.row_guard, d.pr_done, d.pr_err):
             s.value = 0
         self.qram = AxiRamRead(AxiReadBus.from_prefix(d, "m_axi_q"), d.clk, d.rst, size=RAM_SIZE)
         self.kvram = AxiRamRead(AxiReadBus.from_prefix(d, "m_axi_kv"), d.clk, d.rst,
@@ -81,6 +85,12 @@ class GrpTB(TB):
         self.cycle = 0
         cocotb.start_soon(self._watch())
         cocotb.start_soon(self._sig_emulator())
+        # sig_pool emulation: rows[r][h] = int (bit c = block c kept) or None (all ones)
+        self.pool_rows: list | None = None
+        self.pool_fail: int | None = None        # refuse this row (pr_err)
+        self.pool_reqs: list[int] = []
+        self.pool_proto: list[str] = []
+        cocotb.start_soon(self._pool_emulator())
         self.sb = Scoreboard("grp_attn")
 
     def _wrap_latency(self, ch):
@@ -144,6 +154,44 @@ class GrpTB(TB):
             else:
                 nxt = (0, 0, 0, 0)
 
+    async def _pool_emulator(self):
+        """sig_pool's row interface: one row at a time, pr_done after the row latency, the
+        output rows double-buffered (replaced at pr_done), pr_rd_head -> pr_word registered."""
+        d = self.dut
+        NB = self.cfg.max_blocks
+        ones = (1 << NB) - 1
+        out: list[int] | None = None
+        cnt = None
+        refuse = False
+        row = 0
+        word = ones
+        while True:
+            await RisingEdge(self.clk)
+            done = False
+            if cnt is not None:
+                cnt -= 1
+                if cnt == 0:
+                    done, cnt = True, None
+                    if not refuse:
+                        out = None if self.pool_rows is None else self.pool_rows[row]
+            d.pr_done.value = int(done)
+            if done:
+                d.pr_err.value = int(refuse)
+            d.pr_word.value = word
+            await ReadOnly()
+            if d.pr_start.value:
+                r = int(d.pr_row.value)
+                if cnt is not None:
+                    self.pool_proto.append(f"pr_start for row {r} while row {row} runs")
+                self.pool_reqs.append(r)
+                row = r
+                rows = self.pool_rows
+                refuse = rows is None or r >= len(rows) or r == self.pool_fail
+                kept = 0 if refuse else max(bin(x).count("1") for x in rows[r])
+                cnt = 2 * (r + 1) + kept + 14
+            h = int(d.pr_rd_head.value)
+            word = ones if out is None else (out[h] if h < len(out) else 0)
+
     # ---- programming ------------------------------------------------------------
     async def write_codes(self, case: dict) -> None:
         d = self.dut
@@ -183,6 +231,7 @@ class GrpTB(TB):
         await RisingEdge(self.clk)
         for k, v in s.items():
             getattr(d, k).value = v
+        d.row_guard.value = int(case.get("row_guard", 0))
         d.start.value = 1
         await RisingEdge(self.clk)
         d.start.value = 0
@@ -214,6 +263,20 @@ class GrpTB(TB):
         return np.stack(out).astype(np.int64)
 
 
+def set_pool(tb: GrpTB, case: dict) -> None:
+    """Hand the case's pooled rows to the sig_pool emulator (all-ones rows when row_guard 0)."""
+    tb.pool_reqs.clear()
+    tb.pool_proto.clear()
+    tb.pool_fail = None
+    pool = case.get("pool")
+    if not case.get("row_guard") or pool is None:
+        tb.pool_rows = None
+        return
+    g, nb = pool.shape[0], pool.shape[1]
+    tb.pool_rows = [[sum(1 << c for c in range(nb) if pool[h, r, c]) for h in range(g)]
+                    for r in range(nb)]
+
+
 def check_bursts(tb: GrpTB, name: str, port: str, start: int) -> int:
     bus = tb.cfg.axi_bytes
     n = 0
@@ -240,6 +303,7 @@ async def run_case(tb: GrpTB, case: dict, name: str | None = None) -> dict:
     tb.load_memory(case)
     await tb.write_codes(case)
     tb.sets = (case["vertical"], case["slash"])
+    set_pool(tb, case)
     tb.decisions.clear()
     marks = {p: len(v) for p, v in tb.bursts.items()}
     t0 = tb.cycle
@@ -249,6 +313,11 @@ async def run_case(tb: GrpTB, case: dict, name: str | None = None) -> dict:
     got = tb.counters()
     sb = tb.sb
     sb.check(f"{name}: status", [0], [got["status"]], ["status"])
+    guard = int(case.get("row_guard", 0))
+    # row_guard 1: each of the two builders asks for every row once, in order; 0: never
+    exp_reqs = sorted(2 * list(range(nb))) if guard else []
+    sb.check(f"{name}: pooled-row requests", exp_reqs, sorted(tb.pool_reqs), ["request"])
+    assert not tb.pool_proto, f"{name}: sig_pool protocol: {tb.pool_proto[:3]}"
     o = tb.read_o(case)
     exp = case["o"].numpy().astype(np.int64)
     sb.check(f"{name}: O", exp, o[:, :L], ["head", "row", "d"])
@@ -313,12 +382,40 @@ async def test_cases(dut):
 
 @cocotb.test()
 async def test_full_rate(dut):
-    """The first case with no AXI pauses (latency 20): cycles vs the ideal accesses * 2B."""
+    """The first case with no AXI pauses (latency 20): cycles vs the ideal accesses * 2B;
+    then the first row_guard case the same way (the cost of the pooled rows)."""
     tb = GrpTB(dut, seed=3, axi_bp=0.0)
     await tb.start()
-    r = await run_case(tb, load_cases()[0], "full rate")
-    r["name"] = load_cases()[0]["name"]
+    cases = load_cases()
+    r = await run_case(tb, cases[0], "full rate")
+    r["name"] = cases[0]["name"]
     _bench_out("full_rate", r)
+    pooled = [c for c in cases if c.get("row_guard")]
+    if pooled:
+        r = await run_case(tb, pooled[0], "full rate, row_guard")
+        r["name"] = pooled[0]["name"]
+        _bench_out("full_rate_pool", r)
+
+
+@cocotb.test()
+async def test_pool_refused(dut):
+    """sig_pool refuses a row (pr_err): status bit 6, no hang, nothing in flight after done;
+    the next run is exact."""
+    tb = GrpTB(dut, seed=19)
+    await tb.start()
+    pooled = [c for c in load_cases() if c.get("row_guard")]
+    assert pooled, "no row_guard case"
+    case = pooled[-1]
+    for fail in (0, case["nb"] // 2, case["nb"] - 1):
+        tb.load_memory(case)
+        await tb.write_codes(case)
+        tb.sets = (case["vertical"], case["slash"])
+        set_pool(tb, case)
+        tb.pool_fail = fail
+        await _expect_error(tb, case, f"row {fail} refused", ERR_POOL)
+        assert fail in tb.pool_reqs and not tb.pool_proto, (tb.pool_reqs, tb.pool_proto)
+        await run_case(tb, case, f"after row {fail} refused")
+    dut._log.info(tb.sb.summary())
 
 
 async def _expect_error(tb: GrpTB, case: dict, what: str, code: int, **over) -> None:

@@ -9,7 +9,11 @@ pattern of the sets, and the cache's counters and every decision against
 Cases (ci preset: B = D = 16, max_group 3):
 * real: SmolLM2-135M layer 3, KV head 1 (query heads 3..5, g = 3) at 512 tokens; sets from
   ``golden.estimator_fixed.estimate_pattern_fixed`` with the preset's sparsity but
-  ``row_gamma = 0`` (the pooled per-row estimate is not in hardware);
+  ``row_gamma = 0`` (``row_guard`` = 0);
+* the same group with the preset's own sparsity (row_gamma 0.99, ``row_guard`` = 1): the mask is
+  ``estimate_pattern_fixed``'s, i.e. the sets or'ed with ``pooled_row_mask_fixed``, whose rows
+  the bench's sig_pool emulation serves; random sets with random pooled rows at g = max_group
+  (``row_guard`` = 1);
 * partial last block (L = 200, g = 2, real tensors); L < 2B (L = 20, g = 3, dense);
   a dense pattern (L = 128); g = 1 (random sets); random sets at g = max_group.
 """
@@ -37,9 +41,12 @@ def _codes(qt) -> tuple[list, list]:
     return qt.scale_mant.long(), qt.scale_exp.long()
 
 
-def make_case(name: str, cfg, inputs, vertical, slash, seed: int = 0, extra: int = 0x60) -> dict:
+def make_case(name: str, cfg, inputs, vertical, slash, seed: int = 0, extra: int = 0x60,
+              pool=None) -> dict:
     """A bench case from FixedAttentionInputs of ONE KV group (q [g, L, D], k/v [1, L, D]) and
-    its per-head sets: HBM images, codes, the golden O [g, L, D], the mask and the layout."""
+    its per-head sets: HBM images, codes, the golden O [g, L, D], the mask and the layout.
+    ``pool`` (bool [g, nb, nb], c <= r): pooled rows, run with ``row_guard`` = 1 (the mask is
+    the sets' or'ed with it)."""
     from golden.fixed_attention import fixed_sparse_attention
 
     B, D = cfg.block, cfg.head_dim
@@ -48,6 +55,10 @@ def make_case(name: str, cfg, inputs, vertical, slash, seed: int = 0, extra: int
     if len(vertical) != g or len(slash) != g:
         raise ValueError(f"{name}: need {g} vertical and slash sets")
     mask = _sets_to_mask(vertical, slash, nb)
+    if pool is not None:
+        if tuple(pool.shape) != (g, nb, nb) or bool((pool & ~torch.ones(nb, nb).bool().tril()).any()):
+            raise ValueError(f"{name}: pooled rows must be bool [{g}, {nb}, {nb}] with c <= r")
+        mask = mask | pool
     gold = fixed_sparse_attention(inputs, mask)
     for what, e in (("q", inputs.q.scale_exp), ("k", inputs.k.scale_exp)):
         if e.min() < -128 or e.max() > 127:
@@ -67,7 +78,8 @@ def make_case(name: str, cfg, inputs, vertical, slash, seed: int = 0, extra: int
                 vertical=[list(map(int, s)) for s in vertical],
                 slash=[list(map(int, s)) for s in slash], mask=mask, o=gold.o_int,
                 tiles=int(mask.sum()), q_addr=Q_ADDR, q_stride=head_bytes + extra,
-                k_addr=K_ADDR, v_addr=V_ADDR, o_addr=O_ADDR, o_stride=4 * head_bytes + extra)
+                k_addr=K_ADDR, v_addr=V_ADDR, o_addr=O_ADDR, o_stride=4 * head_bytes + extra,
+                row_guard=int(pool is not None), pool=pool)
 
 
 def _group_inputs(cfg, q, k, v):
@@ -84,10 +96,11 @@ def _cut(cfg, t):
 
 
 def real_case(name: str, cfg, layer: int, n_tokens: int, kv_head: int, g: int, seed: int,
-              L: int | None = None) -> dict:
+              L: int | None = None, pooled: bool = False) -> dict:
     """A real SmolLM2 KV group: the first ``g`` query heads of ``kv_head``, sets from the
-    fixed-point estimator (row_gamma = 0)."""
-    from golden.estimator_fixed import estimate_pattern_fixed
+    fixed-point estimator: row_gamma = 0, or with ``pooled`` the preset's own sparsity
+    (row_gamma on: the pooled rows go to the bench's sig_pool emulation, row_guard = 1)."""
+    from golden.estimator_fixed import estimate_pattern_fixed, gamma_code, pooled_row_mask_fixed
     from golden.smollm2 import load_qkv
 
     cap = load_qkv(layer, n_tokens, "default")
@@ -98,14 +111,25 @@ def real_case(name: str, cfg, layer: int, n_tokens: int, kv_head: int, g: int, s
     k = _cut(cfg, cap.k[kv_head:kv_head + 1, :L])
     v = _cut(cfg, cap.v[kv_head:kv_head + 1, :L])
     inputs = _group_inputs(cfg, q, k, v)
-    sp = cfg.sparsity.replace(row_gamma=0.0)
+    if not pooled:
+        sp = cfg.sparsity.replace(row_gamma=0.0)
+        pat = estimate_pattern_fixed(inputs.q, inputs.k, cfg, sparsity=sp, layer=layer)
+        return make_case(name, cfg, inputs, pat.vertical, pat.slash, seed)
+    sp = cfg.sparsity
+    if sp.row_gamma <= 0:
+        raise ValueError(f"{name}: the preset's row_gamma is 0")
     pat = estimate_pattern_fixed(inputs.q, inputs.k, cfg, sparsity=sp, layer=layer)
-    return make_case(name, cfg, inputs, pat.vertical, pat.slash, seed)
+    pool = pooled_row_mask_fixed(inputs.q, inputs.k, cfg, gamma_code(sp.row_gamma))
+    case = make_case(name, cfg, inputs, pat.vertical, pat.slash, seed, pool=pool)
+    if not torch.equal(case["mask"], pat.mask):
+        raise ValueError(f"{name}: sets | pooled rows differ from the estimator's pattern")
+    return case
 
 
 def random_case(name: str, cfg, L: int, g: int, seed: int, n_vertical: int | None = 3,
-                n_slash: int | None = 3, window: int = 2) -> dict:
-    """Random tensors and random sets (forced entries included); None counts = dense."""
+                n_slash: int | None = 3, window: int = 2, pool_rate: float | None = None) -> dict:
+    """Random tensors and random sets (forced entries included); None counts = dense;
+    ``pool_rate``: random pooled rows (each causal block with that probability), row_guard 1."""
     gen = torch.Generator().manual_seed(seed)
     D = cfg.head_dim
     nb = -(-L // cfg.block)
@@ -125,7 +149,10 @@ def random_case(name: str, cfg, L: int, g: int, seed: int, n_vertical: int | Non
         else:
             pick = torch.randperm(nb, generator=gen)[:n_slash].tolist()
             slash.append(sorted(set(pick) | set(range(min(window, nb)))))
-    return make_case(name, cfg, inputs, vertical, slash, seed)
+    pool = None
+    if pool_rate is not None:
+        pool = (torch.rand(g, nb, nb, generator=gen) < pool_rate) & torch.ones(nb, nb).bool().tril()
+    return make_case(name, cfg, inputs, vertical, slash, seed, pool=pool)
 
 
 _CASES: dict = {}
@@ -142,6 +169,9 @@ def default_cases(cfg) -> list[dict]:
 def _default_cases(cfg) -> list[dict]:
     return [
         real_case("real-l3-kv1-512", cfg, 3, 512, kv_head=1, g=3, seed=1),
+        real_case("real-l3-kv1-512-pool", cfg, 3, 512, kv_head=1, g=3, seed=1, pooled=True),
+        random_case(f"pool-gmax-{cfg.max_group}-192", cfg, 192, cfg.max_group, seed=8,
+                    n_vertical=2, n_slash=2, pool_rate=0.15),
         real_case("partial-200-g2", cfg, 3, 512, kv_head=0, g=2, seed=2, L=200),
         random_case("short-20-dense", cfg, 20, 3, seed=3, n_vertical=None, n_slash=None),
         random_case("dense-128", cfg, 128, 3, seed=4, n_vertical=None, n_slash=None),
@@ -187,6 +217,9 @@ def test_grp_attn_rtl(have_smollm2, tmp_path):
     full = res["full_rate"]
     print(f"\ngrp_attn full rate: {full['name']}: {full['cycles']} cycles, "
           f"{full['accesses']} accesses, ratio {full['ratio']:.3f} x (accesses * 2B)")
+    pool = res["full_rate_pool"]
+    print(f"grp_attn full rate, row_guard: {pool['name']}: {pool['cycles']} cycles, "
+          f"{pool['accesses']} accesses, ratio {pool['ratio']:.3f} x (accesses * 2B)")
     assert full["ratio"] <= 1.2, full
 
 
@@ -232,3 +265,9 @@ def test_cases_match_the_golden_stream(have_smollm2):
     nb = dense["nb"]
     assert dense["tiles"] == dense["g"] * nb * (nb + 1) // 2
     assert math.isclose(cases[0]["L"], 512) and cases[0]["g"] == 3
+    # the pooled real case is the same group with row_gamma on: its pooled rows add tiles
+    # (else the row_guard path would go untested) and keep every tile of the sets
+    pooled = [c for c in cases if c["name"] == "real-l3-kv1-512-pool"][0]
+    assert pooled["row_guard"] == 1 and cases[0]["row_guard"] == 0
+    assert pooled["tiles"] > cases[0]["tiles"]
+    assert bool((pooled["mask"] | cases[0]["mask"]).eq(pooled["mask"]).all())
