@@ -535,13 +535,18 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
 
     # ------------------------------------------------------------ pooled-row provider
     # Serves the builders' requests one at a time (A first: the cache waits for A's whole
-    # stream): pr_start, wait pr_done, copy the g heads' rows (pr_rd_head held two cycles,
-    # sampled at the end of the second) into the builder's row register, ack.  Once the run
+    # stream): pr_start, wait pr_done, copy the G heads' rows (pr_rd_head held two cycles,
+    # sampled at the end of the second) into the builder's row register, ack.  sig_pool's
+    # output rows stay until its next pr_done, so the provider remembers which row they hold
+    # (hv_row): a request for that row is only a copy (the second builder asking for the same
+    # row), and while nothing is asked it prefetches the next row of builder A (of B once A
+    # has its last row), so the row is computed while the builder scans.  Once the run
     # aborts, requests are acked at once without asking sig_pool, so the builders (and the
     # cache behind A) run to their end and no request is left in flight at done.
     P_IDLE, P_WAIT, P_COPY = 0, 1, 2
     pst = Signal(intbv(0, min=0, max=3))
     p_to_b = b()            # the request in service is builder B's
+    p_pf = b()              # the request in flight is a prefetch (no builder waits on it)
     p_err = b()             # sticky: sig_pool refused a row in this run
     pool_gens = []
     if POOL:
@@ -551,6 +556,9 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
         HIW = pw["HIW"]
         ph = u(HIW)
         phold = b()
+        hv_ok = b()             # sig_pool's output rows hold row hv_row of this run
+        hv_row = u(NBB)
+        a_live, b_live = b(), b()   # the builder has rows left to ask for (prefetch target)
         pa_nx, pb_nx = u(G * NB), u(G * NB)
         if G > 1:
             @always_comb
@@ -574,58 +582,95 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
             if rst or clr:
                 pst.next = P_IDLE
                 p_err.next = False
-            elif pst == P_IDLE:
-                # an ack is still high in the cycle after it: that request is served
-                wa = pa_req and not pa_ack
-                wb = pb_req and not pb_ack
-                if wa or wb:
-                    if abort:
-                        if wa:
-                            pa_ack.next = True
-                        else:
-                            pb_ack.next = True
-                    else:
-                        p_to_b.next = not wa
-                        if wa:
-                            pr_row.next = pa_row
-                        else:
-                            pr_row.next = pb_row
-                        pr_start.next = True
-                        pst.next = P_WAIT
-            elif pst == P_WAIT:
-                if pr_done:
+                hv_ok.next = False
+                a_live.next = False
+                b_live.next = False
+            else:
+                if sa_go:
+                    a_live.next = pg_r
+                    b_live.next = pg_r
+                if pst == P_IDLE:
+                    # an ack is still high in the cycle after it: that request is served
+                    wa = pa_req and not pa_ack
+                    wb = pb_req and not pb_ack
                     ph.next = 0
                     pr_rd_head.next = 0
                     phold.next = False
-                    if pr_err:
-                        # refused: the output rows are stale; the run aborts (status bit 6)
-                        p_err.next = True
-                        if p_to_b:
-                            pb_ack.next = True
+                    if wa or wb:
+                        if abort:
+                            if wa:
+                                pa_ack.next = True
+                            else:
+                                pb_ack.next = True
                         else:
-                            pa_ack.next = True
-                        pst.next = P_IDLE
-                    else:
-                        pst.next = P_COPY
-            else:
-                if not phold:
-                    phold.next = True
+                            p_to_b.next = not wa
+                            p_pf.next = False
+                            if wa:
+                                if hv_ok and hv_row == pa_row:
+                                    pst.next = P_COPY
+                                else:
+                                    pr_row.next = pa_row
+                                    pr_start.next = True
+                                    pst.next = P_WAIT
+                            else:
+                                if hv_ok and hv_row == pb_row:
+                                    pst.next = P_COPY
+                                else:
+                                    pr_row.next = pb_row
+                                    pr_start.next = True
+                                    pst.next = P_WAIT
+                    elif not abort and a_live and not pa_ack:
+                        if pa_row + 1 < nb and not (hv_ok and hv_row == pa_row + 1):
+                            p_pf.next = True
+                            pr_row.next = pa_row + 1
+                            pr_start.next = True
+                            pst.next = P_WAIT
+                    elif not abort and b_live and not a_live and not pb_ack:
+                        if pb_row + 1 < nb and not (hv_ok and hv_row == pb_row + 1):
+                            p_pf.next = True
+                            pr_row.next = pb_row + 1
+                            pr_start.next = True
+                            pst.next = P_WAIT
+                elif pst == P_WAIT:
+                    if pr_done:
+                        hv_ok.next = not pr_err
+                        hv_row.next = pr_row
+                        if p_pf:
+                            # a refused prefetch is asked again by the builder (and refused)
+                            pst.next = P_IDLE
+                        elif pr_err:
+                            # refused: the output rows are stale; the run aborts (status bit 6)
+                            p_err.next = True
+                            if p_to_b:
+                                pb_ack.next = True
+                            else:
+                                pa_ack.next = True
+                            pst.next = P_IDLE
+                        else:
+                            pst.next = P_COPY
                 else:
-                    phold.next = False
-                    # the rows of heads 0..G-1 shift in from the top: head h ends at bits h*NB
-                    if p_to_b:
-                        pb_bits.next = pb_nx
+                    if not phold:
+                        phold.next = True
                     else:
-                        pa_bits.next = pa_nx
-                    if ph == G - 1:
+                        phold.next = False
+                        # the rows of heads 0..G-1 shift in from the top: head h ends at h*NB
                         if p_to_b:
-                            pb_ack.next = True
+                            pb_bits.next = pb_nx
                         else:
-                            pa_ack.next = True
-                        pst.next = P_IDLE
-                    else:
-                        ph.next = ph + 1
-                        pr_rd_head.next = ph + 1
+                            pa_bits.next = pa_nx
+                        if ph == G - 1:
+                            if p_to_b:
+                                pb_ack.next = True
+                                if pb_row + 1 == nb:
+                                    b_live.next = False
+                            else:
+                                pa_ack.next = True
+                                if pa_row + 1 == nb:
+                                    a_live.next = False
+                            pst.next = P_IDLE
+                        else:
+                            ph.next = ph + 1
+                            pr_rd_head.next = ph + 1
         pool_gens.append(provider)
 
     # ------------------------------------------------------------ counters
