@@ -65,6 +65,24 @@ def config_hash(cfg: AcceleratorConfig) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+# golden modules imported by hdl/ (checked by tests/test_convert_lint.py)
+_GOLDEN_DEPS = ("estimator_fixed", "fixedpoint", "mpu", "quant", "__init__")
+
+
+def _source_key(name: str, cfg: AcceleratorConfig) -> str:
+    """Hash of everything a conversion depends on: unit, config, MyHDL version, and the sources
+    of hdl/ and of the golden modules that hdl/ imports (widths, tables)."""
+    import myhdl
+
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256(json.dumps([name, dataclasses.asdict(cfg), myhdl.__version__]).encode())
+    sources = sorted(root.glob("hdl/*.py")) + [root / "golden" / f"{m}.py" for m in _GOLDEN_DEPS]
+    for path in sources:
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
 def convert_unit(name: str, cfg: AcceleratorConfig, out_dir: str | Path) -> Path:
     """Convert unit ``name`` for ``cfg`` into ``out_dir/<name>.v``; returns the path.
 
@@ -78,6 +96,15 @@ def convert_unit(name: str, cfg: AcceleratorConfig, out_dir: str | Path) -> Path
         raise ConfigError(f"cfg: expected an AcceleratorConfig, got {type(cfg).__name__}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{name}.v"
+    # Conversion is deterministic in (unit, config, MyHDL sources): a file converted from the
+    # same inputs is reused (large units take minutes to convert).
+    key_file = out_dir / f".{name}.key"
+    key = _source_key(name, cfg)
+    if target.exists() and key_file.exists():
+        saved_key, _, saved_sha = key_file.read_text().partition(" ")
+        if saved_key == key and saved_sha == hashlib.sha256(target.read_bytes()).hexdigest():
+            return target
     with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
         # A fresh interpreter per conversion: MyHDL keeps process-wide instance
         # name counters, so a second conversion in one process renames signals.
@@ -93,9 +120,9 @@ def convert_unit(name: str, cfg: AcceleratorConfig, out_dir: str | Path) -> Path
     # Drop the date and temporary-path lines so that equal designs give equal files.
     text = "".join(line for line in text.splitlines(keepends=True)
                    if not line.startswith(("// Date:", "// File:")))
-    target = out_dir / f"{name}.v"
     if not target.exists() or target.read_text() != text:
         target.write_text(text)
+    key_file.write_text(f"{key} {hashlib.sha256(target.read_bytes()).hexdigest()}")
     return target
 
 

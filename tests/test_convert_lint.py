@@ -53,3 +53,28 @@ def test_lut_rows_have_no_multiplier(tmp_path):
     assert data_products(convert_unit("mpu", preset("ci", lut_rows=16), tmp_path).read_text()) == []
     dsp = data_products(convert_unit("mpu", preset("ci", lut_rows=0), tmp_path / "d").read_text())
     assert dsp and all("x0[d]" in ln for ln in dsp), dsp
+
+
+def test_conversion_cache_key_covers_golden_imports():
+    """The conversion cache (hdl.convert._source_key) hashes the golden modules hdl/ imports:
+    a new import of another golden module must be added there."""
+    import re
+    from pathlib import Path
+
+    from hdl import convert
+    root = Path(convert.__file__).resolve().parents[1]
+    used = set()
+    for path in root.glob("hdl/*.py"):
+        used |= set(re.findall(r"from golden\.(\w+) import", path.read_text()))
+        used |= set(re.findall(r"import golden\.(\w+)", path.read_text()))
+    assert used <= set(convert._GOLDEN_DEPS), used - set(convert._GOLDEN_DEPS)
+
+
+def test_conversion_reused_until_sources_change(tmp_path):
+    cfg = preset("ci")
+    first = convert_unit("mpu", cfg, tmp_path)
+    stamp = first.stat().st_mtime_ns
+    again = convert_unit(first.stem, cfg, tmp_path)
+    assert again == first and again.stat().st_mtime_ns == stamp
+    first.write_text(first.read_text() + "// edited\n")          # a touched output is redone
+    assert "// edited" not in convert_unit(first.stem, cfg, tmp_path).read_text()
