@@ -65,6 +65,10 @@ def config_hash(cfg: AcceleratorConfig) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+# Converted files by content key (see _source_key); FAST_PREFILL_CONVERT_CACHE overrides.
+CONVERT_CACHE = Path(os.environ.get("FAST_PREFILL_CONVERT_CACHE",
+                                    Path(__file__).resolve().parents[1] / "build" / "convert-cache"))
+
 # golden modules imported by hdl/ (checked by tests/test_convert_lint.py)
 _GOLDEN_DEPS = ("estimator_fixed", "fixedpoint", "mpu", "quant", "__init__")
 
@@ -86,6 +90,9 @@ def _source_key(name: str, cfg: AcceleratorConfig) -> str:
 def convert_unit(name: str, cfg: AcceleratorConfig, out_dir: str | Path) -> Path:
     """Convert unit ``name`` for ``cfg`` into ``out_dir/<name>.v``; returns the path.
 
+    A conversion is reused from ``CONVERT_CACHE`` while its inputs are unchanged (unit, config,
+    MyHDL version, the sources of hdl/ and of the golden modules it imports).
+
     The file is rewritten only when its content changes (its mtime then
     tells a build system nothing new happened).
     """
@@ -99,12 +106,12 @@ def convert_unit(name: str, cfg: AcceleratorConfig, out_dir: str | Path) -> Path
     target = out_dir / f"{name}.v"
     # Conversion is deterministic in (unit, config, MyHDL sources): a file converted from the
     # same inputs is reused (large units take minutes to convert).
-    key_file = out_dir / f".{name}.key"
-    key = _source_key(name, cfg)
-    if target.exists() and key_file.exists():
-        saved_key, _, saved_sha = key_file.read_text().partition(" ")
-        if saved_key == key and saved_sha == hashlib.sha256(target.read_bytes()).hexdigest():
-            return target
+    cached = CONVERT_CACHE / f"{name}-{_source_key(name, cfg)}.v"
+    if cached.exists():
+        text = cached.read_text()
+        if not target.exists() or target.read_text() != text:
+            target.write_text(text)
+        return target
     with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
         # A fresh interpreter per conversion: MyHDL keeps process-wide instance
         # name counters, so a second conversion in one process renames signals.
@@ -122,7 +129,10 @@ def convert_unit(name: str, cfg: AcceleratorConfig, out_dir: str | Path) -> Path
                    if not line.startswith(("// Date:", "// File:")))
     if not target.exists() or target.read_text() != text:
         target.write_text(text)
-    key_file.write_text(f"{key} {hashlib.sha256(target.read_bytes()).hexdigest()}")
+    CONVERT_CACHE.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(text)
+    partial.replace(cached)          # atomic: a parallel reader sees all of it or nothing
     return target
 
 

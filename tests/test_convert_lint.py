@@ -70,11 +70,15 @@ def test_conversion_cache_key_covers_golden_imports():
     assert used <= set(convert._GOLDEN_DEPS), used - set(convert._GOLDEN_DEPS)
 
 
-def test_conversion_reused_until_sources_change(tmp_path):
+def test_conversion_reused_until_inputs_change(tmp_path, monkeypatch):
+    from hdl import convert
+    monkeypatch.setattr(convert, "CONVERT_CACHE", tmp_path / "cache")
     cfg = preset("ci")
-    first = convert_unit("mpu", cfg, tmp_path)
-    stamp = first.stat().st_mtime_ns
-    again = convert_unit(first.stem, cfg, tmp_path)
-    assert again == first and again.stat().st_mtime_ns == stamp
-    first.write_text(first.read_text() + "// edited\n")          # a touched output is redone
-    assert "// edited" not in convert_unit(first.stem, cfg, tmp_path).read_text()
+    first = convert_unit("mpu", cfg, tmp_path / "a")
+    assert len(list((tmp_path / "cache").glob("mpu-*.v"))) == 1
+    again = convert_unit("mpu", cfg, tmp_path / "b")              # another folder: from the cache
+    assert again.read_text() == first.read_text()
+    convert_unit("mpu", preset("ci", lut_rows=0), tmp_path / "c")  # another config: converted anew
+    assert len(list((tmp_path / "cache").glob("mpu-*.v"))) == 2
+    first.write_text("// edited\n")                                # a touched output is restored
+    assert convert_unit("mpu", cfg, tmp_path / "a").read_text() == again.read_text()
