@@ -1,7 +1,9 @@
 """``fast_prefill_top``: the accelerator as one Vitis-compatible RTL kernel.
 
 Blocks: the AXI4-Lite control slave (hdl/top_ctrl.py), the scheduler (hdl/top_sched.py), the
-index generator ``sig`` (hdl/sig.py) on m_axi_idx, the scale-code loader (an
+index generator ``sig`` (hdl/sig.py) and the pooled per-row estimate ``sig_pool``
+(hdl/sig_pool.py, its means loaded when ``row_gamma_code`` != 0, its rows asked for by the
+attention datapath) on m_axi_idx, the scale-code loader (an
 ``hdl.sig_axi_rd`` read master) on m_axi_q, the index-set write master (hdl/top_axi_wr.py) on
 m_axi_o, and the attention datapath of one KV group ``grp_attn`` (hdl/grp_attn.py: row stream,
 KV cache, engines) on m_axi_q (Q), m_axi_kv (K / V misses) and m_axi_o (O).  The KV groups run
@@ -10,7 +12,9 @@ one after the other through the same index generator and datapath.
 Sharing (the phases of a group never overlap, so plain multiplexers suffice):
 * m_axi_q: the code loader, except while the attention phase runs (then grp_attn's Q reader);
 * m_axi_o: the index writer, except during the attention phase (then grp_attn's O writer);
-* sig's ``rd_head`` / ``rd_blk``: the index writer, except during the attention phase.
+* sig's ``rd_head`` / ``rd_blk``: the index writer, except during the attention phase;
+* m_axi_idx: the index generator, except during the pooled rows' means load (then sig_pool).
+``grp_attn``'s ``row_guard`` is ``row_gamma_code != 0``; its ``pr_*`` ports are sig_pool's.
 
 Ports: exactly ``hdl.shell.top_ports(cfg)`` (``ap_clk``, ``ap_rst_n`` active low, ``interrupt``,
 ``s_axi_control_*``, ``m_axi_{q,idx,kv,o}_*`` with all five AXI4 channels each; a read-only
@@ -26,10 +30,13 @@ from myhdl import ConcatSignal, Signal, always, always_comb, block, intbv
 from hdl import shell
 from hdl.config import AcceleratorConfig
 from hdl.grp_attn import grp_attn
+from hdl.grp_attn import pool_ports as grp_pool_ports
 from hdl.grp_attn import ports as grp_ports
 from hdl.sig import ports as sig_ports
 from hdl.sig import sig
 from hdl.sig_axi_rd import sig_axi_rd
+from hdl.sig_pool import ports as pool_unit_ports
+from hdl.sig_pool import sig_pool
 from hdl.top_axi_wr import top_axi_wr
 from hdl.top_ctrl import arg_signals, arg_values, top_ctrl
 from hdl.top_sched import top_sched
@@ -309,8 +316,12 @@ def fast_prefill_top(ap_clk, ap_rst_n, interrupt, s_axi_control_awvalid, s_axi_c
     sp = sig_ports(cfg)
     for name in ("clk", "rst"):
         sp.pop(name)
-    for s in ("arid", "araddr", "arlen", "arsize", "arburst", "arvalid", "arready",
-              "rid", "rdata", "rresp", "rlast", "rvalid", "rready"):
+    # AR and the R handshake through the m_axi_idx multiplexer (sig or sig_pool), R payload shared
+    si = {s: Signal(intbv(0)[w:]) if w > 1 else b() for s, _, w in shell.m_axi_signals(cfg)}
+    pi = {s: Signal(intbv(0)[w:]) if w > 1 else b() for s, _, w in shell.m_axi_signals(cfg)}
+    for s in ("arid", "araddr", "arlen", "arsize", "arburst", "arvalid", "arready", "rvalid", "rready"):
+        sp[f"m_axi_{s}"] = si[s]
+    for s in ("rid", "rdata", "rresp", "rlast"):
         sp[f"m_axi_{s}"] = port[f"m_axi_idx_{s}"]
     insts.append(sig(clk=clk, rst=urst, **sp, cfg=cfg))
     s_rd_head, s_rd_blk = sp["rd_head"], sp["rd_blk"]
@@ -346,8 +357,10 @@ def fast_prefill_top(ap_clk, ap_rst_n, interrupt, s_axi_control_awvalid, s_axi_c
     gq = {s: Signal(intbv(0)[w:]) if w > 1 else b() for s, _, w in shell.m_axi_signals(cfg)}
     go = {s: Signal(intbv(0)[w:]) if w > 1 else b() for s, _, w in shell.m_axi_signals(cfg)}
     attn_unused = []
+    gpp = grp_pool_ports(cfg)           # grp_attn's row_guard and its sig_pool side
     if WITH_ATTN:
         gp = grp_ports(cfg)
+        gp.update(gpp)
         for name in ("clk", "rst"):
             gp.pop(name)
         gp.update({n: ga[n] for n in ga})
@@ -375,6 +388,32 @@ def fast_prefill_top(ap_clk, ap_rst_n, interrupt, s_axi_control_awvalid, s_axi_c
                                        "dbg_l", "dbg_p_valid", "dbg_p", "eng_idle")]
         attn_unused += [ga["rd_head"]]
     phase_attn = b()
+    phase_pool = b()
+
+    # ---------------------------------------------------------------- pooled rows (sig_pool)
+    # same settings as sig (the scheduler drives both), the scale codes of the loader, its rows
+    # to grp_attn's pr_* ports; its means load runs after sig on m_axi_idx
+    pp = pool_unit_ports(cfg)
+    for name in ("clk", "rst"):
+        pp.pop(name)
+    pp_start = b()
+    pp["start"] = pp_start
+    for n in ("seq_len", "group", "k_addr", "q_addr", "q_stride"):
+        pp[n] = sp[n]
+    pp["pr_code"] = args["row_gamma_code"]
+    for n in ("pr_start", "pr_row", "pr_done", "pr_err", "pr_rd_head", "pr_word"):
+        pp[n] = gpp[n]
+    for s in ("arid", "araddr", "arlen", "arsize", "arburst", "arvalid", "arready", "rvalid", "rready"):
+        pp[f"m_axi_{s}"] = pi[s]
+    for s in ("rid", "rdata", "rresp", "rlast"):
+        pp[f"m_axi_{s}"] = port[f"m_axi_idx_{s}"]
+    row_guard, row_gamma_code = gpp["row_guard"], args["row_gamma_code"]
+
+    @always_comb
+    def guard():
+        row_guard.next = row_gamma_code != 0
+
+    insts.append(guard)
 
     # ---------------------------------------------------------------- scheduler
     kc = dict(kc_we=b(), kc_addr=u(len(sp["kc_addr"])), kc_data=u(32), qc_we=b(), qc_head=u(8),
@@ -399,7 +438,8 @@ def fast_prefill_top(ap_clk, ap_rst_n, interrupt, s_axi_control_awvalid, s_axi_c
         ga["o_addr"], ga["o_stride"], ga["busy"], ga["done"], ga["status"], ga["cnt_hit1"], ga["cnt_hit2"],
         ga["cnt_miss"], ga["cnt_tiles"],
         phase_attn, cnt["cnt_cycles"], cnt["cnt_sig_cycles"], cnt["cnt_attn_cycles"], cnt["cnt_hit1"],
-        cnt["cnt_hit2"], cnt["cnt_miss"], cnt["cnt_tiles"], cfg=cfg, with_attn=WITH_ATTN))
+        cnt["cnt_hit2"], cnt["cnt_miss"], cnt["cnt_tiles"], pp_start, pp["busy"], pp["done"], pp["err"],
+        phase_pool, cfg=cfg, with_attn=WITH_ATTN))
 
     # codes: K codes to both units, Q codes to the datapath, Q_last codes to the index generator
     s_qc_we, s_qc_head, s_qc_data = sp["qc_we"], sp["qc_head"], sp["qc_data"]
@@ -427,6 +467,10 @@ def fast_prefill_top(ap_clk, ap_rst_n, interrupt, s_axi_control_awvalid, s_axi_c
             s_rd_blk.next = x_rd_blk
 
     insts += [codes, rd_mux]
+    # sig_pool gets the same code writes as the datapath (Q of (head, block), K of a block)
+    pp.update(pq_we=kc["qc_we"], pq_head=kc["qc_head"], pq_blk=kc["qc_addr"], pq_data=kc["qc_data"],
+              pk_we=kc["kc_we"], pk_blk=kc["kc_addr"], pk_data=kc["kc_data"])
+    insts.append(sig_pool(clk=clk, rst=urst, **pp, cfg=cfg))
     if WITH_ATTN:
         insts.append(_codes_attn(kc["kc_we"], kc["kc_addr"], kc["kc_data"], kc["qc_we"], kc["qc_head"],
                                  kc["qc_addr"], kc["qc_data"], kc_sig["kc_we"], kc_sig["kc_addr"],
@@ -434,6 +478,13 @@ def fast_prefill_top(ap_clk, ap_rst_n, interrupt, s_axi_control_awvalid, s_axi_c
                                  kc_sig["qc_data"]))
 
     # ---------------------------------------------------------------- port multiplexers
+    insts.append(_mux_read(phase_pool, m_axi_idx_arvalid, m_axi_idx_arready, m_axi_idx_araddr, m_axi_idx_arid,
+                           m_axi_idx_arlen, m_axi_idx_arsize, m_axi_idx_arburst, m_axi_idx_rvalid,
+                           m_axi_idx_rready,
+                           si["arvalid"], si["arready"], si["araddr"], si["arid"], si["arlen"], si["arsize"],
+                           si["arburst"], si["rvalid"], si["rready"],
+                           pi["arvalid"], pi["arready"], pi["araddr"], pi["arid"], pi["arlen"], pi["arsize"],
+                           pi["arburst"], pi["rvalid"], pi["rready"]))
     insts.append(_mux_read(phase_attn, m_axi_q_arvalid, m_axi_q_arready, m_axi_q_araddr, m_axi_q_arid,
                            m_axi_q_arlen, m_axi_q_arsize, m_axi_q_arburst, m_axi_q_rvalid, m_axi_q_rready,
                            lq["arvalid"], lq["arready"], lq["araddr"], lq["arid"], lq["arlen"], lq["arsize"],
@@ -469,6 +520,7 @@ def fast_prefill_top(ap_clk, ap_rst_n, interrupt, s_axi_control_awvalid, s_axi_c
         unused += [port[f"m_axi_{bundle}_{s}"] for s in ("awready", "wready", "bvalid", "bresp", "bid")]
     unused += [m_axi_o_arready, m_axi_o_rvalid, m_axi_o_rdata, m_axi_o_rresp, m_axi_o_rlast, m_axi_o_rid]
     unused += attn_unused
+    unused += [pp["pr_busy"], pp["pr_bit"], pp["pr_cycles"]]
     for i, chunk in enumerate(_chunks(unused)):
         insts.append(_unused(i, *chunk))
     return insts

@@ -9,9 +9,9 @@ On an accepted start (``ap_start`` while idle: ``accept`` pulses, a one-cycle so
    order of ``hdl.shell.STATUS_CODES``: 1 L = 0, 2 L > max_seq_len, 3 H / Hkv (H a positive
    multiple of Hkv, g = H / Hkv <= max_group), 4 a base address not a multiple of the AXI beat,
    5 the O or index buffer overlapping any other buffer, 6 bad selection settings (sel_mode > 1,
-   gamma code outside 1..2**16, row_gamma_code not 0 since the pooled per-row estimate is not in
-   hardware, a budget, top-k count or window above 16 bits, min_budget 0, max_budget not 0 and
-   below min_budget, a top-k count 0, local window 0).  A failed check ends the run at once.
+   gamma code outside 1..2**16, row_gamma_code above 2**16 (0 = no pooled rows), a budget,
+   top-k count or window above 16 bits, min_budget 0, max_budget not 0 and below min_budget, a
+   top-k count 0, local window 0).  A failed check ends the run at once.
 2. Per KV group j = 0..Hkv-1:
    a. **codes**: two reads through the code loader (``ld_*``, an ``hdl.sig_axi_rd`` on
       m_axi_q): the K code row of KV head j and the Q code rows of its g heads (``nbp`` words
@@ -20,6 +20,10 @@ On an accepted start (``ap_start`` while idle: ``accept`` pulses, a one-cycle so
       (head, block), attention datapath); the Q code of block nb-1 also to ``sqc_we`` (the
       index generator's Q_last code of the head).
    b. **index generator**: ``s_start`` with the group's K / Q addresses; wait for ``s_done``.
+      Then, when ``row_gamma_code`` != 0, the **pooled rows' means load**: ``p_start`` (the
+      ``sig_pool`` unit reads K and the group's Q through m_axi_idx, ``phase_pool`` high, with
+      the same settings and scale codes as the index generator); wait for ``p_done``.  Its rows
+      are asked for later by the attention datapath (``row_guard``).
    c. **index dump**: per head of the group, through the write master (``wr_*`` on m_axi_o):
       the header (``IDX_HEADER_WORDS`` words: vertical count, slash count, zeros), then the
       vertical entries and the slash entries, each rounded up to whole bus words (entries past
@@ -33,9 +37,10 @@ On an accepted start (``ap_start`` while idle: ``accept`` pulses, a one-cycle so
 
 Errors: a unit's error or an AXI error response ends the run after the unit drained (the code
 loader and the write master are waited for until idle): status 7 (m_axi_q: code loader or the
-attention's Q reader), 8 (m_axi_idx: the index generator), 9 (m_axi_kv), 10 (m_axi_o: index dump
-or O writes), 11 (internal: an index generator or attention error that the checks should have
-prevented).  The first error wins; later groups are not run.
+attention's Q reader), 8 (m_axi_idx: the index generator or the pooled rows' means load), 9
+(m_axi_kv), 10 (m_axi_o: index dump or O writes), 11 (internal: an index generator, pooled-row
+or attention error that the checks should have prevented).  ``cnt_sig_cycles`` counts the cycles
+the index generator or the pooled rows' means load is busy.  The first error wins; later groups are not run.
 
 Ports: see :func:`fast_prefill_top` (every port name here matches the signal wired there).
 Arguments are read live from the control registers during a run (the host must not change them
@@ -52,7 +57,7 @@ from hdl.sig_params import ERR_AXI
 ST_Q, ST_IDX, ST_KV, ST_O, ST_INTERNAL = 7, 8, 9, 10, 11
 
 (S_IDLE, S_CHK1, S_CHK2, S_GRP, S_LD, S_LDW, S_SIG, S_SIGW, S_IDX_HEAD, S_IDX_SEG, S_IDX_WORD,
- S_IDX_WAIT, S_ATT, S_ATTW, S_NEXT, S_DRAIN, S_FIN) = range(17)
+ S_IDX_WAIT, S_ATT, S_ATTW, S_NEXT, S_DRAIN, S_FIN, S_POOL) = range(18)
 
 
 @block
@@ -71,7 +76,7 @@ def top_sched(clk, rst, ap_start, accept, done_p, busy, status, soft_rst,
               a_start, a_seq_len, a_group, a_q_addr, a_q_stride, a_k_addr, a_v_addr, a_o_addr,
               a_o_stride, a_busy, a_done, a_status, a_hit1, a_hit2, a_miss, a_tiles,
               phase_attn, cnt_cycles, cnt_sig_cycles, cnt_attn_cycles, cnt_hit1, cnt_hit2, cnt_miss,
-              cnt_tiles, cfg, with_attn=True):
+              cnt_tiles, p_start, p_busy, p_done, p_err, phase_pool, cfg, with_attn=True):
     B, D, G = cfg.block, cfg.head_dim, cfg.max_group
     AXW = cfg.axi_data_bits
     BYTES = AXW // 8
@@ -143,6 +148,7 @@ def top_sched(clk, rst, ap_start, accept, done_p, busy, status, soft_rst,
         wr_d_valid.next = wbv
         wr_d_data.next = wbeat
         phase_attn.next = state == S_ATT or state == S_ATTW
+        phase_pool.next = state == S_POOL
         x_rd_blk.next = ptr[IWX:]
         x_rd_head.next = ih[HWX:]
 
@@ -164,7 +170,7 @@ def top_sched(clk, rst, ap_start, accept, done_p, busy, status, soft_rst,
         else:
             if sbusy:
                 cnt_cycles.next = cnt_cycles + 1
-            if s_busy:
+            if s_busy or p_busy:
                 cnt_sig_cycles.next = cnt_sig_cycles + 1
             if a_busy:
                 cnt_attn_cycles.next = cnt_attn_cycles + 1
@@ -179,6 +185,7 @@ def top_sched(clk, rst, ap_start, accept, done_p, busy, status, soft_rst,
         done_p.next = 0
         soft_rst.next = 0
         s_start.next = 0
+        p_start.next = 0
         a_start.next = 0
         ld_cmd_valid.next = 0
         wr_cmd_valid.next = 0
@@ -252,7 +259,7 @@ def top_sched(clk, rst, ap_start, accept, done_p, busy, status, soft_rst,
                         (idx_addr < v_addr + kv_sz and v_addr < idx_addr + ix_sz) or \
                         (idx_addr < scale_addr + sc_sz and scale_addr < idx_addr + ix_sz):
                     bad[:] = 5
-                elif sel_mode > 1 or gamma_code == 0 or gamma_code > (1 << GB) or row_gamma_code != 0 or \
+                elif sel_mode > 1 or gamma_code == 0 or gamma_code > (1 << GB) or row_gamma_code > (1 << GB) or \
                         local_window == 0 or local_window > 0xFFFF or min_budget > 0xFFFF or \
                         max_budget > 0xFFFF or topk_vertical > 0xFFFF or topk_slash > 0xFFFF or \
                         (sel_mode == 0 and (min_budget == 0 or (max_budget != 0 and max_budget < min_budget))) or \
@@ -342,6 +349,26 @@ def top_sched(clk, rst, ap_start, accept, done_p, busy, status, soft_rst,
                     err_code.next = ST_IDX
                     state.next = S_FIN
                 elif s_err != 0 or s_pv_fault:
+                    err_code.next = ST_INTERNAL
+                    state.next = S_FIN
+                elif row_gamma_code != 0:
+                    # the pooled rows' means of this group (m_axi_idx, after the index generator)
+                    p_start.next = 1
+                    wait.next = 2
+                    state.next = S_POOL
+                else:
+                    ih.next = 0
+                    wait.next = 2
+                    state.next = S_IDX_HEAD
+        elif state == S_POOL:
+            # sig_pool's done falls the cycle after its start: wait before looking
+            if wait != 0:
+                wait.next = wait - 1
+            elif p_done:
+                if p_err == ERR_AXI:
+                    err_code.next = ST_IDX
+                    state.next = S_FIN
+                elif p_err != 0:
                     err_code.next = ST_INTERNAL
                     state.next = S_FIN
                 else:

@@ -4,14 +4,18 @@ Cases (ci preset, one simulator run, tb/test_top.py), built on the host with the
 ``Accelerator.plan`` and the golden model (tb/benchmarks/top.py ``golden_for``):
 
 * a full SmolLM2 layer (layer 3: 9 heads, 3 KV groups) of the shipped prompt at 256 tokens,
-  default sparsity settings with row_gamma 0 (the pooled per-row estimate is not in the top):
-  every head's vertical / slash sets and O bit-exact, the cache counters and the tile count
-  equal golden.cache_sim's;
+  the preset's default sparsity (row_gamma 0.99: the pooled per-row estimate on, sig_pool in
+  the top): every head's vertical / slash sets and O bit-exact against
+  ``estimate_pattern_fixed`` with that sparsity, the cache counters and the tile count equal
+  golden.cache_sim's; the same at layer 5, 100 tokens, with row_gamma 0 (row_gamma_code 0: no
+  pooled rows);
 * bad programming, each refused with its documented status and no HBM traffic: L = 0,
   L > max_seq_len, H not a multiple of Hkv, H / Hkv > max_group, an unaligned base, O over Q,
-  the index buffer over K, gamma code 0 and 2**16 + 1, row_gamma_code set, window 0, top-k 0;
+  the index buffer over K, gamma code 0 and 2**16 + 1, row_gamma_code 2**16 + 1, window 0,
+  top-k 0;
 * AXI error responses on every bundle (SLVERR / DECERR on an R beat or a B response, during
-  the code load, the index generator, the index dump and the attention phase): status 7-10;
+  the code load, the index generator, the pooled rows' means load, the index dump and the
+  attention phase): status 7-10;
 * after each refused or failed run, a correct run (layer 5 at 100 tokens: a partial last block)
   is exact again; one of them polls ap_done instead of the interrupt; one gets a second
   ap_start while busy (ignored, status bit 31).
@@ -50,7 +54,10 @@ def cases() -> list[dict]:
     import copy
     big, big_gold = _job(3, 256)
     small, small_gold = _job(5, 100)
-    out = [{"name": "layer3-256", "job": big, "gold": big_gold, "status": 0}]
+    rg0, rg0_gold = _job(5, 100, sp=CFG.sparsity.replace(row_gamma=0.0))
+    assert big.regs["row_gamma_code"] != 0 and rg0.regs["row_gamma_code"] == 0
+    out = [{"name": "layer3-256", "job": big, "gold": big_gold, "status": 0},
+           {"name": "layer5-100-row-gamma-0", "job": rg0, "gold": rg0_gold, "status": 0}]
 
     def good(tag: str, **extra) -> dict:
         return {"name": f"good-after-{tag}", "job": copy.deepcopy(small), "gold": small_gold, "status": 0,
@@ -62,13 +69,16 @@ def cases() -> list[dict]:
            ("Hkv0", {"n_kv_heads": 0}, 3), ("unaligned", {"q_addr": a["q"] + 8}, 4),
            ("O-over-Q", {"o_addr": a["q"]}, 5), ("idx-over-K", {"idx_addr": a["k"] + 64}, 5),
            ("gamma0", {"gamma_code": 0}, 6), ("gamma-over", {"gamma_code": (1 << 16) + 1}, 6),
-           ("row-gamma", {"row_gamma_code": 100}, 6), ("window0", {"local_window": 0}, 6),
+           ("row-gamma", {"row_gamma_code": (1 << 16) + 1}, 6), ("window0", {"local_window": 0}, 6),
            ("topk0", {"sel_mode": 1, "topk_vertical": 0}, 6)]
     for i, (tag, regs, st) in enumerate(bad):
         out.append({"name": f"bad-{tag}", "job": copy.deepcopy(small), "gold": None, "regs": regs,
                     "status": st, "max_cycles": 2000})
     out.append(good("bad", irq=False))
+    # m_axi_idx beat 250 of the L = 100 run: past the index generator's ~130 beats of group 0,
+    # inside sig_pool's means load (K and 3 heads' Q: ~220 beats)
     errs = [("q-code-load-decerr", ("q", DECERR, 1), 7), ("idx-slverr", ("idx", SLVERR, 5), 8),
+            ("idx-pool-slverr", ("idx", SLVERR, 250), 8),
             ("idx-dump-b-slverr", ("o", SLVERR, 0), 10), ("q-attn-slverr", ("q", SLVERR, 12), 7),
             ("kv-slverr", ("kv", SLVERR, 3), 9), ("kv-decerr", ("kv", DECERR, 40), 9),
             ("o-attn-b-decerr", ("o", DECERR, 9), 10)]
@@ -150,7 +160,11 @@ def test_driver_plan_layout():
     assert words[c] == (int(fi.q.scale_mant[4, 2]) | ((int(fi.q.scale_exp[4, 2]) & 0xFFFF) << 16))
     c = lay.k_code_offset(1, lay.nb - 1) // 4
     assert words[c] == (int(fi.k.scale_mant[1, -1]) | ((int(fi.k.scale_exp[1, -1]) & 0xFFFF) << 16))
+    from golden.estimator_fixed import gamma_code
+    assert job.sparsity == CFG.sparsity and CFG.sparsity.row_gamma > 0
+    assert job.regs["row_gamma_code"] == gamma_code(CFG.sparsity.row_gamma)
+    assert acc.plan(q, k, v, CFG.sparsity.replace(row_gamma=0.0)).regs["row_gamma_code"] == 0
     with pytest.raises(ConfigError, match="row_gamma"):
-        acc.plan(q, k, v, CFG.sparsity)          # the preset's row_gamma is not 0
+        acc.plan(q, k, v, CFG.sparsity.replace(row_gamma=1.5))
     with pytest.raises(ValueError, match="base"):
         Accelerator(CFG, None, base=100)

@@ -18,7 +18,7 @@ Quantisation: ``golden.fixed_attention.quantize_attention_inputs`` (int8 Q / K w
 block) codes, Q's codes carrying log2(e)/sqrt(D); K centred and the Q/K channels smoothed; V
 int8 with a per-channel scale).  The index generator reads the same Q and K buffers, so the
 golden pattern of a run is ``golden.estimator_fixed.estimate_pattern_fixed(inputs.q, inputs.k,
-cfg, sparsity with row_gamma 0)``: ``quantize_estimator_inputs`` quantises the raw tensors
+cfg, sparsity)`` (the pooled per-row estimate included when ``row_gamma`` > 0): ``quantize_estimator_inputs`` quantises the raw tensors
 without centring and smoothing, which would need a second copy of Q and K in HBM for no change
 in the softmax (centring adds a constant per row; smoothing keeps every dot product).
 
@@ -97,12 +97,12 @@ def registers_for(cfg: AcceleratorConfig, lay: shell.Layout, addrs: dict, sp: Sp
     """Argument register values for a run (``hdl.shell`` register names)."""
     from golden.estimator_fixed import EstimatorParams, gamma_code
     gb = EstimatorParams().gamma_bits
-    if sp.row_gamma:
-        raise ConfigError("row_gamma: the pooled per-row estimate is not in hardware; use row_gamma=0")
+    # row_gamma 0 turns the pooled per-row estimate off (register 0); else its golden code
+    row_code = gamma_code(sp.row_gamma, gb) if sp.row_gamma > 0 else 0
     return {"q_addr": addrs["q"], "k_addr": addrs["k"], "v_addr": addrs["v"], "o_addr": addrs["o"],
             "scale_addr": addrs["scale"], "idx_addr": addrs["idx"], "seq_len": lay.seq_len,
             "n_heads": lay.n_heads, "n_kv_heads": lay.n_kv_heads, "sel_mode": int(sp.mode == "topk"),
-            "gamma_code": gamma_code(sp.gamma, gb), "row_gamma_code": 0, "min_budget": sp.min_budget,
+            "gamma_code": gamma_code(sp.gamma, gb), "row_gamma_code": row_code, "min_budget": sp.min_budget,
             "max_budget": sp.max_budget, "topk_vertical": sp.topk_vertical, "topk_slash": sp.topk_slash,
             "local_window": sp.local_window}
 
@@ -122,12 +122,12 @@ class Accelerator:
     # ------------------------------------------------------------------ host side
     def plan(self, q, k, v, sparsity: SparsityConfig | None = None) -> Job:
         """Quantise q [H, L, D], k and v [Hkv, L, D] (float, post-RoPE), lay them out and
-        compute the register values.  ``sparsity`` defaults to cfg.sparsity with row_gamma 0."""
+        compute the register values.  ``sparsity`` defaults to cfg.sparsity (row_gamma on)."""
         import torch
 
         from golden.fixed_attention import quantize_attention_inputs
         cfg = self.cfg
-        sp = cfg.sparsity.replace(row_gamma=0.0) if sparsity is None else sparsity
+        sp = cfg.sparsity if sparsity is None else sparsity
         if not isinstance(sp, SparsityConfig):
             raise ValueError("sparsity must be a SparsityConfig")
         fi = quantize_attention_inputs(q, k, v, cfg)
