@@ -159,7 +159,7 @@ def run_top(cfg, layer: int, n_tokens: int, prompt, lat: int = 30, waves: bool =
     job = acc.plan(q, k, v)
     gold = golden_for(job)
     g = H // Hkv
-    ideal = ideal_cycles(gold, cfg, n_tokens, g)
+    ideal = ideal_cycles(gold, cfg, n_tokens, g, pooled=job.sparsity.row_gamma > 0)
     bdir = build_dir_for("fast_prefill_top", cfg, waves)
     bdir.mkdir(parents=True, exist_ok=True)
     cases, out, dump, prog = (bdir / f"demo-{n}" for n in ("cases.pt", "out.json", "o.pt", "progress"))

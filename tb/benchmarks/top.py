@@ -18,7 +18,7 @@ compulsory, simulation speed.
 Host-side helpers shared with tests/test_top.py and the demo (torch, no simulator):
     layer_tensors(layer, n_tokens, cfg, prompt) -> (q, k, v) float, cut to cfg.head_dim
     golden_for(job) -> dict (pattern, vertical, slash, o_int, o_float, cache stats per group)
-    ideal_cycles(golden, cfg) -> dict
+    ideal_cycles(golden, cfg, L, g, pooled=False) -> dict
 """
 
 from __future__ import annotations
@@ -45,8 +45,9 @@ def layer_tensors(layer: int, n_tokens: int, cfg, prompt: str = "default"):
 
 
 def golden_for(job) -> dict:
-    """The golden results of a planned run: the fixed-point pattern (row_gamma 0: no pooled rows
-    in hardware), the fixed-point attention output, and the cache simulator per KV group."""
+    """The golden results of a planned run: the fixed-point pattern of the job's sparsity (the
+    pooled per-row estimate included when row_gamma > 0), the fixed-point attention output, and
+    the cache simulator per KV group."""
     from golden import cache_sim
     from golden.estimator_fixed import estimate_pattern_fixed
     from golden.fixed_attention import fixed_sparse_attention
@@ -68,12 +69,24 @@ def golden_for(job) -> dict:
             "o_float": res.o_float, "groups": groups}
 
 
-def ideal_cycles(gold: dict, cfg, L: int, g: int) -> dict:
-    """Ideal unit cycles of a layer: index generator 2 passes at max_group MPUs, attention one
-    K/V row per cycle over every group's union of kept tiles (2 x B rows per tile)."""
-    sig = sum(2 * g * cfg.block * L * cfg.head_dim / (cfg.max_group * cfg.macs_per_cycle)
-              for _ in gold["groups"])
-    attn = sum(2 * cfg.block * gr["union"] for gr in gold["groups"])
+def ideal_cycles(gold: dict, cfg, L: int, g: int, pooled: bool = False) -> dict:
+    """Ideal unit cycles of a layer, per unit counter of the top.
+
+    sig:  the index generator's 2 passes at max_group MPUs, one key row per cycle; with the
+          pooled per-row estimate (``pooled``) also its block-means load, (g + 1) L rows at the
+          bus rate (``cnt_sig_cycles`` counts both).
+    attn: one K/V row per cycle over every group's union of kept tiles (2 x B rows per tile);
+          with ``pooled`` also the pooled rows' candidates, one per cycle (nb (nb + 1) / 2 per
+          group: the row stream needs every row's pooled bits before the cache starts).
+    """
+    B, D = cfg.block, cfg.head_dim
+    nb = -(-L // B)
+    groups = len(gold["groups"])
+    sig = groups * 2 * g * B * L * D / (cfg.max_group * cfg.macs_per_cycle)
+    attn = sum(2 * B * gr["union"] for gr in gold["groups"])
+    if pooled:
+        sig += groups * (g + 1) * L * D / cfg.axi_bytes
+        attn += groups * nb * (nb + 1) / 2
     return {"sig": sig, "attn": attn, "total": sig + attn}
 
 
