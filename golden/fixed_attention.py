@@ -292,8 +292,170 @@ def fixed_attention_tile_reference(inputs: FixedAttentionInputs, mask: torch.Ten
 
 
 # ------------------------------------------------------------------ vectorised model
+def _exact_dtype(bound: int) -> torch.dtype:
+    """float32 when every integer partial sum of a matmul stays below 2**24 (then float32 is
+    exact whatever the summation order), float64 otherwise (exact below 2**53)."""
+    if bound < (1 << 24):
+        return torch.float32
+    if bound < (1 << 53):
+        return torch.float64
+    raise WidthError(f"matmul bound {bound} exceeds float64's exact integer range")
+
+
+def _check_range(x: torch.Tensor, bits: int, signed: bool, name: str) -> None:
+    """check_width over x's extremes only (one aminmax pass instead of a full int64 copy)."""
+    if x.numel():
+        lo, hi = torch.aminmax(x)
+        check_width(torch.stack((lo, hi)).long(), bits, signed, name)
+
+
+def _shift_round_bounded(x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    """``rshift_round(x, s)`` for callers that guarantee |x| << max(0, -s) < 2**61.
+
+    Same formula (round half up, right shifts clamped at 62, exact left shifts) without the
+    headroom checks, which the caller's width bounds make redundant; s is small (broadcast).
+    """
+    right = s.clamp(0, 62)
+    left = (-s).clamp(min=0)
+    half = torch.where(right > 0, torch.ones_like(right) << (right - 1).clamp(min=0),
+                       torch.zeros_like(right))
+    out = (x + half) >> right
+    if bool((left > 0).any()):
+        out = out << left
+    return out
+
+
+def _exp2_lut(cfg: AcceleratorConfig) -> tuple[torch.Tensor, int]:
+    """``exp2_neg`` of every logit distance y = m_t * 2**F - x up to ``y0``, as one table.
+
+    For y >= y0 = (p_bits + 2) * 2**F the integer part n of -x (after rounding to lut_bits) is
+    at least p_bits + 2, so exp2_neg shifts a table entry < 2**p_bits right by p_bits + 2: 0.
+    The table is built by exp2_neg itself, so a lookup equals the function bit for bit.
+    """
+    F = cfg.score_frac_bits
+    y0 = (cfg.p_bits + 2) << F
+    lut = exp2_neg(-torch.arange(y0 + 1, dtype=torch.int64), F, cfg.exp_lut_bits, cfg.p_bits)
+    if int(lut[y0]) != 0:       # the argument above, checked
+        raise WidthError("exp2 table: the last entry must be 0")
+    check_width(lut, cfg.p_bits, False, "P")
+    return lut, y0
+
+
 def fixed_sparse_attention(inputs: FixedAttentionInputs, mask: torch.Tensor) -> FixedAttentionResult:
     """The fixed-point engine over all heads and query blocks, bit-identical to the reference.
+
+    inputs from :func:`quantize_attention_inputs`; mask bool [H, nb, nb] (causal, diagonal kept).
+    The (head, query block) rows are sorted by kept-tile count, most first, so step j (the j-th
+    kept key block, ascending, of every row that has one) works on a prefix of the rows that
+    shrinks as rows finish: the work is the kept tiles, not rows x widest row.  Since the
+    diagonal tile is each row's last, the rows that finish at step j are exactly the ones on
+    their diagonal tile, the only tiles with masked entries (causal mask, keys >= L).  The
+    integer matmuls run in float32 where every partial sum stays below 2**24 (exact).
+    """
+    H, Hkv, L, D, g = _check_inputs(inputs)
+    cfg, B = inputs.cfg, inputs.cfg.block
+    nb = check_block_mask(mask, H, L, B)
+    pad = nb * B - L
+    F, E, smax = cfg.score_frac_bits, cfg.acc_frac_bits, cfg.rescale_shift_max
+    lo_x, hi_x = -(1 << (cfg.logit_bits - 1)), (1 << (cfg.logit_bits - 1)) - 1
+    qk_dtype = _exact_dtype(D * 128 * 128)
+    pv_dtype = _exact_dtype(B * cfg.p_max * 128)
+    lut, y0 = _exp2_lut(cfg)
+
+    def blocks(t: torch.Tensor, dtype) -> torch.Tensor:
+        t = torch.nn.functional.pad(t.to(dtype), (0, 0, 0, pad))
+        return t.reshape(t.shape[0] * nb, B, D)
+
+    # Rows (flat index h * nb + r) sorted by tile count, most first; steps[j] = rows with > j tiles.
+    tiles = mask.sum(dim=-1)                                        # [H, nb]
+    order = torch.sort(tiles.reshape(-1), descending=True, stable=True).indices
+    counts = tiles.reshape(-1)[order]
+    kmax = int(counts[0])
+    n_at = [int(n) for n in (counts[None, :] > torch.arange(kmax + 1)[:, None]).sum(dim=1)]
+    cidx = torch.arange(nb)
+    cols = torch.where(mask, cidx, nb + cidx).sort(dim=-1).values.reshape(H * nb, nb)[order]
+    head, row = order // nb, order % nb
+    kv_row = (head // g) * nb                                       # flat K/V block base
+
+    qb = blocks(inputs.q.values, qk_dtype)[order]
+    kb = blocks(inputs.k.values, qk_dtype)
+    vb = blocks(inputs.v, pv_dtype)
+    qm = inputs.q.scale_mant.reshape(-1)[order]
+    qe = inputs.q.scale_exp.reshape(-1)[order]
+    km, ke = inputs.k.scale_mant.reshape(-1), inputs.k.scale_exp.reshape(-1)
+    fast_logits = cfg.logit_prod_bits <= 61
+    # T << E and s << E must stay below 2**61 for the unchecked shifter (true for any config
+    # AcceleratorConfig accepts; the checked rshift_round covers the rest)
+    shifter = (_shift_round_bounded if max(cfg.tile_o_bits, cfg.tile_l_bits) + E <= 61
+               else rshift_round)
+    kl = torch.arange(B)
+    tril = kl[None, :] <= kl[:, None]
+
+    m = torch.zeros(H * nb, B, dtype=torch.int64)
+    l = torch.zeros(H * nb, B, dtype=torch.int64)
+    o = torch.zeros(H * nb, B, D, dtype=torch.int64)
+    for j in range(kmax):
+        n, n_full = n_at[j], n_at[j + 1]      # rows [n_full, n) are on their diagonal tile
+        kv = kv_row[:n] + cols[:n, j]
+        s_qk = torch.bmm(qb[:n], kb.index_select(0, kv).transpose(1, 2)).to(torch.int64)
+        # logits: x = sat(rshift_round(S * mult, shift)); the width checks on the extremes
+        # per tile are exact since mult > 0
+        s_lo, s_hi = torch.aminmax(s_qk.view(n, -1), dim=1)
+        check_width(torch.stack((s_lo.min(), s_hi.max())), cfg.score_bits, True, "score S")
+        mult, shift = logit_multiplier(qm[:n], qe[:n], km[kv], ke[kv], F, cfg.logit_mult_bits)
+        check_width(torch.stack(((s_lo * mult).min(), (s_hi * mult).max())),
+                    cfg.logit_prod_bits, True, "logit product S*mult")
+        if fast_logits and int(shift.min()) >= 0:
+            sh = shift.clamp(max=62)
+            half = torch.where(sh > 0, torch.ones_like(sh) << (sh - 1).clamp(min=0),
+                               torch.zeros_like(sh))
+            x = s_qk.mul_(mult[:, None, None]).add_(half[:, None, None])
+            x = x.bitwise_right_shift_(sh[:, None, None]).clamp_(lo_x, hi_x)
+        else:
+            x = scale_logits(s_qk, mult[:, None, None], shift[:, None, None], cfg.logit_bits)
+        # diagonal tiles: causal mask inside the tile, and keys >= L in the last block
+        valid = tril & (kl < (L - row[n_full:n] * B)[:, None, None])   # [n - n_full, B, B]
+        x[n_full:].masked_fill_(~valid, lo_x)
+        m_t = ceil_int(x.amax(dim=-1), F)
+        check_width(m_t, cfg.max_bits, True, "tile max m_t")
+        y = (m_t << F)[..., None] - x          # >= 0 since m_t * 2**F >= max x
+        y[n_full:].masked_fill_(~valid, y0)
+        p = lut[y.clamp_(max=y0)]
+        t = torch.bmm(p.to(pv_dtype), vb.index_select(0, kv)).to(torch.int64)
+        _check_range(t, cfg.tile_o_bits, True, "tile result T")
+        s = p.sum(dim=-1)
+        _check_range(s, cfg.tile_l_bits, False, "tile row sum")
+        # online-softmax merge (the first tile of a row just loads: m = m_t, O = T << E)
+        if j == 0:
+            m_new = m_t
+            sh_t = torch.full_like(m_t, min(0, smax) - E)
+            o_new = shifter(t, sh_t[..., None])
+            l_new = shifter(s, sh_t)
+        else:
+            m_old = m[:n]
+            m_new = torch.maximum(m_old, m_t)
+            sh_old = (m_new - m_old).clamp(0, smax)
+            sh_t = (m_new - m_t).clamp(max=smax) - E
+            o_new = (shifter(o[:n], sh_old[..., None])
+                     + shifter(t, sh_t[..., None]))
+            l_new = shifter(l[:n], sh_old) + shifter(s, sh_t)
+        _check_range(o_new, cfg.acc_o_bits, True, "accumulator O")
+        _check_range(l_new, cfg.acc_l_bits, False, "accumulator l")
+        m[:n], o[:n], l[:n] = m_new, o_new, l_new
+    out = _normalise(o, l, cfg)[0]
+    unsort = torch.empty_like(order)
+    unsort[order] = torch.arange(H * nb)
+    o_int = out[unsort].view(H, nb * B, D)[:, :L]
+    scale = inputs.v_scale[torch.arange(H) // g][:, None, :] * 2.0 ** -cfg.o_frac_bits
+    o_float = (o_int.double() * scale).float()
+    return FixedAttentionResult(o_int=o_int.contiguous(), o_float=o_float,
+                                m=m[unsort].view(H, nb * B)[:, :L].contiguous(),
+                                l=l[unsort].view(H, nb * B)[:, :L].contiguous(), tiles=tiles.long())
+
+
+def _fixed_sparse_attention_padded(inputs: FixedAttentionInputs,
+                                   mask: torch.Tensor) -> FixedAttentionResult:
+    """The previous vectorised model, kept as a private second reference for the tests.
 
     Step j processes the j-th kept key block (ascending) of every (head, query block) row at
     once; rows with fewer kept blocks get padded steps that leave their state untouched.

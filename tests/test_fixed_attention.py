@@ -302,3 +302,44 @@ def test_quantisation_floor_halves_per_bit():
     assert 0 < e10 < e8 / 3, (e8, e10)
     with pytest.raises(ValueError, match="bits"):
         quantisation_error(q, k, v, mask, 16, 1)
+
+
+# ------------------------------------------------------------------ compacted == padded model
+@pytest.mark.parametrize("cfg_name, L, p_bits, p", [("ci", 150, 10, 0.4), ("ci", 160, 16, 0.15),
+                                                    ("ci", 33, 8, 0.9), ("smollm2", 300, 10, 0.3)])
+def test_compacted_equals_padded_model(cfg_name, L, p_bits, p):
+    """The tile-compacted model (rows sorted by tile count, float32 matmuls where exact, one exp2
+    table) equals the padded step-by-step model it replaced, on every output, with very uneven
+    tile counts per row; p_bits 16 forces the float64 P @ V path."""
+    from golden.fixed_attention import _fixed_sparse_attention_padded
+    cfg = preset(cfg_name).replace(p_bits=p_bits)
+    D = cfg.head_dim
+    q, k, v = _rand(H=6, Hkv=2, L=L, D=D, seed=L)
+    nb = -(-L // cfg.block)
+    mask = _random_mask(6, nb, p=p, seed=L)
+    mask[2] = _full(1, nb)[0]                     # one head dense, the others sparse
+    inp = quantize_attention_inputs(q, k, v, cfg)
+    a, b = fixed_sparse_attention(inp, mask), _fixed_sparse_attention_padded(inp, mask)
+    for name in ("o_int", "o_float", "m", "l", "tiles"):
+        assert torch.equal(getattr(a, name), getattr(b, name)), name
+
+
+def test_compacted_equals_padded_model_negative_logit_shift():
+    """Scales so large that the logit shift is negative (the generic scale_logits path)."""
+    from golden.fixed_attention import _fixed_sparse_attention_padded
+    q, k, v = _rand(L=80)
+    inp = quantize_attention_inputs(q, k, v, CI)
+    big = dataclasses.replace(inp, q=dataclasses.replace(inp.q, scale_exp=inp.q.scale_exp + 60))
+    mask = _random_mask(6, 5, p=0.5)
+    a, b = fixed_sparse_attention(big, mask), _fixed_sparse_attention_padded(big, mask)
+    assert torch.equal(a.o_int, b.o_int) and torch.equal(a.l, b.l) and torch.equal(a.m, b.m)
+
+
+def test_compacted_equals_padded_model_real(real):
+    """Real SmolLM2 layers (sink-heavy 15 and 18 included) at the default pattern."""
+    from golden.fixed_attention import _fixed_sparse_attention_padded
+    for layer in (15, 18):
+        cap, mask = real[layer]
+        inp = quantize_attention_inputs(cap.q, cap.k, cap.v, SMOL)
+        a, b = fixed_sparse_attention(inp, mask), _fixed_sparse_attention_padded(inp, mask)
+        assert torch.equal(a.o_int, b.o_int) and torch.equal(a.l, b.l) and torch.equal(a.m, b.m)
