@@ -12,7 +12,13 @@ Command line (the sweep recorded in docs/pattern.md)::
         --set gamma=0.9,row_gamma=0.95,local_window=2 --set gamma=0.95
 
 Each ``--set`` is a comma list of SparsityConfig fields replaced in the current
-defaults (``dense_layers`` as ``0+1+2``).
+defaults (``dense_layers`` as ``0+1+2``).  ``--attention`` takes one or more of
+``float`` (float pattern, float attention), ``fixed-pattern`` (the fixed-point estimator's
+pattern, float attention) and ``fixed`` (the whole fixed-point model: that pattern and the
+bit-exact fixed-point attention, ``golden.report.fixed_layer``); fixed-pattern and fixed share
+the pattern, so their difference is the engine's arithmetic::
+
+    python -m golden.measure --tokens 8192 --prompt gnu-licenses --attention fixed fixed-pattern
 """
 
 from __future__ import annotations
@@ -67,15 +73,20 @@ def _sparse_attention_sdpa(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, ma
     return out
 
 
-def _pattern(attention: str, layer: int, q, k, block: int, sparsity: SparsityConfig):
+ATTENTION_MODES = ("float", "fixed-pattern", "fixed")
+
+
+def _layer(attention: str, layer: int, q, k, v, block: int, sparsity: SparsityConfig):
+    """(pattern, output) of one layer in the given mode (see :func:`end_to_end`)."""
     if attention == "float":
-        return build_pattern(q, k, block, sparsity, layer=layer)
-    if attention == "fixed-pattern":
-        from golden.estimator_fixed import estimate_pattern_fixed, quantize_estimator_inputs
+        pat = build_pattern(q, k, block, sparsity, layer=layer)
+        return pat, _sparse_attention_sdpa(q, k, v, pat.mask, block)
+    if attention in ("fixed-pattern", "fixed"):
+        from golden.report import fixed_layer
         cfg = preset("smollm2", block=block, sparsity=sparsity)
-        qq, kq = quantize_estimator_inputs(q, k, block)
-        return estimate_pattern_fixed(qq, kq, cfg, sparsity, layer=layer)
-    raise ValueError(f"attention must be 'float' or 'fixed-pattern', got {attention!r}")
+        pat, o = fixed_layer(cfg, layer, q, k, v, attention=attention == "fixed")
+        return pat, (_sparse_attention_sdpa(q, k, v, pat.mask, block) if o is None else o)
+    raise ValueError(f"attention must be one of {ATTENTION_MODES}, got {attention!r}")
 
 
 def end_to_end(n_tokens: int, prompt: str | Path = "default", sparsity: SparsityConfig | None = None,
@@ -83,7 +94,10 @@ def end_to_end(n_tokens: int, prompt: str | Path = "default", sparsity: Sparsity
     """Dense vs sparse-prefill SmolLM2 on ``n_tokens`` of ``prompt``.
 
     attention  "float": float pattern (golden.pattern) and float sparse attention;
-               "fixed-pattern": the fixed-point estimator's pattern, float sparse attention.
+               "fixed-pattern": the fixed-point estimator's pattern on the host-quantised
+               Q/K (as the accelerator computes it), float sparse attention;
+               "fixed": the same pattern and the bit-exact fixed-point attention
+               (golden.report.fixed_layer), i.e. the accelerator's output in every layer.
     Returns dict(ppl_dense, ppl_sparse, top1_agreement, mean_density, seconds).
     """
     from golden.smollm2 import SmolLM2, perplexity, prompt_tokens
@@ -96,10 +110,13 @@ def end_to_end(n_tokens: int, prompt: str | Path = "default", sparsity: Sparsity
     dense = _DENSE_CACHE[key]
     densities: list[torch.Tensor] = []
 
+    if attention not in ATTENTION_MODES:
+        raise ValueError(f"attention must be one of {ATTENTION_MODES}, got {attention!r}")
+
     def attn(layer, q, k, v):
-        pat = _pattern(attention, layer, q, k, block, sparsity)
+        pat, out = _layer(attention, layer, q, k, v, block, sparsity)
         densities.append(pat.density())
-        return _sparse_attention_sdpa(q, k, v, pat.mask, block)
+        return out
 
     t0 = time.time()
     sparse = model.forward(tokens, attention_fn=attn)
@@ -133,20 +150,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tokens", type=int, default=2048)
     ap.add_argument("--prompt", action="append", help="shipped prompt name (repeatable)")
     ap.add_argument("--set", action="append", default=[], help="SparsityConfig changes, e.g. gamma=0.95")
-    ap.add_argument("--attention", default="float", choices=("float", "fixed-pattern"))
+    ap.add_argument("--attention", nargs="+", default=["float"], choices=ATTENTION_MODES,
+                    help="one or more modes, run in this order per prompt (the dense forward is shared)")
     args = ap.parse_args(argv)
     prompts = args.prompt or ["default"]
     sets = args.set or [""]
-    print("| tokens | prompt | setting | ppl dense | ppl sparse | dppl % | top-1 % | density % | s |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| tokens | prompt | setting | attention | ppl dense | ppl sparse | dppl % | top-1 % | density % | s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for s in sets:
         sp = _parse_set(s, SparsityConfig())
         for prompt in prompts:
-            r = end_to_end(args.tokens, prompt, sp, args.attention)
-            print(f"| {args.tokens} | {prompt} | {s or 'defaults'} | {r['ppl_dense']:.3f} | "
-                  f"{r['ppl_sparse']:.3f} | {100 * (r['ppl_sparse'] / r['ppl_dense'] - 1):+.2f} | "
-                  f"{100 * r['top1_agreement']:.1f} | {100 * r['mean_density']:.1f} | "
-                  f"{r['seconds']:.0f} |", flush=True)
+            for mode in args.attention:
+                r = end_to_end(args.tokens, prompt, sp, mode)
+                print(f"| {args.tokens} | {prompt} | {s or 'defaults'} | {mode} | {r['ppl_dense']:.3f} | "
+                      f"{r['ppl_sparse']:.3f} | {100 * (r['ppl_sparse'] / r['ppl_dense'] - 1):+.2f} | "
+                      f"{100 * r['top1_agreement']:.2f} | {100 * r['mean_density']:.1f} | "
+                      f"{r['seconds']:.0f} |", flush=True)
     return 0
 
 

@@ -39,6 +39,22 @@ def _layer_patterns(cfg: AcceleratorConfig, layer: int, q, k, v):
     return float_pattern, o_float, fixed_pattern, o_fixed
 
 
+def fixed_layer(cfg: AcceleratorConfig, layer: int, q, k, v,
+                attention: bool = True) -> tuple[Pattern, torch.Tensor | None]:
+    """One layer of the fixed-point model as host and accelerator run it.
+
+    The host quantiser (``quantize_attention_inputs``), the fixed-point estimator's pattern on
+    the quantised Q/K (dense for the config's dense layers and short prompts) and, with
+    ``attention``, the bit-exact attention on that pattern.  q [H, L, D], k, v [Hkv, L, D]
+    post-RoPE floats.  Returns (pattern, o_float [H, L, D], or None without ``attention``).
+    """
+    inputs = fixed_attention.quantize_attention_inputs(q, k, v, cfg)
+    pattern = _fixed_pattern(inputs, cfg, layer, q.shape[1])
+    if not attention:
+        return pattern, None
+    return pattern, fixed_attention.fixed_sparse_attention(inputs, pattern.mask).o_float
+
+
 def _fixed_pattern(inputs, cfg: AcceleratorConfig, layer: int, seq_len: int) -> Pattern:
     sparsity = cfg.sparsity
     if layer in sparsity.dense_layers or seq_len < sparsity.dense_below:
@@ -120,9 +136,7 @@ def run_report(cfg: AcceleratorConfig, n_tokens: int = 2048, prompt: str | Path 
             return _layer_patterns_float(cfg, layer, q, k, v)
 
         def fixed_fn(layer, q, k, v):
-            inputs = fixed_attention.quantize_attention_inputs(q, k, v, cfg)
-            pattern = _fixed_pattern(inputs, cfg, layer, q.shape[1])
-            return fixed_attention.fixed_sparse_attention(inputs, pattern.mask).o_float
+            return fixed_layer(cfg, layer, q, k, v)[1]
 
         with torch.no_grad():
             steps = wrap([("float", float_fn), ("fixed", fixed_fn)], desc="end to end", unit="run")
