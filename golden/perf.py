@@ -65,6 +65,18 @@ SIG_HBM_LATENCY = 30
 SIG_DRAIN_EXTRA = 25
 SIG_PIPELINE = 8
 SIG_KEPT_FRACTION = 0.73
+#: HBM model of the simulation benches (fast_prefill.host.sim over cocotbext-axi's AxiRamRead):
+#: it takes an AR into a 2-entry queue and serves one burst at a time, so at most 3 bursts per
+#: port are in flight; each waits the latency from its AR handshake.  Found at ci: the index
+#: generator's and sig_pool's loads grow by ~(latency / 3) per block from latency 30 to 100.
+BENCH_HBM_INFLIGHT = 3
+#: Cycles between a burst's last beat and the next burst's service (fitted at ci, latency 100).
+HBM_AR_GAP = 0
+#: hdl.sig_params.MAX_OUTSTANDING: read bursts the index generator / sig_pool keep in flight
+#: (what a real HBM port takes; the evaluation uses it).
+SIG_MAX_OUTSTANDING = 8
+#: hdl/kv_dma.py: the cache's fetch bursts in flight.
+KV_MAX_OUTSTANDING = 4
 
 # ---------------------------------------------------------------- U280 and A5000 facts
 HBM_CHANNELS = 32
@@ -154,13 +166,26 @@ def gemm_cycles(cfg: AcceleratorConfig, M: int, K: int, N: int) -> int:
     return math.ceil(M / R) * math.ceil(K / D) * (mpu_stream_cycles(cfg, N) + R)
 
 
+def _stream_cycles(rows_cycles: float, bursts: int, burst_beats: int, hbm_latency: int,
+                   inflight: int) -> float:
+    """Cycles to consume ``bursts`` reads of ``burst_beats`` beats: the consumer's own pace
+    (``rows_cycles``) unless the port's bursts in flight cannot cover the latency, then
+    ``(latency + beats + HBM_AR_GAP) / inflight`` per burst."""
+    return max(float(rows_cycles), bursts * (hbm_latency + burst_beats + HBM_AR_GAP) / inflight)
+
+
 def index_generator_cycles(cfg: AcceleratorConfig, seq_len: int, group: int, kept: int | None = None,
-                           hbm_latency: int = SIG_HBM_LATENCY, lanes: int | None = None) -> int:
+                           hbm_latency: int = SIG_HBM_LATENCY, lanes: int | None = None,
+                           inflight: int = BENCH_HBM_INFLIGHT) -> int:
     """Cycles of ``hdl/sig.py`` (scorer + selection) for one KV group of ``group`` query heads.
 
     The RTL holds the Q_last block of up to ``lanes`` heads (default cfg.max_group, one B x D
     MPU each) and streams K through them twice, one key row per ``ceil(8D / axi_data_bits)``
-    cycles; ``lanes`` < group repeats both passes per round of heads (a smaller build).
+    cycles, one read burst per K block; when ``inflight`` bursts cannot cover the HBM latency
+    a pass takes ``nb (latency + block beats + HBM_AR_GAP) / inflight`` instead
+    (``inflight``: BENCH_HBM_INFLIGHT for the simulation benches' HBM model,
+    SIG_MAX_OUTSTANDING for an HBM that takes every burst the unit issues);
+    ``lanes`` < group repeats both passes per round of heads (a smaller build).
     Fixed costs: the Q_last load, two HBM latencies, the last tile's drain and divider
     (B + 25) and the pipeline (8).  Selection: the pop of the slowest vector's ``kept``
     entries (default SIG_KEPT_FRACTION of nb, measured on SmolLM2 at gamma 0.95) plus an
@@ -170,33 +195,263 @@ def index_generator_cycles(cfg: AcceleratorConfig, seq_len: int, group: int, kep
     _count(seq_len, "seq_len", 1)
     _count(group, "group", 1)
     lanes = cfg.max_group if lanes is None else _count(lanes, "lanes", 1)
+    _count(inflight, "inflight", 1)
     B, D, bus = cfg.block, cfg.head_dim, cfg.axi_data_bits
     nb = -(-seq_len // B)
     beats_per_row = max(1, -(-8 * D // bus))
     rows_per_beat = max(1, bus // (8 * D))
+    block_beats = -(-B * beats_per_row // rows_per_beat)
     rounds = -(-group // lanes)
-    per_round = (2 * seq_len * beats_per_row                                  # two K passes
+    per_round = (2 * _stream_cycles(seq_len * beats_per_row, nb, block_beats, hbm_latency,
+                                    inflight)                                 # two K passes
                  + -(-min(group, lanes) * B // rows_per_beat) * beats_per_row  # Q_last load
                  + 2 * hbm_latency + B + SIG_DRAIN_EXTRA + SIG_PIPELINE)
     kept = math.ceil(SIG_KEPT_FRACTION * nb) if kept is None else _count(kept, "kept")
-    return rounds * per_round + kept + nb + 3
+    return round(rounds * per_round) + kept + nb + 3
 
 
-def pooled_row_cycles(cfg: AcceleratorConfig, seq_len: int, group: int) -> tuple[int, int]:
+def pooled_row_cycles(cfg: AcceleratorConfig, seq_len: int, group: int,
+                      hbm_latency: int = SIG_HBM_LATENCY,
+                      inflight: int = BENCH_HBM_INFLIGHT) -> tuple[int, int]:
     """Cycles of ``hdl/sig_pool.py`` for one KV group: (block-means load, all rows back to back).
 
-    The load reads K and the group's Q rows, one row per ``ceil(8D / bus)`` cycles; row r then
-    costs ``2 (r + 1) + 12`` cycles, every head in parallel (measured at ci: 2085 and 1476
-    cycles at 512 tokens, g = 3, docs/sig.md).
+    The load reads K and the group's Q rows, one row per ``ceil(8D / bus)`` cycles, one burst
+    per block (latency-bound like the index generator's passes when ``inflight`` bursts do
+    not cover the latency); row r then costs ``2 (r + 1) + 12`` cycles, every head in
+    parallel (measured at ci: 2085 and 1476 cycles at 512 tokens, g = 3, docs/sig.md).
     """
     _check_cfg(cfg)
     _count(seq_len, "seq_len", 1)
     _count(group, "group", 1)
+    _count(inflight, "inflight", 1)
+    lat = _count(hbm_latency, "hbm_latency")
     nb = -(-seq_len // cfg.block)
     beats_per_row = max(1, -(-8 * cfg.head_dim // cfg.axi_data_bits))
-    load = (group + 1) * seq_len * beats_per_row + 2 * SIG_HBM_LATENCY
+    rows_per_beat = max(1, cfg.axi_data_bits // (8 * cfg.head_dim))
+    block_beats = -(-cfg.block * beats_per_row // rows_per_beat)
+    load = round(_stream_cycles((group + 1) * seq_len * beats_per_row, (group + 1) * nb,
+                                block_beats, lat, inflight)) + 2 * lat
     rows = nb * (nb + 1) + 12 * nb
     return load, rows
+
+
+# ---------------------------------------------------------------- the accelerator top, one layer
+#: Top (hdl/fast_prefill_top.py, hdl/top_sched.py) structure constants.  Read off the RTL's FSMs
+#: (named after the state they count) or measured once on the RTL at ci (tests/test_perf.py,
+#: docs/performance.md "Calibration of the layer model"):
+TOP_CHECK = 5            # accept, two check cycles (+1 wait), FIN: once per run (top_sched)
+TOP_GROUP_FIXED = 4      # per KV group: S_GRP, S_LDW, S_NEXT, the start handshakes (fitted at ci)
+TOP_IDX_HEAD = 4         # index dump per head: rd_head held two cycles, sizes, the segment switch
+TOP_IDX_SEG = 2          # index dump per segment (header, vertical, slash): command + the last beat
+IDX_HEADER_WORDS = 8     # hdl.shell.IDX_HEADER_WORDS
+#: grp_attn (hdl/grp_attn.py, hdl/grp_rows.py, hdl/kv_cache.py)
+ATT_FIXED = 8            # S_CLEAR, S_GO, the RUN check (cwait 3) and the start of the cache
+ROW_SCAN = 2             # builder A per row beyond the r + 1 blocks it scans (the down scan, row end)
+POOL_ROW = 14            # sig_pool's latency of one requested row beyond 2 (r + 1) + kept (docs/grp_attn.md)
+POOL_COPY = 2            # provider: cycles per head to copy sig_pool's output row (address held 2)
+POOL_HANDSHAKE = 8       # per row: pr_start, pr_done sampled, the ack, the builder's restart (fitted at ci)
+CACHE_SERVE_DEPTH = 64   # hdl.kv_cache.SERVE_DEPTH: decisions ahead of the output
+CACHE_DECIDE = 2         # cycles per cache decision (+ ceil(slots / 8) when a victim is searched)
+CACHE_SEARCH_WIDTH = 8   # hdl.kv_cache.SEARCH_WIDTH
+ACCESS_GAP = 0           # cache output cycles per access beyond its 2B rows (x row beats)
+MISS_EXTRA = 4           # a fetch beyond latency + 2 KW beats before the slot may be read
+ATT_TAIL = 40            # after the last K/V row: the engines' last PV, O serialiser, last B
+
+
+class _ReadPort:
+    """One AXI read port of the HBM: bursts served in order at one beat per cycle, each no
+    sooner than ``lat`` after its AR; an AR is taken once the burst ``inflight`` places ahead
+    has been served (the benches' HBM model: a 2-entry AR queue plus the burst in service)."""
+
+    def __init__(self, lat: int, inflight: int):
+        self.lat, self.k = lat, inflight
+        self.ends: list[float] = []
+
+    def burst(self, t: float, beats: int) -> float:
+        """Request a burst at ``t``; returns the cycle its last beat arrives."""
+        n = len(self.ends)
+        ar = t if n < self.k else max(t, self.ends[n - self.k])
+        start = max(ar + self.lat, self.ends[-1] if self.ends else 0.0)
+        self.ends.append(start + beats)
+        return self.ends[-1]
+
+
+def _np_mask(mask):
+    import numpy as np
+    if hasattr(mask, "numpy"):
+        mask = mask.detach().cpu().numpy()
+    return np.asarray(mask, dtype=bool)
+
+
+def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_sizes,
+                           hbm_latency: int = SIG_HBM_LATENCY, pooled: bool = False,
+                           inflight: int = BENCH_HBM_INFLIGHT) -> dict:
+    """Cycles of ``hdl/grp_attn.py`` for one KV group (``cnt_attn_cycles`` of the group).
+
+    mask            bool [g, nb, nb]: the group's heads' kept tiles (the golden pattern).
+    vertical_union  the group's vertical key blocks (union over its heads; the cache's tier 1).
+    set_sizes       per head (vertical count, slash count): the set load.
+    hbm_latency     cycles from a burst's address to its first beat (the bench's HBM model).
+    pooled          row_guard: builder A waits for sig_pool's row r before scanning row r.
+
+    Structure (one phase after the other): the set load (``2 (1 + max(nv, ns))`` per head);
+    builder A's whole stream into the cache (row r: ``r + 1 + ROW_SCAN`` cycles, or with
+    ``pooled`` at least sig_pool's row latency ``2 (r + 1) + kept_r + POOL_ROW`` plus the copy,
+    kept_r bounded by the row's kept tiles); the cache's backward liveness pass (one cycle per
+    access); then the accesses in stream order: each costs its rows (2B rows, one per
+    ``ceil(8D / bus)`` cycles) or, when the row's busiest engine is slower (its tiles x
+    (2B + tile_gap) + ROW_OVERHEAD), that engine's share; a miss's K/V fetch (golden.cache_sim,
+    policy "liveness") starts once the cache has decided it (decisions run up to 64 accesses
+    ahead, 2 cycles each, plus the victim search), the DMA is free and the victim's last read
+    is done, and its access waits for latency + 2 KW beats; then the tail (last PV, O drain).
+    Returns {"cycles", "load", "prefix", "backward", "stream", "stall", "tail", "accesses",
+    "misses"}.
+    """
+    import numpy as np
+
+    from golden.cache_sim import liveness, simulate_liveness
+
+    _check_cfg(cfg)
+    m = _np_mask(mask)
+    if m.ndim != 3 or m.shape[1] != m.shape[2]:
+        raise ValueError(f"mask: must be bool [g, nb, nb], got shape {tuple(m.shape)}")
+    g, nb = m.shape[0], m.shape[1]
+    lat = _count(hbm_latency, "hbm_latency")
+    B, D, bus = cfg.block, cfg.head_dim, cfg.axi_bytes
+    row_beats = max(1, -(-D // bus))                 # cycles per K or V row out of the cache
+    kw = -(-B * D // bus)                            # bus beats of one K (or V) block
+    slots = cfg.tier1_blocks + cfg.tier2_blocks
+    if len(set_sizes) != g:
+        raise ValueError(f"set_sizes: need one (nv, ns) per head ({g}), got {len(set_sizes)}")
+    load = sum(2 * (1 + max(nv, ns)) for nv, ns in set_sizes if nv or ns)
+    tiles_hr = m.sum(axis=2)                         # [g, nb] kept tiles per head and row
+    r_idx = np.arange(nb)
+    scan = r_idx + 1 + ROW_SCAN
+    if pooled:
+        kept = tiles_hr.max(axis=0)
+        scan = np.maximum(scan, 2 * (r_idx + 1) + kept + POOL_ROW + POOL_HANDSHAKE
+                                 + POOL_COPY * g)
+    prefix = int(scan.sum())
+    lv = liveness(m, sorted(vertical_union))
+    st = simulate_liveness(lv, cfg.tier1_blocks, cfg.tier2_blocks, cfg.kv_block_bytes,
+                           "liveness", record=True)
+    n = lv.accesses
+    backward = n
+    prefix_done = load + prefix + backward          # Q times below count from the run's start
+    # per row: the cache's rows, or the busiest engine of the row when it is slower
+    union_r = m.any(axis=0).sum(axis=1)
+    cache_r = union_r * (2 * B * row_beats + ACCESS_GAP)
+    eng_r = tiles_hr.max(axis=0) * (2 * B + tile_gap(B)) + ROW_OVERHEAD
+    per_acc = np.where(union_r > 0, np.maximum(cache_r, eng_r) / np.maximum(union_r, 1), 0.0)
+    rows = lv.rows.tolist()
+    blocks = lv.blocks.tolist()
+    kvp = _ReadPort(lat, min(inflight, KV_MAX_OUTSTANDING))
+    qp = _ReadPort(lat, inflight)
+    q_beats = -(-B * D // bus)
+    q_ready = {}
+    row_end = {}
+    for r in (0, 1):                                 # the lanes prefetch two Q blocks at start
+        if r < nb:
+            q_ready[r] = max(qp.burst(0.0, q_beats) for _ in range(g))
+    last_read = {}                                   # block -> index of its latest access
+    out_start = [0.0] * n
+    ends = [0.0] * n
+    t = 0.0                                          # end of the previous access's output
+    dec = dma = stall = 0.0
+    search = -(-slots // CACHE_SEARCH_WIDTH)
+    for i, ev in enumerate(st.events):
+        r = rows[i]
+        dec = max(dec + CACHE_DECIDE + (search if ev.victim >= 0 else 0),
+                  out_start[i - CACHE_SERVE_DEPTH] if i >= CACHE_SERVE_DEPTH else 0.0)
+        ready = t
+        if i == 0 or rows[i - 1] != r:               # a new row: its Q block must be in
+            if r >= 2 and r not in q_ready:
+                q_ready[r] = max(qp.burst(row_end.get(r - 2, 0.0), q_beats) for _ in range(g))
+            ready = max(ready, q_ready.get(r, 0.0) - prefix_done)
+        if ev.outcome == "miss":
+            issue = max(dec, dma)
+            if ev.victim >= 0 and ev.victim in last_read:
+                issue = max(issue, ends[last_read[ev.victim]])
+            dma = issue
+            kvp.burst(issue, kw)
+            ready = max(ready, kvp.burst(issue, kw) + MISS_EXTRA)
+        if ready > t:
+            stall += ready - t
+        out_start[i] = max(t, ready)
+        t = out_start[i] + per_acc[r]
+        ends[i] = t
+        row_end[r] = t
+        last_read[blocks[i]] = i
+    stream = t - stall
+    tail = ATT_TAIL + lat + -(-g * B * 4 * D // bus)
+    total = ATT_FIXED + prefix_done + t + tail
+    return {"cycles": total, "load": load, "prefix": prefix, "backward": backward,
+            "stream": stream, "stall": stall, "tail": tail, "accesses": n, "misses": st.misses}
+
+
+def top_layer_cycles(cfg: AcceleratorConfig, golden: dict, seq_len: int, heads: int,
+                     kv_heads: int, hbm_latency: int = SIG_HBM_LATENCY, pooled: bool = True,
+                     inflight: int = BENCH_HBM_INFLIGHT) -> dict:
+    """Cycles of ``hdl/fast_prefill_top.py`` for one layer, named like the top's counters.
+
+    golden        what the golden side knows before the run: a dict with ``pattern`` (a
+                  golden.pattern.Pattern: mask [H, nb, nb], per-head vertical / slash sets), as
+                  ``tb.benchmarks.top.golden_for`` returns it.
+    seq_len, heads, kv_heads   L, H, Hkv (g = H / Hkv heads per KV group).
+    hbm_latency   cycles from a burst's address to its first beat.
+    pooled        row_gamma on (``row_gamma_code`` != 0): sig_pool's means load after the index
+                  generator and the pooled rows in the attention phase.
+
+    Per KV group, one after the other (hdl/top_sched.py): the scale-code load ((g + 1) nbp
+    words, one per cycle, a beat per WPB + 1 cycles, one HBM latency), the index generator
+    (:func:`index_generator_cycles` with the group's largest set), with ``pooled`` sig_pool's
+    means load (:func:`pooled_row_cycles`), the index dump (per head a header beat and the
+    sets rounded up to whole beats, one entry per cycle, then the write responses), the
+    attention (:func:`attention_group_cycles`).
+    Returns {"cnt_cycles", "cnt_sig_cycles", "cnt_attn_cycles", "other", "groups": [...]}.
+    """
+    _check_cfg(cfg)
+    L = _count(seq_len, "seq_len", 1)
+    H = _count(heads, "heads", 1)
+    Hkv = _count(kv_heads, "kv_heads", 1)
+    if H % Hkv:
+        raise ValueError(f"heads: {H} is not a multiple of kv_heads {Hkv}")
+    lat = _count(hbm_latency, "hbm_latency")
+    if not isinstance(golden, dict) or "pattern" not in golden:
+        raise ValueError("golden: need a dict with 'pattern' (tb.benchmarks.top.golden_for)")
+    pat = golden["pattern"]
+    m = _np_mask(pat.mask)
+    nb = -(-L // cfg.block)
+    if m.shape != (H, nb, nb):
+        raise ValueError(f"golden: pattern mask has shape {tuple(m.shape)}, expected {(H, nb, nb)}")
+    g = H // Hkv
+    wpb = cfg.axi_bytes // 4
+    nbp = -(-nb // wpb) * wpb
+    groups = []
+    tot = {"cnt_sig_cycles": 0, "cnt_attn_cycles": 0, "other": TOP_CHECK}
+    for j in range(Hkv):
+        hs = range(j * g, (j + 1) * g)
+        sizes = [(len(pat.vertical[h]), len(pat.slash[h])) for h in hs]
+        kept = max(max(s) for s in sizes)
+        sig = index_generator_cycles(cfg, L, g, kept=min(kept, nb), hbm_latency=lat,
+                                     inflight=inflight)
+        if pooled:
+            sig += pooled_row_cycles(cfg, L, g, hbm_latency=lat, inflight=inflight)[0]
+        codes = (g + 1) * nbp // wpb * (wpb + 1) + lat
+        beats = [1 + -(-nv // wpb) + -(-ns // wpb) for nv, ns in sizes]
+        # the write responses of the dump overlap the last beats: no latency of its own
+        dump = sum(TOP_IDX_HEAD + b * (wpb + 1) + 3 * TOP_IDX_SEG for b in beats)
+        vert = sorted({c for h in hs for c in pat.vertical[h]})
+        att = attention_group_cycles(cfg, m[j * g:(j + 1) * g], vert, sizes, lat, pooled, inflight)
+        other = TOP_GROUP_FIXED + codes + dump
+        groups.append({"sig": sig, "codes": codes, "dump": dump, "other": other, "attn": att})
+        tot["cnt_sig_cycles"] += sig
+        tot["cnt_attn_cycles"] += att["cycles"]
+        tot["other"] += other
+    tot = {k: int(round(v)) for k, v in tot.items()}
+    tot["cnt_cycles"] = tot["cnt_sig_cycles"] + tot["cnt_attn_cycles"] + tot["other"]
+    tot["groups"] = groups
+    return tot
 
 
 # ---------------------------------------------------------------- platforms
@@ -505,3 +760,108 @@ def gpu_prefill(gpu: GpuSpec, shape: ModelShape, seq_len: int, density: float = 
     est.macs["attention"] = att_flops / 2
     est.bound["attention"] = "compute"
     return est
+
+
+# ---------------------------------------------------------------- calibration against the RTL top
+#: Cases of ``python -m golden.perf calibrate``: (SmolLM2 layer, tokens, row_gamma on) at the ci
+#: preset; each latency runs all of them in one simulation.
+CALIBRATION_CASES = ((3, 256, True), (3, 256, False), (12, 256, True), (12, 256, False),
+                     (25, 256, True), (25, 256, False), (3, 512, True), (3, 512, False),
+                     (12, 512, True), (12, 512, False), (25, 512, True), (25, 512, False))
+CALIBRATION_LATENCIES = (30, 100)
+
+
+def rtl_top_runs(cfg: AcceleratorConfig, cases, hbm_latency: int = SIG_HBM_LATENCY,
+                 tag: str = "perf") -> list[dict]:
+    """Run SmolLM2 layers through the RTL top and the layer model, side by side.
+
+    cases   iterable of (layer, tokens, row_gamma_on); every case runs in one simulation of
+            ``hdl/fast_prefill_top.py`` (Verilator, cached build) through the bench's own job
+            builders: ``tb.benchmarks.top.layer_tensors`` / ``golden_for``, the host driver's
+            ``Accelerator.plan`` (row_gamma 0 when off, else the preset's sparsity) and
+            ``tb/test_top.py`` (which checks O, the sets and the cache counters bit-exact).
+    Returns one dict per case: name, layer, tokens, pooled, latency, ``rtl`` and ``model``
+    (cnt_cycles, cnt_sig_cycles, cnt_attn_cycles, other) and the relative ``error`` of each.
+    """
+    import json as _json
+
+    import torch
+
+    from fast_prefill.host.driver import Accelerator
+    from tb.benchmarks.top import golden_for, layer_tensors
+    from tb.kit.runner import build_dir_for, run
+
+    _check_cfg(cfg)
+    lat = _count(hbm_latency, "hbm_latency")
+    runs, jobs = [], []
+    for layer, n, pooled in cases:
+        q, k, v = layer_tensors(layer, n, cfg)
+        sp = cfg.sparsity if pooled else cfg.sparsity.replace(row_gamma=0.0)
+        job = Accelerator(cfg, None).plan(q, k, v, sp)
+        gold = golden_for(job)
+        name = f"L{layer}-{n}-{'pooled' if pooled else 'rg0'}"
+        jobs.append({"name": name, "job": job, "gold": gold, "status": 0})
+        model = top_layer_cycles(cfg, gold, n, q.shape[0], k.shape[0], lat, pooled)
+        runs.append({"name": name, "layer": layer, "tokens": n, "pooled": bool(pooled),
+                     "latency": lat, "model": {k_: model[k_] for k_ in
+                                               ("cnt_cycles", "cnt_sig_cycles", "cnt_attn_cycles", "other")}})
+    bdir = build_dir_for("fast_prefill_top", cfg)
+    bdir.mkdir(parents=True, exist_ok=True)
+    path, out = bdir / f"{tag}-lat{lat}-cases.pt", bdir / f"{tag}-lat{lat}-out.json"
+    out.unlink(missing_ok=True)
+    torch.save({"cases": jobs}, path)
+    run("fast_prefill_top", cfg, "tb.test_top", testcase="test_cases", tag=f"{tag}-lat{lat}",
+        extra_env={"TOP_CASES": str(path), "TOP_LAT": str(lat), "TOP_OUT": str(out)})
+    res = {r["name"]: r for r in _json.loads(out.read_text())}
+    for r in runs:
+        c = res[r["name"]]["counters"]
+        if res[r["name"]]["status"] != 0:
+            raise RuntimeError(f"{r['name']}: the RTL run ended with status {res[r['name']]['status']}")
+        r["rtl"] = {"cnt_cycles": c["cnt_cycles"], "cnt_sig_cycles": c["cnt_sig_cycles"],
+                    "cnt_attn_cycles": c["cnt_attn_cycles"],
+                    "other": c["cnt_cycles"] - c["cnt_sig_cycles"] - c["cnt_attn_cycles"]}
+        r["error"] = {k: (r["model"][k] - v) / v for k, v in r["rtl"].items()}
+    return runs
+
+
+def format_calibration(runs: list[dict]) -> str:
+    """A markdown table of :func:`rtl_top_runs` results (docs/performance.md)."""
+    out = ["| case | HBM latency | RTL cnt_cycles | model | error | RTL sig | model | error "
+           "| RTL attn | model | error |", "|---" * 11 + "|"]
+    for r in runs:
+        cells = [r["name"], str(r["latency"])]
+        for k in ("cnt_cycles", "cnt_sig_cycles", "cnt_attn_cycles"):
+            cells += [str(r["rtl"][k]), str(r["model"][k]), f"{100 * r['error'][k]:+.1f} %"]
+        out.append("| " + " | ".join(cells) + " |")
+    worst = max(abs(e) for r in runs for k, e in r["error"].items() if k != "other")
+    out.append(f"\nworst |error| over total, sig and attn: {100 * worst:.1f} % ({len(runs)} runs)")
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    """``python -m golden.perf calibrate [--lat N ...] [--quick]``: RTL top vs layer model."""
+    import argparse
+
+    from hdl.config import preset
+
+    ap = argparse.ArgumentParser(prog="python -m golden.perf", description=main.__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("calibrate", help="run the RTL top at ci and print RTL vs model cycles")
+    c.add_argument("--lat", type=int, action="append", help="HBM latency (repeatable; default 30 and 100)")
+    c.add_argument("--quick", action="store_true", help="only the cases of tests/test_perf.py")
+    args = ap.parse_args(argv)
+    cfg = preset("ci")
+    cases = QUICK_CASES if args.quick else CALIBRATION_CASES
+    runs = []
+    for lat in args.lat or CALIBRATION_LATENCIES:
+        runs += rtl_top_runs(cfg, cases, lat, tag="calibrate")
+    print(format_calibration(runs))
+    return 0
+
+
+#: The default-suite test's cases (tests/test_perf.py): a dense-ish and a sparse layer.
+QUICK_CASES = ((3, 256, True), (12, 256, False))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

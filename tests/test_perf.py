@@ -206,3 +206,53 @@ def test_index_generator_model_predicts_rtl_ci():
         model = perf.index_generator_cycles(CI, case["L"], case["g"], kept=kept, hbm_latency=lat)
         rtl = results[case["name"]]["cycles"]
         assert abs(model - rtl) <= TOL * rtl, (case["name"], model, rtl)
+
+
+# ---------------------------------------------------------------- the accelerator top, one layer
+def _check_top_runs(runs):
+    for r in runs:
+        for k in ("cnt_cycles", "cnt_sig_cycles", "cnt_attn_cycles"):
+            model, rtl = r["model"][k], r["rtl"][k]
+            assert abs(model - rtl) <= TOL * rtl, (r["name"], r["latency"], k, model, rtl)
+
+
+def test_top_layer_model_predicts_rtl_ci():
+    """The whole top (hdl/fast_prefill_top.py) on real SmolLM2 layers at ci, run here through
+    the bench's job builders: a pooled (row_gamma on) and a row_gamma 0 layer, 256 tokens,
+    HBM latency 30.  The model gets only the golden pattern and the run's settings."""
+    runs = perf.rtl_top_runs(CI, perf.QUICK_CASES, 30, tag="perf-top")
+    assert {r["pooled"] for r in runs} == {True, False}
+    _check_top_runs(runs)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lat", [30, 100])
+def test_top_layer_model_predicts_rtl_ci_all(lat):
+    """Every calibration case (3 layers x 256 / 512 tokens x row_gamma on / off) at latency
+    30 and 100 (docs/performance.md, the calibration table)."""
+    _check_top_runs(perf.rtl_top_runs(CI, perf.CALIBRATION_CASES, lat, tag=f"perf-top-all"))
+
+
+def test_top_layer_model_structure():
+    """Model-only checks: the counters add up, a longer HBM latency costs cycles, the pooled
+    rows cost cycles, and bad inputs raise."""
+    from golden.pattern import dense_pattern
+
+    L, H, Hkv = 128, 6, 2
+    gold = {"pattern": dense_pattern(H, L, CI.block)}
+    a = perf.top_layer_cycles(CI, gold, L, H, Hkv, 30, pooled=False)
+    assert a["cnt_cycles"] == a["cnt_sig_cycles"] + a["cnt_attn_cycles"] + a["other"]
+    nb = L // CI.block
+    assert a["cnt_attn_cycles"] >= Hkv * nb * (nb + 1) // 2 * 2 * CI.block   # ideal: 2B per access
+    b = perf.top_layer_cycles(CI, gold, L, H, Hkv, 200, pooled=False)
+    assert b["cnt_cycles"] > a["cnt_cycles"] and b["cnt_sig_cycles"] > a["cnt_sig_cycles"]
+    c = perf.top_layer_cycles(CI, gold, L, H, Hkv, 30, pooled=True)
+    assert c["cnt_sig_cycles"] > a["cnt_sig_cycles"] and c["cnt_attn_cycles"] > a["cnt_attn_cycles"]
+    with pytest.raises(ValueError, match="heads"):
+        perf.top_layer_cycles(CI, gold, L, 5, Hkv)
+    with pytest.raises(ValueError, match="pattern mask"):
+        perf.top_layer_cycles(CI, gold, 2 * L, H, Hkv)
+    with pytest.raises(ValueError, match="golden"):
+        perf.top_layer_cycles(CI, {}, L, H, Hkv)
+    with pytest.raises(ValueError, match="hbm_latency"):
+        perf.top_layer_cycles(CI, gold, L, H, Hkv, -1)
