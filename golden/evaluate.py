@@ -118,42 +118,26 @@ class DensityModel:
 
 # ---------------------------------------------------------------- KV traffic
 def _synthetic_group(nb: int, g: int, density: float, seed: int):
-    """A synthetic vertical-slash KV group whose mean per-head density is close to ``density``
-    (bisection on the number of vertical + slash entries per head)."""
-    from golden.cache_sim import synthetic_vertical_slash
-
-    def make(n):
-        m, v = synthetic_vertical_slash(nb, g, max(1, n // 2), max(1, n - n // 2), seed=seed)
-        return m, v, float(m.sum()) / (g * nb * (nb + 1) / 2)
-
-    lo, hi = 2, 2 * nb
-    best = make(lo)
-    if best[2] >= density:
-        return best
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        cand = make(mid)
-        if cand[2] < density:
-            lo = mid
-        else:
-            hi = mid
-        if abs(cand[2] - density) < abs(best[2] - density):
-            best = cand
-    return best
+    """(mask, vertical sets, density) of :func:`golden.perf.synthetic_group`."""
+    m, v, _, got = perf.synthetic_group(nb, g, density, seed)
+    return m, v, got
 
 
 def kv_traffic(cfg: AcceleratorConfig, shape: perf.ModelShape, seq_len: int, density: float,
-               seed: int = 0) -> dict:
+               seed: int = 0, group=None) -> dict:
     """HBM K/V bytes of one layer (all KV groups) under no cache, LRU and the liveness cache.
 
-    One synthetic vertical-slash group at ``density`` is simulated (golden.cache_sim) and scaled
+    One synthetic vertical-slash group at ``density`` (or ``group``, as
+    :func:`golden.perf.synthetic_group` returns it) is simulated (golden.cache_sim) and scaled
     by the layer's KV heads.  Returns {"compulsory", "none", "lru", "liveness": bytes per layer,
     "<policy>_ratio", "synthetic_density", "label"}.
     """
     from golden.cache_sim import traffic_table
 
     nb = cfg.num_blocks(seq_len)
-    mask, vert, got = _synthetic_group(nb, shape.group, density, seed)
+    if group is None:
+        group = perf.synthetic_group(nb, shape.group, density, seed)
+    mask, vert, got = group[0], group[1], group[3]
     union = sorted(set().union(*map(set, vert)))
     tab = traffic_table(mask, union, cfg)
     out = {k: (v * shape.kv_heads if not k.endswith("_ratio") else v) for k, v in tab.items()}
@@ -238,8 +222,9 @@ def evaluate(models: Sequence[str] = ("llama-3.1-8b", "qwen2.5-7b"),
         shape = perf.MODELS[name]
         for L in lengths:
             d, d_label = density_model(L, cfg.block)
-            kv = kv_traffic(cfg, shape, L, d) if cache else None
-            f = perf.fpga_prefill(plat, shape, L, d,
+            group = perf.synthetic_group(cfg.num_blocks(L), shape.group, d)
+            kv = kv_traffic(cfg, shape, L, d, group=group) if cache else None
+            f = perf.fpga_prefill(plat, shape, L, d, group=group,
                                   kv_bytes_per_layer=kv["liveness"] if kv else None)
             gd = perf.gpu_prefill(gpu, shape, L, eff=eff)
             gs = perf.gpu_prefill(gpu, shape, L, d, eff=eff, sparse=True, block=cfg.block)
@@ -260,8 +245,9 @@ def evaluate(models: Sequence[str] = ("llama-3.1-8b", "qwen2.5-7b"),
                 "fpga_roofline": _roofline_fpga(plat, f, kv_comp),
                 "gpu_roofline": {"fraction_dense": eff.attn_dense, "fraction_sparse": eff.attn_sparse,
                                  "fraction_gemm": eff.gemm, "label": eff_label},
-                "labels": {"fpga_ttft": "projected (calibrated attention engine + projected "
-                                        "linear / index phases)",
+                "labels": {"fpga_ttft": "projected (index and attention phases: the layer model "
+                                        "of the top, calibrated on the RTL top at ci; linear "
+                                        "layers projected)",
                            "gpu": f"projected from {gpu.name} datasheet peaks at {eff_label} "
                                   f"efficiency ({eff.source})",
                            "kv": kv["label"] if kv else "projected (uncached)",
@@ -339,7 +325,8 @@ def format_report(res: dict) -> str:
     head = (f"{'model':<13}{'L':>7} {'dens':>10} | {'FPGA TTFT':>10} {'lin':>9} {'idx':>9} {'attn':>9}"
             f" | {'GPU dense':>10} {'GPU sparse':>10} | {'x dense':>7} {'x sparse':>8} {'attn x':>7}"
             f" | {'E FPGA':>8} {'E GPU':>8} {'E x':>6} | {'roof':>5}")
-    out.append("TTFT (projected; FPGA attention phase calibrated on RTL [C], GPU [P] at "
+    out.append("TTFT (projected; FPGA index and attention phases from the layer model calibrated on "
+               "the RTL top at ci [C], projected to the u280 config; GPU [P] at "
                f"{g['efficiency_label']} efficiency), energy = board power x TTFT:")
     out.append(head)
     out.append("-" * len(head))

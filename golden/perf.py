@@ -342,7 +342,7 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
     union_r = m.any(axis=0).sum(axis=1)
     cache_r = union_r * (2 * B * row_beats + ACCESS_GAP)
     eng_r = tiles_hr.max(axis=0) * (2 * B + tile_gap(B)) + ROW_OVERHEAD
-    per_acc = np.where(union_r > 0, np.maximum(cache_r, eng_r) / np.maximum(union_r, 1), 0.0)
+    per_acc = np.where(union_r > 0, np.maximum(cache_r, eng_r) / np.maximum(union_r, 1), 0.0).tolist()
     rows = lv.rows.tolist()
     blocks = lv.blocks.tolist()
     kvp = _ReadPort(lat, min(inflight, KV_MAX_OUTSTANDING))
@@ -385,8 +385,43 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
     stream = t - stall
     tail = ATT_TAIL + lat + -(-g * B * 4 * D // bus)
     total = ATT_FIXED + prefix_done + t + tail
-    return {"cycles": total, "load": load, "prefix": prefix, "backward": backward,
-            "stream": stream, "stall": stall, "tail": tail, "accesses": n, "misses": st.misses}
+    return {"cycles": float(total), "load": load, "prefix": prefix, "backward": backward,
+            "stream": float(stream), "stall": float(stall), "tail": tail, "accesses": n,
+            "misses": st.misses}
+
+
+def group_phase_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_sizes, seq_len: int,
+                       hbm_latency: int = SIG_HBM_LATENCY, pooled: bool = True,
+                       inflight: int = BENCH_HBM_INFLIGHT) -> dict:
+    """The phases of one KV group in the top, in the order they run (hdl/top_sched.py).
+
+    mask [g, nb, nb], vertical_union, set_sizes as :func:`attention_group_cycles`.
+    Returns {"codes", "sig", "dump", "other" (= codes + dump + TOP_GROUP_FIXED), "attn" (the
+    dict of attention_group_cycles)}: the scale-code load ((g + 1) nbp words, one per cycle,
+    a beat per WPB + 1 cycles, one HBM latency), the index generator
+    (:func:`index_generator_cycles` with the group's largest set) and with ``pooled``
+    sig_pool's means load (:func:`pooled_row_cycles`) (both in cnt_sig_cycles), the index dump
+    (per head a header beat and the sets rounded up to whole beats, one entry per cycle, a
+    beat handed over in one more), the attention.
+    """
+    _check_cfg(cfg)
+    L = _count(seq_len, "seq_len", 1)
+    lat = _count(hbm_latency, "hbm_latency")
+    g = len(set_sizes)
+    nb = -(-L // cfg.block)
+    wpb = cfg.axi_bytes // 4
+    nbp = -(-nb // wpb) * wpb
+    kept = max(max(s) for s in set_sizes)
+    sig = index_generator_cycles(cfg, L, g, kept=min(kept, nb), hbm_latency=lat, inflight=inflight)
+    if pooled:
+        sig += pooled_row_cycles(cfg, L, g, hbm_latency=lat, inflight=inflight)[0]
+    codes = (g + 1) * nbp // wpb * (wpb + 1) + lat
+    beats = [1 + -(-nv // wpb) + -(-ns // wpb) for nv, ns in set_sizes]
+    # the write responses of the dump overlap the last beats: no latency of its own
+    dump = sum(TOP_IDX_HEAD + b * (wpb + 1) + 3 * TOP_IDX_SEG for b in beats)
+    att = attention_group_cycles(cfg, mask, vertical_union, set_sizes, lat, pooled, inflight)
+    return {"codes": codes, "sig": sig, "dump": dump, "other": TOP_GROUP_FIXED + codes + dump,
+            "attn": att}
 
 
 def top_layer_cycles(cfg: AcceleratorConfig, golden: dict, seq_len: int, heads: int,
@@ -402,12 +437,10 @@ def top_layer_cycles(cfg: AcceleratorConfig, golden: dict, seq_len: int, heads: 
     pooled        row_gamma on (``row_gamma_code`` != 0): sig_pool's means load after the index
                   generator and the pooled rows in the attention phase.
 
-    Per KV group, one after the other (hdl/top_sched.py): the scale-code load ((g + 1) nbp
-    words, one per cycle, a beat per WPB + 1 cycles, one HBM latency), the index generator
-    (:func:`index_generator_cycles` with the group's largest set), with ``pooled`` sig_pool's
-    means load (:func:`pooled_row_cycles`), the index dump (per head a header beat and the
-    sets rounded up to whole beats, one entry per cycle, then the write responses), the
-    attention (:func:`attention_group_cycles`).
+    inflight      read bursts a port keeps in flight (BENCH_HBM_INFLIGHT: the benches' HBM model).
+
+    The argument checks once (TOP_CHECK), then per KV group, one after the other, the phases
+    of :func:`group_phase_cycles` (codes, index generator + means load, index dump, attention).
     Returns {"cnt_cycles", "cnt_sig_cycles", "cnt_attn_cycles", "other", "groups": [...]}.
     """
     _check_cfg(cfg)
@@ -425,29 +458,17 @@ def top_layer_cycles(cfg: AcceleratorConfig, golden: dict, seq_len: int, heads: 
     if m.shape != (H, nb, nb):
         raise ValueError(f"golden: pattern mask has shape {tuple(m.shape)}, expected {(H, nb, nb)}")
     g = H // Hkv
-    wpb = cfg.axi_bytes // 4
-    nbp = -(-nb // wpb) * wpb
     groups = []
     tot = {"cnt_sig_cycles": 0, "cnt_attn_cycles": 0, "other": TOP_CHECK}
     for j in range(Hkv):
         hs = range(j * g, (j + 1) * g)
         sizes = [(len(pat.vertical[h]), len(pat.slash[h])) for h in hs]
-        kept = max(max(s) for s in sizes)
-        sig = index_generator_cycles(cfg, L, g, kept=min(kept, nb), hbm_latency=lat,
-                                     inflight=inflight)
-        if pooled:
-            sig += pooled_row_cycles(cfg, L, g, hbm_latency=lat, inflight=inflight)[0]
-        codes = (g + 1) * nbp // wpb * (wpb + 1) + lat
-        beats = [1 + -(-nv // wpb) + -(-ns // wpb) for nv, ns in sizes]
-        # the write responses of the dump overlap the last beats: no latency of its own
-        dump = sum(TOP_IDX_HEAD + b * (wpb + 1) + 3 * TOP_IDX_SEG for b in beats)
         vert = sorted({c for h in hs for c in pat.vertical[h]})
-        att = attention_group_cycles(cfg, m[j * g:(j + 1) * g], vert, sizes, lat, pooled, inflight)
-        other = TOP_GROUP_FIXED + codes + dump
-        groups.append({"sig": sig, "codes": codes, "dump": dump, "other": other, "attn": att})
-        tot["cnt_sig_cycles"] += sig
-        tot["cnt_attn_cycles"] += att["cycles"]
-        tot["other"] += other
+        ph = group_phase_cycles(cfg, m[j * g:(j + 1) * g], vert, sizes, L, lat, pooled, inflight)
+        groups.append(ph)
+        tot["cnt_sig_cycles"] += ph["sig"]
+        tot["cnt_attn_cycles"] += ph["attn"]["cycles"]
+        tot["other"] += ph["other"]
     tot = {k: int(round(v)) for k, v in tot.items()}
     tot["cnt_cycles"] = tot["cnt_sig_cycles"] + tot["cnt_attn_cycles"] + tot["other"]
     tot["groups"] = groups
@@ -463,6 +484,7 @@ class FpgaPlatform:
     hbm_channels, channel_gbps, hbm_efficiency   HBM: peak = channels x GB/s, usable = x eff.
     board_power_w   board power used for energy (default: DS963 maximum, 225 W).
     dsp, lut, shell_lut, dsp_macs, lut_per_mac   roofline MAC rate of the whole device.
+    hbm_latency     kernel cycles from a burst's address to its first beat (30 = 100 ns at 300 MHz).
     """
 
     cfg: AcceleratorConfig
@@ -475,9 +497,11 @@ class FpgaPlatform:
     shell_lut: int = U280_SHELL_LUT
     dsp_macs: float = DSP_MACS
     lut_per_mac: float = LUT_PER_MAC
+    hbm_latency: int = SIG_HBM_LATENCY
 
     def __post_init__(self) -> None:
         _check_cfg(self.cfg)
+        _count(self.hbm_latency, "hbm_latency")
         _count(self.hbm_channels, "hbm_channels", 1)
         _pos(self.channel_gbps, "channel_gbps")
         _pos(self.board_power_w, "board_power_w")
@@ -611,6 +635,7 @@ class PrefillEstimate:
     macs           {"linear": MACs, "index": MACs, "attention": MACs}.
     bound          per phase, "compute" or "memory".
     source         per phase, "measured", "calibrated" or "projected" and why.
+    cycles         the FPGA's per-KV-group cycles behind the index and attention phases.
     """
 
     platform: str
@@ -623,6 +648,7 @@ class PrefillEstimate:
     bound: dict = field(default_factory=dict)
     source: dict = field(default_factory=dict)
     power_w: float = 0.0
+    cycles: dict = field(default_factory=dict)
 
     @property
     def ttft_s(self) -> float:
@@ -636,7 +662,8 @@ class PrefillEstimate:
         return dict(platform=self.platform, model=self.model, seq_len=self.seq_len,
                     density=self.density, ttft_s=self.ttft_s, energy_j=self.energy_j,
                     power_w=self.power_w, parts=dict(self.parts), hbm_bytes=dict(self.hbm_bytes),
-                    macs=dict(self.macs), bound=dict(self.bound), source=dict(self.source))
+                    macs=dict(self.macs), bound=dict(self.bound), source=dict(self.source),
+                    cycles=dict(self.cycles))
 
 
 def _phase(cycles: float, nbytes: float, clock_hz: float, bytes_s: float) -> tuple[float, str]:
@@ -652,16 +679,62 @@ def kv_bytes_uncached(cfg: AcceleratorConfig, shape: ModelShape, seq_len: int, d
     return shape.layers * shape.kv_heads * tiles * 2 * cfg.block * shape.head_dim
 
 
+def synthetic_group(nb: int, g: int, density: float, seed: int = 0):
+    """A synthetic vertical-slash KV group whose mean per-head density is close to ``density``
+    (golden.cache_sim.synthetic_vertical_slash, bisection on the entries per head).
+
+    Returns (mask bool [g, nb, nb] (torch), vertical sets per head, set sizes per head
+    [(nv, ns)], the mask's mean density)."""
+    from golden.cache_sim import synthetic_vertical_slash
+
+    _count(nb, "nb", 1)
+    _count(g, "g", 1)
+    d = _check_density(density)
+
+    def make(n):
+        nv, ns = max(1, n // 2), max(1, n - n // 2)
+        m, v = synthetic_vertical_slash(nb, g, nv, ns, seed=seed)
+        sizes = [(len(vh), min(ns, nb)) for vh in v]
+        return m, v, sizes, float(m.sum()) / (g * nb * (nb + 1) / 2)
+
+    lo, hi = 2, 2 * nb
+    best = make(lo)
+    if best[3] >= d:
+        return best
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        cand = make(mid)
+        if cand[3] < d:
+            lo = mid
+        else:
+            hi = mid
+        if abs(cand[3] - d) < abs(best[3] - d):
+            best = cand
+    return best
+
+
 def fpga_prefill(platform: FpgaPlatform, shape: ModelShape, seq_len: int, density: float,
-                 kv_bytes_per_layer: float | None = None, o_bytes: int = 2) -> PrefillEstimate:
+                 kv_bytes_per_layer: float | None = None, o_bytes: int = 2, group=None,
+                 pooled: bool | None = None) -> PrefillEstimate:
     """The FPGA's prefill of ``shape`` at ``seq_len`` tokens with mean tile ``density``.
 
-    Phases run one after the other per layer (the index lists must exist before attention):
-    linear layers (GEMMs on the MPU, weights streamed from HBM once per R-token tile),
-    the index generator, the attention engine.  Each phase takes max(compute, HBM) time.
-    kv_bytes_per_layer  HBM K/V bytes of one layer from the cache model (default: uncached,
-                        one fetch per kept tile of each KV group).
+    Per layer: the linear layers (GEMMs on the MPU, weights streamed from HBM once per R-token
+    tile), then the attention as the top runs it (:func:`group_phase_cycles`): per KV group
+    one after the other the code load, the index generator (+ sig_pool's means load with the
+    pooled rows), the index dump (phase "index"), and grp_attn with one engine per head of
+    the group (phase "attention": set load, builder A's stream (waiting for each pooled row),
+    the cache's liveness pass, the accesses at one K/V row per ceil(8D / bus) cycles or the
+    busiest engine's pace, miss stalls).  Each phase takes max(cycles, HBM bytes / bandwidth).
+    group               one representative KV group (mask [g, nb, nb], vertical sets per head,
+                        set sizes per head) as :func:`synthetic_group` returns it (default: a
+                        synthetic vertical-slash group at the density); every KV group of
+                        every layer is costed like it.
+    pooled              row_gamma on (default: cfg.sparsity.row_gamma > 0).
+    kv_bytes_per_layer  HBM K/V bytes of one layer (default: the group's golden.cache_sim
+                        misses x KV heads).
     o_bytes             bytes per element of the attention output written back.
+    The HBM takes every burst the units issue (SIG_MAX_OUTSTANDING in flight, the cache's
+    KV_MAX_OUTSTANDING) with platform.hbm_latency cycles of latency.
     """
     if not isinstance(platform, FpgaPlatform):
         raise ValueError(f"platform: must be an FpgaPlatform, got {type(platform).__name__}")
@@ -673,6 +746,14 @@ def fpga_prefill(platform: FpgaPlatform, shape: ModelShape, seq_len: int, densit
                           f"{cfg.name!r} has {cfg.head_dim}")
     cfg.check_heads(shape.heads, shape.kv_heads)
     L, D, f, bw = seq_len, shape.head_dim, platform.clock_hz, platform.hbm_bytes_s
+    g = shape.group
+    nb = -(-L // cfg.block)
+    pooled = cfg.sparsity.row_gamma > 0 if pooled is None else bool(pooled)
+    if group is None:
+        group = synthetic_group(nb, g, d)
+    gmask, gvert, gsizes = group[0], group[1], group[2]
+    if _np_mask(gmask).shape != (g, nb, nb):
+        raise ValueError(f"group: mask must be [{g}, {nb}, {nb}] for {shape.name} at {L} tokens")
     est = PrefillEstimate(platform=f"U280 {cfg.name} @ {cfg.clock_mhz:g} MHz", model=shape.name,
                           seq_len=L, density=d, power_w=platform.board_power_w)
     # linear layers
@@ -683,28 +764,38 @@ def fpga_prefill(platform: FpgaPlatform, shape: ModelShape, seq_len: int, densit
     est.hbm_bytes["linear"] = lin_bytes
     est.macs["linear"] = shape.linear_macs_per_token() * L
     est.source["linear"] = "projected: GEMM tiling on the MPU at the measured MPU rate (no GEMM RTL)"
-    # index generator: K read twice per group, Q read once for the pooled block means
-    g = shape.group
-    idx_cyc = shape.layers * shape.kv_heads * (index_generator_cycles(cfg, L, g)
-                                                + sum(pooled_row_cycles(cfg, L, g)))
-    idx_bytes = shape.layers * (2 * shape.kv_heads * L * D + shape.heads * L * D)
+    # the attention layer as the top runs it, one KV group after the other
+    vert = sorted({c for vh in gvert for c in vh})
+    ph = group_phase_cycles(cfg, gmask, vert, gsizes, L, platform.hbm_latency, pooled,
+                            SIG_MAX_OUTSTANDING)
+    groups = shape.layers * shape.kv_heads
+    idx_cyc = groups * (ph["sig"] + ph["other"]) + shape.layers * TOP_CHECK
+    # index generator: K twice + Q_last; sig_pool: K and the group's Q again; codes; sets
+    idx_bytes = shape.layers * (2 * shape.kv_heads * L * D + shape.heads * cfg.block * D)
+    if pooled:
+        idx_bytes += shape.layers * (shape.kv_heads + shape.heads) * L * D
     est.parts["index"], est.bound["index"] = _phase(idx_cyc, idx_bytes, f, bw)
     est.hbm_bytes["index"] = idx_bytes
-    nb = -(-L // cfg.block)
     est.macs["index"] = shape.layers * shape.heads * (2 * cfg.block * L * D + nb * nb * D / 2)
-    est.source["index"] = ("calibrated: index generator (two passes + selection) and pooled rows "
-                           "measured on the RTL (ci preset), scaled to the config")
-    # attention engine
-    att_cyc = shape.layers * attention_layer_cycles(cfg, shape.heads, L, d)
+    est.source["index"] = ("calibrated on the RTL top at ci (code load, index generator, "
+                           "sig_pool means load, index dump per KV group in sequence), "
+                           "projected to the config")
+    att_cyc = groups * ph["attn"]["cycles"]
     kv = (kv_bytes_per_layer * shape.layers if kv_bytes_per_layer is not None
-          else kv_bytes_uncached(cfg, shape, L, d))
+          else groups * ph["attn"]["misses"] * 2 * cfg.kv_block_bytes)
     qo = shape.layers * shape.heads * L * D * (1 + o_bytes)
     est.parts["attention"], est.bound["attention"] = _phase(att_cyc, qo + kv, f, bw)
     est.hbm_bytes["attention_qo"] = qo
     est.hbm_bytes["kv"] = kv
     est.macs["attention"] = attention_macs(shape, L, d, cfg.block)
-    est.source["attention"] = ("calibrated: attention engine cycles per tile / row / fill "
-                               "measured on the RTL (ci preset), scaled to the config")
+    est.source["attention"] = ("calibrated on the RTL top at ci (grp_attn per KV group: set load, "
+                               "row stream" + (" with the pooled rows" if pooled else "") +
+                               ", cache liveness pass, one K/V row per "
+                               f"{max(1, -(-8 * D // cfg.axi_data_bits))} cycle(s), engines, miss "
+                               "stalls), projected to the config on a synthetic group")
+    est.cycles = {"index_per_group": ph["sig"] + ph["other"], "attention_per_group": ph["attn"]["cycles"],
+                  "attention_parts": {k: v for k, v in ph["attn"].items() if k != "cycles"},
+                  "groups": groups}
     return est
 
 

@@ -92,7 +92,11 @@ def test_prefill_split_and_scaling():
     b = perf.fpga_prefill(plat, shape, 8192, 0.15)
     assert set(a.parts) == {"linear", "index", "attention"}
     assert a.parts["linear"] == b.parts["linear"]
-    assert 1.8 < a.parts["attention"] / b.parts["attention"] < 2.1
+    # the attention phase follows the KV group's union accesses (one K/V block stream per
+    # group, every head's engine fed from it), not the per-head density alone
+    ua, ub = (e.cycles["attention_parts"]["accesses"] for e in (a, b))
+    assert ua > ub
+    assert a.parts["attention"] / b.parts["attention"] == pytest.approx(ua / ub, rel=0.1)
     assert a.energy_j == pytest.approx(a.ttft_s * plat.board_power_w)
     # linear MACs: 2 * params per token, params of Llama-3.1-8B without embeddings ~ 6.98e9
     assert shape.linear_macs_per_token() == pytest.approx(6.98e9, rel=0.01)
