@@ -14,9 +14,10 @@ Command line (the sweep recorded in docs/pattern.md)::
 Each ``--set`` is a comma list of SparsityConfig fields replaced in the current
 defaults (``dense_layers`` as ``0+1+2``).  ``--attention`` takes one or more of
 ``float`` (float pattern, float attention), ``fixed-pattern`` (the fixed-point estimator's
-pattern, float attention) and ``fixed`` (the whole fixed-point model: that pattern and the
-bit-exact fixed-point attention, ``golden.report.fixed_layer``); fixed-pattern and fixed share
-the pattern, so their difference is the engine's arithmetic::
+pattern, float attention), ``fixed-int8`` (that pattern, float attention on the int8 inputs
+dequantised) and ``fixed`` (the whole fixed-point model: that pattern and the bit-exact
+fixed-point attention, ``golden.report.fixed_layer``).  The last three share the pattern, so
+their differences split the loss into pattern, int8 input format and engine arithmetic::
 
     python -m golden.measure --tokens 8192 --prompt gnu-licenses --attention fixed fixed-pattern
 """
@@ -73,7 +74,7 @@ def _sparse_attention_sdpa(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, ma
     return out
 
 
-ATTENTION_MODES = ("float", "fixed-pattern", "fixed")
+ATTENTION_MODES = ("float", "fixed-pattern", "fixed-int8", "fixed")
 
 
 def _layer(attention: str, layer: int, q, k, v, block: int, sparsity: SparsityConfig):
@@ -81,10 +82,18 @@ def _layer(attention: str, layer: int, q, k, v, block: int, sparsity: SparsityCo
     if attention == "float":
         pat = build_pattern(q, k, block, sparsity, layer=layer)
         return pat, _sparse_attention_sdpa(q, k, v, pat.mask, block)
-    if attention in ("fixed-pattern", "fixed"):
+    if attention in ("fixed-pattern", "fixed-int8", "fixed"):
         from golden.report import fixed_layer
         cfg = preset("smollm2", block=block, sparsity=sparsity)
         pat, o = fixed_layer(cfg, layer, q, k, v, attention=attention == "fixed")
+        if attention == "fixed-int8":
+            # the engine's int8 inputs, dequantised (centring and smoothing leave every
+            # softmax row unchanged), through float attention
+            from golden.fixed_attention import LOG2E, quantize_attention_inputs
+            inp = quantize_attention_inputs(q, k, v, cfg)
+            q = inp.q.dequantize(extra=LOG2E / math.sqrt(q.shape[-1])).to(q.dtype)
+            k = inp.k.dequantize().to(k.dtype)
+            v = (inp.v.double() * inp.v_scale[:, None, :]).to(v.dtype)
         return pat, (_sparse_attention_sdpa(q, k, v, pat.mask, block) if o is None else o)
     raise ValueError(f"attention must be one of {ATTENTION_MODES}, got {attention!r}")
 
@@ -96,6 +105,8 @@ def end_to_end(n_tokens: int, prompt: str | Path = "default", sparsity: Sparsity
     attention  "float": float pattern (golden.pattern) and float sparse attention;
                "fixed-pattern": the fixed-point estimator's pattern on the host-quantised
                Q/K (as the accelerator computes it), float sparse attention;
+               "fixed-int8": that pattern, float sparse attention on the engine's int8
+               inputs dequantised (the input format's loss without the engine's arithmetic);
                "fixed": the same pattern and the bit-exact fixed-point attention
                (golden.report.fixed_layer), i.e. the accelerator's output in every layer.
     Returns dict(ppl_dense, ppl_sparse, top1_agreement, mean_density, seconds).
