@@ -253,9 +253,14 @@ POOL_HANDSHAKE = 8       # per row: pr_start, pr_done sampled, the ack, the buil
 CACHE_SERVE_DEPTH = 64   # hdl.kv_cache.SERVE_DEPTH: decisions ahead of the output
 CACHE_DECIDE = 2         # cycles per cache decision (+ ceil(slots / 8) when a victim is searched)
 CACHE_SEARCH_WIDTH = 8   # hdl.kv_cache.SEARCH_WIDTH
+CACHE_OUT_QUEUE = 4      # hdl/kv_cache.py: slot words read ahead into the output queue
 ACCESS_GAP = 0           # cache output cycles per access beyond its 2B rows (x row beats)
 MISS_EXTRA = 4           # a fetch beyond latency + 2 KW beats before the slot may be read
-ATT_TAIL = 40            # after the last K/V row: the engines' last PV, O serialiser, last B
+ATT_TAIL = 40            # a row's last K/V row to its first O word: the last PV, the normalisation
+O_FIFO_WORDS = 64        # hdl.grp_lane.O_FIFO_DEPTH: bus words of O a lane buffers before m_axi_o
+ENGINE_O_ROWS = 1        # finished rows whose O an engine holds while it computes the next one
+O_BURST = 16             # grp_attn's O bursts: at most 16 beats, per lane
+O_BURST_OVERHEAD = 2     # its write master per burst: the pick (OI) and the AW handshake (OA)
 
 
 class _ReadPort:
@@ -267,11 +272,12 @@ class _ReadPort:
         self.lat, self.k = lat, inflight
         self.ends: list[float] = []
 
-    def burst(self, t: float, beats: int) -> float:
-        """Request a burst at ``t``; returns the cycle its last beat arrives."""
+    def burst(self, t: float, beats: int, not_before: float = 0.0) -> float:
+        """Request a burst at ``t`` whose beats cannot be taken before ``not_before`` (the
+        consumer holds them back); returns the cycle its last beat arrives."""
         n = len(self.ends)
         ar = t if n < self.k else max(t, self.ends[n - self.k])
-        start = max(ar + self.lat, self.ends[-1] if self.ends else 0.0)
+        start = max(ar + self.lat, self.ends[-1] if self.ends else 0.0, not_before)
         self.ends.append(start + beats)
         return self.ends[-1]
 
@@ -303,7 +309,10 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
     (2B + tile_gap) + ROW_OVERHEAD), that engine's share; a miss's K/V fetch (golden.cache_sim,
     policy "liveness") starts once the cache has decided it (decisions run up to 64 accesses
     ahead, 2 cycles each, plus the victim search), the DMA is free and the victim's last read
-    is done, and its access waits for latency + 2 KW beats; then the tail (last PV, O drain).
+    is done, and its access waits for latency + 2 KW beats; a row's O (g B D int32) leaves
+    through m_axi_o at one beat per cycle, and a row waits while the O of the row
+    ENGINE_O_ROWS + 1 before it has not left the lanes' FIFOs; then the tail (the last
+    row's O and its write response).
     Returns {"cycles", "load", "prefix", "backward", "stream", "stall", "tail", "accesses",
     "misses"}.
     """
@@ -359,19 +368,36 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
     t = 0.0                                          # end of the previous access's output
     dec = dma = stall = 0.0
     search = -(-slots // CACHE_SEARCH_WIDTH)
+    word_cycles = 2 * B * row_beats / (2 * kw)       # output cycles per slot word
+    # O: a row's g x B x D int32 leave through m_axi_o at one beat per cycle after the row's
+    # last K/V row; the next rows may start while up to ENGINE_O_ROWS rows of O wait in the
+    # engines and the lanes' O FIFOs
+    o_words = -(-B * 4 * D // bus)                   # one lane's O words of a row
+    o_beats = g * (o_words + O_BURST_OVERHEAD * -(-o_words // O_BURST))
+    o_end = 0.0
+    o_done = {}
     for i, ev in enumerate(st.events):
         r = rows[i]
         dec = max(dec + CACHE_DECIDE + (search if ev.victim >= 0 else 0),
                   out_start[i - CACHE_SERVE_DEPTH] if i >= CACHE_SERVE_DEPTH else 0.0)
         ready = t
         if i == 0 or rows[i - 1] != r:               # a new row: its Q block must be in
+            if i > 0:
+                o_end = max(o_end, t + ATT_TAIL) + o_beats
+                o_done[rows[i - 1]] = o_end
             if r >= 2 and r not in q_ready:
                 q_ready[r] = max(qp.burst(row_end.get(r - 2, 0.0), q_beats) for _ in range(g))
             ready = max(ready, q_ready.get(r, 0.0) - prefix_done)
+            held = r - 1 - ENGINE_O_ROWS
+            if held in o_done:
+                ready = max(ready, o_done[held] - g * O_FIFO_WORDS)
         if ev.outcome == "miss":
+            # hdl/kv_dma.py takes the fetches in decision order and starts one only once its
+            # slot's previous occupant has been read out (served >= thr)
             issue = max(dec, dma)
             if ev.victim >= 0 and ev.victim in last_read:
-                issue = max(issue, ends[last_read[ev.victim]])
+                # served: the victim's last word left the slot for the output queue
+                issue = max(issue, ends[last_read[ev.victim]] - word_cycles * CACHE_OUT_QUEUE)
             dma = issue
             kvp.burst(issue, kw)
             ready = max(ready, kvp.burst(issue, kw) + MISS_EXTRA)
@@ -383,7 +409,8 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
         row_end[r] = t
         last_read[blocks[i]] = i
     stream = t - stall
-    tail = ATT_TAIL + lat + -(-g * B * 4 * D // bus)
+    o_end = max(o_end, t + ATT_TAIL) + o_beats       # the last row's O, then its last B
+    tail = o_end + lat - t
     total = ATT_FIXED + prefix_done + t + tail
     return {"cycles": float(total), "load": load, "prefix": prefix, "backward": backward,
             "stream": float(stream), "stall": float(stall), "tail": tail, "accesses": n,
@@ -860,6 +887,9 @@ CALIBRATION_CASES = ((3, 256, True), (3, 256, False), (12, 256, True), (12, 256,
                      (25, 256, True), (25, 256, False), (3, 512, True), (3, 512, False),
                      (12, 512, True), (12, 512, False), (25, 512, True), (25, 512, False))
 CALIBRATION_LATENCIES = (30, 100)
+#: Longer layers at ci (64 blocks over 40 cache slots: evictions, fetches that wait for the
+#: victim's last read), latency 30 only.
+LONG_CASES = ((3, 1024, False), (3, 1024, True), (20, 1024, False))
 
 
 def rtl_top_runs(cfg: AcceleratorConfig, cases, hbm_latency: int = SIG_HBM_LATENCY,
@@ -930,7 +960,8 @@ def format_calibration(runs: list[dict]) -> str:
 
 
 def main(argv=None) -> int:
-    """``python -m golden.perf calibrate [--lat N ...] [--quick]``: RTL top vs layer model."""
+    """``python -m golden.perf calibrate [--lat N ...] [--quick] [--no-long] [--preset P]``:
+    the RTL top vs the layer model, as a markdown table (docs/performance.md)."""
     import argparse
 
     from hdl.config import preset
@@ -940,18 +971,36 @@ def main(argv=None) -> int:
     c = sub.add_parser("calibrate", help="run the RTL top at ci and print RTL vs model cycles")
     c.add_argument("--lat", type=int, action="append", help="HBM latency (repeatable; default 30 and 100)")
     c.add_argument("--quick", action="store_true", help="only the cases of tests/test_perf.py")
+    c.add_argument("--no-long", action="store_true", help="leave out the 1024-token cases")
+    c.add_argument("--preset", default="ci",
+                   help="hardware preset (default ci; smollm2 runs layer 3 at 512 tokens, pooled, "
+                        "latency 30: minutes of simulation)")
     args = ap.parse_args(argv)
-    cfg = preset("ci")
-    cases = QUICK_CASES if args.quick else CALIBRATION_CASES
+    from hdl.config import ConfigError
+    try:
+        cfg = preset(args.preset)
+    except ConfigError as e:
+        ap.error(str(e))
+    long_cases = ()
+    if cfg.name == "ci":
+        cases = QUICK_CASES if args.quick else CALIBRATION_CASES
+        lats = args.lat or CALIBRATION_LATENCIES
+        long_cases = () if args.quick or args.no_long else LONG_CASES
+    else:
+        cases, lats = VALIDATION_CASES, args.lat or (SIG_HBM_LATENCY,)
     runs = []
-    for lat in args.lat or CALIBRATION_LATENCIES:
+    for lat in lats:
         runs += rtl_top_runs(cfg, cases, lat, tag="calibrate")
-    print(format_calibration(runs))
+    if long_cases:
+        runs += rtl_top_runs(cfg, long_cases, SIG_HBM_LATENCY, tag="calibrate-long")
+    print(format_calibration(runs), flush=True)
     return 0
 
 
-#: The default-suite test's cases (tests/test_perf.py): a dense-ish and a sparse layer.
+#: The default-suite test's cases (tests/test_perf.py): a pooled and a row_gamma 0 layer.
 QUICK_CASES = ((3, 256, True), (12, 256, False))
+#: A check at another preset (smollm2: B = D = 64, a K/V row every 2 cycles on 256 bits).
+VALIDATION_CASES = ((3, 512, True),)
 
 
 if __name__ == "__main__":

@@ -234,7 +234,13 @@ def test_top_layer_model_predicts_rtl_ci():
 def test_top_layer_model_predicts_rtl_ci_all(lat):
     """Every calibration case (3 layers x 256 / 512 tokens x row_gamma on / off) at latency
     30 and 100 (docs/performance.md, the calibration table)."""
-    _check_top_runs(perf.rtl_top_runs(CI, perf.CALIBRATION_CASES, lat, tag=f"perf-top-all"))
+    _check_top_runs(perf.rtl_top_runs(CI, perf.CALIBRATION_CASES, lat, tag="perf-top-all"))
+
+
+@pytest.mark.slow
+def test_top_layer_model_predicts_rtl_ci_long():
+    """1024 tokens at ci: 64 blocks over 40 cache slots (evictions)."""
+    _check_top_runs(perf.rtl_top_runs(CI, perf.LONG_CASES, 30, tag="perf-top-long"))
 
 
 def test_top_layer_model_structure():
