@@ -3,7 +3,8 @@
 Every number carries a label:
 
 ``measured``    read from a run (RTL simulation, SmolLM2 tensors, a GPU data file);
-``calibrated``  a model whose constants were measured on the RTL (attention engine, MPU);
+``calibrated``  a model whose constants were measured on the RTL (attention engine, MPU, the
+                accelerator top's layer: golden.perf.top_layer_cycles);
 ``projected``   a model or extrapolation with no measurement behind this point;
 ``assumed``     an input taken from a datasheet or a stated assumption.
 

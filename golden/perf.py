@@ -22,6 +22,17 @@ Units (``cfg`` is an :class:`hdl.config.AcceleratorConfig`):
     (one key row per ``ceil(8D / bus)`` cycles), the fixed costs and the selection.
     Calibrated on the RTL (ci preset, several lengths and group sizes: tests/test_perf.py).
 
+The accelerator top (hdl/fast_prefill_top.py), one layer:
+
+``top_layer_cycles(cfg, golden, seq_len, heads, kv_heads, hbm_latency=30, pooled=True,
+inflight=BENCH_HBM_INFLIGHT)`` -> dict
+    the top's counters (cnt_cycles, cnt_sig_cycles, cnt_attn_cycles, other) from the golden
+    pattern: per KV group in sequence ``group_phase_cycles`` (code load, index generator, the
+    pooled means load, index dump) and ``attention_group_cycles`` (set load, row stream, the
+    cache's liveness pass, the accesses simulated on golden.cache_sim's decisions with the
+    miss, Q and O port timing).  Calibrated on the RTL top at ci within 1.3 % on 30 runs
+    (``python -m golden.perf calibrate``, docs/performance.md section 2, tests/test_perf.py).
+
 Platforms:
 
 ``FpgaPlatform``  the U280 around a config: HBM (32 pseudo-channels x 14.375 GB/s times an
@@ -32,7 +43,9 @@ Platforms:
 Whole model:
 
 ``ModelShape``, ``MODELS``           Llama-3.1-8B, Qwen2.5-7B, SmolLM2-135M.
-``fpga_prefill(platform, shape, L, density, kv_bytes_per_layer=None)`` -> ``PrefillEstimate``
+``fpga_prefill(platform, shape, L, density, kv_bytes_per_layer=None, group=None, pooled=None)``
+    -> ``PrefillEstimate``: linear layers on the MPU, then the top's phases per KV group on a
+    (synthetic, ``synthetic_group``) representative group.
 ``gpu_prefill(gpu, shape, L, density, eff)`` -> ``PrefillEstimate``
 """
 
