@@ -138,8 +138,8 @@ def run_top(cfg, layer: int, n_tokens: int, prompt, lat: int = 30, waves: bool =
     from golden.cache_sim import liveness, simulate_liveness
     from golden.pattern import dense_pattern, recall
     from hdl.convert import unsupported_reason
-    from tb.benchmarks.top import compulsory_bytes, golden_for, ideal_cycles, layer_tensors
-    from tb.kit.runner import BenchFailure, build_dir_for
+    from tb.benchmarks.top import compulsory_bytes, golden_for, ideal_cycles, layer_tensors, unit_ideal
+    from tb.kit.runner import BenchFailure, build, build_dir_for
     from tb.kit.runner import run as run_bench
 
     reason = unsupported_reason("fast_prefill_top", cfg)
@@ -159,7 +159,9 @@ def run_top(cfg, layer: int, n_tokens: int, prompt, lat: int = 30, waves: bool =
     job = acc.plan(q, k, v)
     gold = golden_for(job)
     g = H // Hkv
-    ideal = ideal_cycles(gold, cfg, n_tokens, g, pooled=job.sparsity.row_gamma > 0)
+    pooled = job.sparsity.row_gamma > 0
+    ideal = ideal_cycles(gold, cfg, n_tokens, g, pooled=pooled)
+    both = unit_ideal(gold, cfg, n_tokens, g, pooled=pooled)
     bdir = build_dir_for("fast_prefill_top", cfg, waves)
     bdir.mkdir(parents=True, exist_ok=True)
     cases, out, dump, prog = (bdir / f"demo-{n}" for n in ("cases.pt", "out.json", "o.pt", "progress"))
@@ -169,7 +171,7 @@ def run_top(cfg, layer: int, n_tokens: int, prompt, lat: int = 30, waves: bool =
                            "dump": str(dump)}]}, cases)
     log = bdir / "demo.log"
     setup = time.perf_counter() - t_start
-    expect = 1.3 * ideal["total"] + 4000 * Hkv
+    expect = 1.3 * both["total"] + 4000 * Hkv
     stop = threading.Event()
 
     def poll():
@@ -184,9 +186,14 @@ def run_top(cfg, layer: int, n_tokens: int, prompt, lat: int = 30, waves: bool =
     th.start()
     t_sim = time.perf_counter()
     verdict, detail = "bit-exact", ""
+    build_s: dict = {}
     try:
         with _log_to(log, bar):
             try:
+                t_build = time.time()
+                times = build("fast_prefill_top", cfg, waves=waves) / "build-times.json"
+                if times.exists() and times.stat().st_mtime >= t_build:
+                    build_s = json.loads(times.read_text())   # built in this run (not cached)
                 res = run_bench("fast_prefill_top", cfg, "tb.test_top", testcase="test_cases", waves=waves,
                                 tag="demo", extra_env={"TOP_CASES": str(cases), "TOP_OUT": str(out),
                                                        "TOP_LAT": str(lat), "TOP_PROGRESS": str(prog)})
@@ -233,7 +240,7 @@ def run_top(cfg, layer: int, n_tokens: int, prompt, lat: int = 30, waves: bool =
         "top": cnt, "cycles": {"total": cnt["cnt_cycles"], "index_generator": cnt["cnt_sig_cycles"],
                                "attention": cnt["cnt_attn_cycles"],
                                "other": cnt["cnt_cycles"] - cnt["cnt_sig_cycles"] - cnt["cnt_attn_cycles"]},
-        "ideal_cycles": ideal, "projected_ms": 1e3 * cnt["cnt_cycles"] / clk,
+        "ideal_cycles": ideal, "unit_ideal": both, "projected_ms": 1e3 * cnt["cnt_cycles"] / clk,
         "hbm": {"read": cnt["cnt_rd_bytes"], "write": cnt["cnt_wr_bytes"], "kv": cnt["cnt_kv_bytes"],
                 "dense_kv_cached": dense_kv, "dense_kv_uncached": dense_tiles_kv,
                 "dense_total_cached": dense_kv + qo + lay.kv_bytes * 2,
@@ -242,7 +249,8 @@ def run_top(cfg, layer: int, n_tokens: int, prompt, lat: int = 30, waves: bool =
         "cache": {"accesses": accesses, "hit1": cnt["cnt_hit1"], "hit2": cnt["cnt_hit2"], "miss": cnt["cnt_miss"],
                   "hit_rate": (cnt["cnt_hit1"] + cnt["cnt_hit2"]) / max(accesses, 1)},
         "verdict": verdict, "detail": detail, "sim_wall_s": r["wall_s"], "setup_s": setup,
-        "total_wall_s": time.perf_counter() - t_start, "sim_cycles_per_s": r["cycles"] / max(sim_wall, 1e-9),
+        "total_wall_s": time.perf_counter() - t_start, "build_s": build_s,
+        "sim_cycles_per_s": r["cycles"] / max(r["wall_s"], 1e-9),
         "waves": None, "gtkw": None, "log": str(log),
     }
     if waves and res is not None and res.waves_file is not None:
@@ -255,6 +263,9 @@ def run_top(cfg, layer: int, n_tokens: int, prompt, lat: int = 30, waves: bool =
 def format_report(rep: dict) -> str:
     c, h, ca = rep["cycles"], rep["hbm"], rep["cache"]
     ideal = rep["ideal_cycles"]
+    both = rep["unit_ideal"]
+    bt = rep["build_s"]
+    built = (", ".join(f"{k} {v:.0f} s" for k, v in bt.items())) if bt else "cached"
     lines = [
         f"fast-prefill demo: SmolLM2 layer {rep['layer']}, {rep['tokens']} tokens, {rep['H']} heads / "
         f"{rep['Hkv']} KV heads, preset {rep['preset']} (B={rep['block']}, D={rep['head_dim']})",
@@ -264,10 +275,11 @@ def format_report(rep: dict) -> str:
         f"  output error         {rep['rel_error_vs_dense']:.4f} relative to dense float attention "
         f"(per head max {max(rep['rel_error_per_head']):.4f})",
         f"  cycles               {c['total']} total: index generator {c['index_generator']} "
-        f"(ideal {ideal['sig']:.0f}), attention {c['attention']} (ideal {ideal['attn']:.0f}), "
-        f"codes / index dump / checks {c['other']}",
+        f"(ideal {both['sig']:.0f}, {both['bound']['sig']}-bound), attention {c['attention']} "
+        f"(ideal {both['attn']:.0f}, {both['bound']['attn']}-bound), codes / index dump / checks {c['other']}",
         f"  projected time       {rep['projected_ms']:.3f} ms at {rep['clock_mhz']:.0f} MHz "
-        f"({c['total'] / ideal['total']:.2f}x the ideal unit cycles)",
+        f"({c['total'] / both['total']:.2f}x the ideal unit cycles, the larger of compute and bus per unit; "
+        f"{c['total'] / ideal['total']:.2f}x the compute-only ideal)",
         f"  HBM traffic          read {h['read']} B, written {h['write']} B; KV {h['kv']} B vs a dense run "
         f"{h['dense_kv_cached']} B with the same cache ({h['kv'] / max(h['dense_kv_cached'], 1):.2f}x), "
         f"{h['dense_kv_uncached']} B uncached",
@@ -275,8 +287,9 @@ def format_report(rep: dict) -> str:
         f"{ca['hit2']}, misses {ca['miss']} (hit rate {ca['hit_rate']:.3f})",
         f"  verdict              {rep['verdict']} vs the golden fixed-point model (O of every head, "
         f"index sets, cache counters)" + (f": {rep['detail']}" if rep["detail"] else ""),
-        f"  simulation           {c['total']} cycles in {rep['sim_wall_s']:.1f} s; capture and golden "
-        f"{rep['setup_s']:.0f} s; total with conversion and build {rep['total_wall_s']:.0f} s",
+        f"  simulation           {c['total']} cycles in {rep['sim_wall_s']:.1f} s "
+        f"({rep['sim_cycles_per_s']:.0f} cycles/s); capture and golden {rep['setup_s']:.0f} s; "
+        f"RTL build {built}; total {rep['total_wall_s']:.0f} s",
     ]
     if rep.get("waves"):
         lines.append(f"  waves                {rep['waves']} (gtkwave {rep['waves']} {rep['gtkw']})")

@@ -6,11 +6,15 @@ compulsory, simulation speed.
     the host driver (fast_prefill.host) and the HBM model of fast_prefill.host.sim, checks the
     index sets (and O when the attention datapath is built) bit-exact against the golden model,
     and prints:
-    * cycles: total (cnt_cycles) vs the sum of the ideal unit cycles: per KV group the index
-      generator's ``2 passes x g*B rows x L keys x D MACs / (max_group MPUs x B x D MACs per
-      cycle)`` (tb/benchmarks/sig.py) plus the attention's union accesses x 2B (one K and one V
-      row per cycle over the group's merged key-block stream); the split per unit
-      (cnt_sig_cycles, cnt_attn_cycles) and the rest (codes, index dump, checks);
+    * cycles: total (cnt_cycles) vs the sum of the ideal unit cycles.  Per unit two bounds, and
+      the unit's ideal is the larger: *compute*, per KV group the index generator's ``2 passes x
+      g*B rows x L keys x D MACs / (max_group MPUs x B x D MACs per cycle)`` (tb/benchmarks/sig.py)
+      and the attention's union accesses x 2B (one K and one V row per cycle over the group's
+      merged key-block stream); *bus*, the bytes the unit must move through its busiest port
+      divided by that port's bytes per cycle (the HBM pseudo-channel model of
+      fast_prefill.host.sim: ``min(axi bytes, 14.375 GB/s / clock)``), see :func:`bus_cycles`.
+      The split per unit (cnt_sig_cycles, cnt_attn_cycles) and the rest (codes, index dump,
+      checks);
     * HBM bytes read / written vs compulsory (Q, K, V, codes read once by the attention phase,
       K twice and Q_last by the index generator; O and the index sets written once);
     * simulated cycles per second of wall time.
@@ -18,7 +22,9 @@ compulsory, simulation speed.
 Host-side helpers shared with tests/test_top.py and the demo (torch, no simulator):
     layer_tensors(layer, n_tokens, cfg, prompt) -> (q, k, v) float, cut to cfg.head_dim
     golden_for(job) -> dict (pattern, vertical, slash, o_int, o_float, cache stats per group)
-    ideal_cycles(golden, cfg, L, g, pooled=False) -> dict
+    ideal_cycles(golden, cfg, L, g, pooled=False) -> dict   (compute bound per unit)
+    bus_cycles(golden, cfg, L, g, pooled=False) -> dict     (bus bound per unit)
+    unit_ideal(golden, cfg, L, g, pooled=False) -> dict     (per unit the larger of the two)
 """
 
 from __future__ import annotations
@@ -73,8 +79,9 @@ def ideal_cycles(gold: dict, cfg, L: int, g: int, pooled: bool = False) -> dict:
     """Ideal unit cycles of a layer, per unit counter of the top.
 
     sig:  the index generator's 2 passes at max_group MPUs, one key row per cycle; with the
-          pooled per-row estimate (``pooled``) also its block-means load, (g + 1) L rows at the
-          bus rate (``cnt_sig_cycles`` counts both).
+          pooled per-row estimate (``pooled``) also its block-means load, (g + 1) L rows at
+          sig_pool's one row per cycle (``cnt_sig_cycles`` counts both; the bytes are
+          :func:`bus_cycles`' part).
     attn: one K/V row per cycle over every group's union of kept tiles (2 x B rows per tile);
           with ``pooled`` also the pooled rows' candidates, one per cycle (nb (nb + 1) / 2 per
           group: the row stream needs every row's pooled bits before the cache starts).
@@ -85,9 +92,58 @@ def ideal_cycles(gold: dict, cfg, L: int, g: int, pooled: bool = False) -> dict:
     sig = groups * 2 * g * B * L * D / (cfg.max_group * cfg.macs_per_cycle)
     attn = sum(2 * B * gr["union"] for gr in gold["groups"])
     if pooled:
-        sig += groups * (g + 1) * L * D / cfg.axi_bytes
+        sig += groups * (g + 1) * L
         attn += groups * nb * (nb + 1) / 2
     return {"sig": sig, "attn": attn, "total": sig + attn}
+
+
+def port_bytes_per_cycle(cfg) -> float:
+    """Bytes one m_axi port moves per kernel cycle in the simulation's HBM model: one beat per
+    cycle, capped at one HBM pseudo-channel (fast_prefill.host.sim.beat_rate)."""
+    from fast_prefill.host.sim import beat_rate
+    return cfg.axi_bytes * beat_rate(cfg)
+
+
+def bus_cycles(gold: dict, cfg, L: int, g: int, pooled: bool = False) -> dict:
+    """Bus-bound cycles of a layer per unit counter of the top (the groups run one after the
+    other; within a group the ports run in parallel, so a group costs its busiest port).
+
+    sig:  m_axi_idx carries K twice (nb*B rows of D bytes) and the g heads' Q_last block; with
+          ``pooled`` also sig_pool's means load (K and the g heads' Q once more).  Bytes /
+          port bytes per cycle.
+    attn: the largest of m_axi_kv (the cache's misses, golden.cache_sim bytes), m_axi_q (the g
+          heads' Q), m_axi_o (the g heads' O, int32: 4 bytes an element) and the cache's own
+          output: its slot words are one bus word wide, so a row of D bytes takes
+          ``ceil(D / axi bytes)`` cycles, ``union x 2B`` rows per group.
+    Returns the per-unit cycles and, under ``ports``, the attention's per-port totals.
+    """
+    B, D = cfg.block, cfg.head_dim
+    nb = -(-L // B)
+    rows = nb * B
+    bpc = port_bytes_per_cycle(cfg)
+    sig_bytes = 2 * rows * D + g * B * D + ((g + 1) * rows * D if pooled else 0)
+    sig = sum(sig_bytes / bpc for _ in gold["groups"])
+    per_row = -(-D // cfg.axi_bytes)
+    attn = 0.0
+    ports = {"kv": 0.0, "q": 0.0, "o": 0.0, "cache_rows": 0.0}
+    for gr in gold["groups"]:
+        p = {"kv": gr["stats"].hbm_bytes / bpc, "q": g * rows * D / bpc, "o": 4 * g * rows * D / bpc,
+             "cache_rows": 2 * B * gr["union"] * per_row}
+        for kk, x in p.items():
+            ports[kk] += x
+        attn += max(p.values())
+    return {"sig": sig, "attn": attn, "total": sig + attn, "ports": ports, "port_bytes_per_cycle": bpc}
+
+
+def unit_ideal(gold: dict, cfg, L: int, g: int, pooled: bool = False) -> dict:
+    """Per unit the larger of the compute and the bus bound; ``bound`` names which."""
+    comp = ideal_cycles(gold, cfg, L, g, pooled)
+    bus = bus_cycles(gold, cfg, L, g, pooled)
+    out = {u: max(comp[u], bus[u]) for u in ("sig", "attn")}
+    out["total"] = out["sig"] + out["attn"]
+    out["bound"] = {u: ("bus" if bus[u] > comp[u] else "compute") for u in ("sig", "attn")}
+    out["compute"], out["bus"] = comp, bus
+    return out
 
 
 def compulsory_bytes(job) -> dict:
@@ -118,24 +174,35 @@ def run(args) -> int:
     n = args.tokens or (512 if cfg.name == "ci" else 2048)
     rep = run_top(cfg, args.layer, n, "default", lat=args.lat, waves=False, progress=False)
     t = rep["top"]
-    ideal = rep["ideal_cycles"]
-    print(f"top bench: preset {cfg.name} (B={cfg.block}, D={cfg.head_dim}), SmolLM2 layer {args.layer}, "
-          f"L={n}, H={rep['H']}, Hkv={rep['Hkv']}, HBM latency {args.lat}; bit-exact: {rep['verdict']}")
-    print(f"{'':24s} {'cycles':>10s} {'ideal':>10s} {'ratio':>6s}")
-    print(f"{'index generator':24s} {t['cnt_sig_cycles']:10d} {ideal['sig']:10.0f} "
-          f"{t['cnt_sig_cycles'] / ideal['sig']:6.3f}")
-    if ideal["attn"] and t["cnt_attn_cycles"]:
-        print(f"{'attention':24s} {t['cnt_attn_cycles']:10d} {ideal['attn']:10.0f} "
-              f"{t['cnt_attn_cycles'] / ideal['attn']:6.3f}")
+    ideal = rep["unit_ideal"]
+    comp, bus = ideal["compute"], ideal["bus"]
+    print(f"top bench: preset {cfg.name} (B={cfg.block}, D={cfg.head_dim}, {cfg.axi_data_bits}-bit ports), "
+          f"SmolLM2 layer {args.layer}, L={n}, H={rep['H']}, Hkv={rep['Hkv']}, HBM latency {args.lat}; "
+          f"bit-exact: {rep['verdict']}")
+    print(f"{'':26s} {'cycles':>10s} {'compute':>10s} {'bus':>10s} {'ideal':>10s} {'bound':>8s} {'ratio':>6s}")
+    rows = [("index generator", "sig", t["cnt_sig_cycles"])]
+    if t["cnt_attn_cycles"]:
+        rows.append(("attention", "attn", t["cnt_attn_cycles"]))
+    for label, u, got in rows:
+        print(f"{label:26s} {got:10d} {comp[u]:10.0f} {bus[u]:10.0f} {ideal[u]:10.0f} "
+              f"{ideal['bound'][u]:>8s} {got / ideal[u]:6.3f}")
     other = t["cnt_cycles"] - t["cnt_sig_cycles"] - t["cnt_attn_cycles"]
-    print(f"{'codes, index dump, checks':24s} {other:10d}")
+    print(f"{'codes, index dump, checks':26s} {other:10d}")
     total_ideal = ideal["sig"] + (ideal["attn"] if t["cnt_attn_cycles"] else 0)
+    total_comp = comp["sig"] + (comp["attn"] if t["cnt_attn_cycles"] else 0)
     ratio = t["cnt_cycles"] / total_ideal
-    print(f"{'total':24s} {t['cnt_cycles']:10d} {total_ideal:10.0f} {ratio:6.3f}  (target <= 1.2)")
-    comp = rep["compulsory_bytes"]
-    print(f"HBM read  {t['cnt_rd_bytes']:10d} B  (compulsory {comp['read']} B, "
-          f"{t['cnt_rd_bytes'] / comp['read']:.3f}x); KV cache misses {t['cnt_kv_bytes']} B")
-    print(f"HBM write {t['cnt_wr_bytes']:10d} B  (O {comp['write']} B + index sets)")
+    print(f"{'total':26s} {t['cnt_cycles']:10d} {total_comp:10.0f} {'':10s} {total_ideal:10.0f} {'':8s} "
+          f"{ratio:6.3f}  (target <= 1.2; {t['cnt_cycles'] / total_comp:.3f}x the compute ideal)")
+    pt = bus["ports"]
+    print(f"attention bus cycles per port ({bus['port_bytes_per_cycle']:.1f} B/cycle each): "
+          f"kv {pt['kv']:.0f}, q {pt['q']:.0f}, o {pt['o']:.0f} (int32), cache rows {pt['cache_rows']:.0f}")
+    comp_b = rep["compulsory_bytes"]
+    print(f"HBM read  {t['cnt_rd_bytes']:10d} B  (compulsory {comp_b['read']} B, "
+          f"{t['cnt_rd_bytes'] / comp_b['read']:.3f}x); KV cache misses {t['cnt_kv_bytes']} B")
+    print(f"HBM write {t['cnt_wr_bytes']:10d} B  (O {comp_b['write']} B + index sets)")
+    bt = rep.get("build_s") or {}
+    built = (", ".join(f"{k} {v:.0f} s" for k, v in bt.items()) + " in this run") if bt else "build cached"
     print(f"simulation: {t['cnt_cycles']} cycles in {rep['sim_wall_s']:.1f} s = "
-          f"{t['cnt_cycles'] / max(rep['sim_wall_s'], 1e-9):.0f} cycles/s (capture + golden {rep['setup_s']:.0f} s, total {rep['total_wall_s']:.0f} s)")
+          f"{t['cnt_cycles'] / max(rep['sim_wall_s'], 1e-9):.0f} cycles/s (capture + golden {rep['setup_s']:.0f} s; "
+          f"{built}; total {rep['total_wall_s']:.0f} s)")
     return 0 if rep["verdict"] == "bit-exact" and ratio <= 1.2 else 1

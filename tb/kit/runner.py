@@ -13,6 +13,18 @@ Waves: ``waves=None`` follows the environment variable ``FAST_PREFILL_WAVES``
 (``nox -s waves`` sets it); with waves on, the build gets its own folder, the
 trace is FST when Verilator can write it (VCD otherwise) and the file path is
 printed.
+
+Environment (for measurements; the defaults are what every bench uses):
+    FAST_PREFILL_SIM_ROOT        build root instead of build/sim (a cold build without
+                                 touching the shared cache; the runtime objects live there too)
+    FAST_PREFILL_VERILATOR_ARGS  extra Verilator arguments, split on blanks, appended to the
+                                 base ones (part of the build stamp, so a change rebuilds)
+    FAST_PREFILL_OPT_FAST        the C++ optimisation flags of the model's fast path (make's
+                                 OPT_FAST; Verilator's default is -Os)
+    FAST_PREFILL_PUBLIC          ``all``: every signal visible to cocotb (cocotb's
+                                 --public-flat-rw) even for a unit of PORTS_ONLY; ``ports``:
+                                 only the ports for every unit of PORT_PATTERNS
+Each build writes ``build-times.json`` (seconds: convert, verilate, compile) into its folder.
 """
 
 from __future__ import annotations
@@ -32,9 +44,16 @@ from hdl.config import AcceleratorConfig
 from hdl.convert import config_hash, convert_unit
 
 REPO = Path(__file__).resolve().parents[2]
-SIM_ROOT = REPO / "build" / "sim"
+SIM_ROOT = Path(os.environ.get("FAST_PREFILL_SIM_ROOT", REPO / "build" / "sim"))
 BASE_BUILD_ARGS = ("-Wno-WIDTH", "-O3", "--x-assign", "fast", "--x-initial", "fast")
 WAVES_ENV = "FAST_PREFILL_WAVES"
+EXTRA_ARGS_ENV = "FAST_PREFILL_VERILATOR_ARGS"
+# Units whose benches touch only their ports (tb/test_top.py, the host driver's transport):
+# their builds make just these ports visible to cocotb instead of every signal (cocotb passes
+# --public-flat-rw), so Verilator may keep internal signals in locals and fold them.
+PORT_PATTERNS: dict[str, tuple[str, ...]] = {
+    "fast_prefill_top": ("ap_*", "interrupt", "s_axi_control_*", "m_axi_*")}
+PORTS_ONLY: set[str] = set()
 
 
 class BenchFailure(AssertionError):
@@ -84,14 +103,25 @@ def build(unit: str, cfg: AcceleratorConfig, waves: bool = False, build_args=())
 def _build_locked(unit: str, cfg: AcceleratorConfig, bdir: Path, waves: bool, build_args) -> Path:
     from cocotb_tools.runner import get_runner
 
+    import time
+
     setup_verilator_env()
+    t0 = time.perf_counter()
     src = convert_unit(unit, cfg, bdir / "verilog")
-    args = list(BASE_BUILD_ARGS) + list(build_args)
+    times = {"convert": time.perf_counter() - t0}
+    args = list(BASE_BUILD_ARGS) + list(build_args) + os.environ.get(EXTRA_ARGS_ENV, "").split()
     if waves:
         args += ["--trace-fst"] if _fst_supported() else []
         args += ["--trace-structs"]
-    stamp_text = json.dumps({"verilog": hashlib.sha256(src.read_bytes()).hexdigest(),
-                             "args": args, "waves": waves}, sort_keys=True)
+    mode = os.environ.get("FAST_PREFILL_PUBLIC", "")
+    public = PORT_PATTERNS.get(unit) if (unit in PORTS_ONLY and mode != "all") or mode == "ports" else None
+    opt_fast = os.environ.get("FAST_PREFILL_OPT_FAST", "")
+    stamp_data = {"verilog": hashlib.sha256(src.read_bytes()).hexdigest(), "args": args, "waves": waves}
+    if public:
+        stamp_data["public"] = list(public)
+    if opt_fast:
+        stamp_data["opt_fast"] = opt_fast
+    stamp_text = json.dumps(stamp_data, sort_keys=True)
     stamp = bdir / "build.stamp"
     exe = bdir / unit
     if exe.exists() and stamp.exists() and stamp.read_text() == stamp_text:
@@ -108,9 +138,21 @@ def _build_locked(unit: str, cfg: AcceleratorConfig, bdir: Path, waves: bool, bu
         # build = [verilator, make]: drop the cached runtime objects in between,
         # newer than the Vtop.mk that verilator just wrote (make's prerequisite).
         if len(cmds) == 2:
+            cmds = [list(c) for c in cmds]
+            if public:
+                vlt = obj / "public.vlt"
+                vlt.write_text("`verilator_config\n" + "".join(
+                    f'public_flat_rw -module "{unit}" -var "{pat}"\n' for pat in public))
+                cmds[0] = [a for a in cmds[0] if a != "--public-flat-rw"]
+                cmds[0].insert(1, str(vlt))
+            if opt_fast:
+                cmds[1].append(f"OPT_FAST={opt_fast}")
+            t1 = time.perf_counter()
             run_cmds(cmds[:1], cwd)
+            t2 = time.perf_counter()
             _reuse_runtime(cache, obj)
             run_cmds(cmds[1:], cwd)
+            times.update(verilate=t2 - t1, compile=time.perf_counter() - t2)
         else:
             run_cmds(cmds, cwd)
 
@@ -119,6 +161,7 @@ def _build_locked(unit: str, cfg: AcceleratorConfig, bdir: Path, waves: bool, bu
                  waves=waves, timescale=("1ns", "1ps"), always=True)
     shutil.copy2(obj / unit, exe)
     _save_runtime(obj, cache)
+    (bdir / "build-times.json").write_text(json.dumps(times))
     stamp.write_text(stamp_text)
     return bdir
 
