@@ -30,7 +30,7 @@ inflight=BENCH_HBM_INFLIGHT)`` -> dict
     pattern: per KV group in sequence ``group_phase_cycles`` (code load, index generator, the
     pooled means load, index dump) and ``attention_group_cycles`` (set load, row stream, the
     cache's liveness pass, the accesses simulated on golden.cache_sim's decisions with the
-    miss, Q and O port timing).  Calibrated on the RTL top at ci within 1.3 % on 30 runs
+    miss, Q and O port timing).  Calibrated on the RTL top at ci within 1.7 % on 27 runs
     (``python -m golden.perf calibrate``, docs/performance.md section 2, tests/test_perf.py).
 
 Platforms:
