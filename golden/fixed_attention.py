@@ -565,6 +565,35 @@ def measure(layers: list[int], n_tokens: int, settings: list[dict], prompt: str 
     return rows
 
 
+def time_models(layer: int, n_tokens: int, prompt: str = "default",
+                preset_name: str = "smollm2") -> dict:
+    """CPU and wall seconds of :func:`fixed_sparse_attention` and of the padded model it
+    replaced, on one SmolLM2 layer with the fixed-point pattern of the preset's defaults (the
+    layer as the end-to-end run computes it), in this process with its torch threads; checks
+    that both give the same result bit for bit.  Returns dict(density, tiles, and per model
+    ``cpu_s`` / ``wall_s``, identical)."""
+    import time
+
+    from golden.report import fixed_layer
+    from golden.smollm2 import load_qkv
+    from hdl.config import preset
+
+    cfg = preset(preset_name)
+    cap = load_qkv(layer, n_tokens, prompt)
+    pattern, _ = fixed_layer(cfg, layer, cap.q, cap.k, cap.v, attention=False)
+    inp = quantize_attention_inputs(cap.q, cap.k, cap.v, cfg)
+    out = dict(density=float(pattern.density().mean()), tiles=int(pattern.mask.sum()))
+    res = {}
+    for name, fn in (("compacted", fixed_sparse_attention), ("padded", _fixed_sparse_attention_padded)):
+        c, w = time.process_time(), time.perf_counter()
+        res[name] = fn(inp, pattern.mask)
+        out[name] = dict(cpu_s=time.process_time() - c, wall_s=time.perf_counter() - w)
+    a, b = res["compacted"], res["padded"]
+    out["identical"] = all(torch.equal(getattr(a, f), getattr(b, f))
+                           for f in ("o_int", "o_float", "m", "l", "tiles"))
+    return out
+
+
 def _parse_setting(text: str) -> dict:
     out = {}
     for item in filter(None, text.split(",")):
@@ -584,7 +613,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--prompt", default="default")
     ap.add_argument("--set", dest="settings", action="append", default=[],
                     help="comma list of integer config fields (and center_k / smooth_qk = 0/1); repeatable")
+    ap.add_argument("--time", action="store_true",
+                    help="instead: time the compacted vs the padded model per layer (one thread)")
     args = ap.parse_args(argv)
+    if args.time:
+        torch.set_num_threads(1)
+        for layer in args.layers:
+            r = time_models(layer, args.tokens, args.prompt)
+            print(f"layer {layer}, {args.tokens} tokens: density {r['density']:.3f} ({r['tiles']} tiles); "
+                  + "; ".join(f"{n} cpu {r[n]['cpu_s']:.1f} s wall {r[n]['wall_s']:.1f} s"
+                              for n in ("compacted", "padded"))
+                  + f"; bit-identical {r['identical']}", flush=True)
+        return 0
     settings = [_parse_setting(s) for s in args.settings] or [{}]
     rows = measure(args.layers, args.tokens, settings, args.prompt)
     print("per-head relative error in %, max (mean) over heads")
