@@ -315,7 +315,8 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
 
     Structure (one phase after the other): the set load (``2 (1 + max(nv, ns))`` per head);
     builder A's whole stream into the cache (row r: ``r + 1 + ROW_SCAN`` cycles, or with
-    ``pooled`` at least sig_pool's row latency ``2 (r + 1) + kept_r + POOL_ROW`` plus the copy,
+    ``pooled`` at least sig_pool's row latency ``2 (r + 1) + kept_r + POOL_ROW`` plus the
+    POOL_HANDSHAKE and the copy,
     kept_r bounded by the row's kept tiles); the cache's backward liveness pass (one cycle per
     access); then the accesses in stream order: each costs its rows (2B rows, one per
     ``ceil(8D / bus)`` cycles) or, when the row's busiest engine is slower (its tiles x
@@ -359,7 +360,7 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
                            "liveness", record=True)
     n = lv.accesses
     backward = n
-    prefix_done = load + prefix + backward          # Q times below count from the run's start
+    prefix_done = load + prefix + backward          # the accesses' times below count from here
     # per row: the cache's rows, or the busiest engine of the row when it is slower
     union_r = m.any(axis=0).sum(axis=1)
     cache_r = union_r * (2 * B * row_beats + ACCESS_GAP)
@@ -399,7 +400,10 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
                 o_end = max(o_end, t + ATT_TAIL) + o_beats
                 o_done[rows[i - 1]] = o_end
             if r >= 2 and r not in q_ready:
-                q_ready[r] = max(qp.burst(row_end.get(r - 2, 0.0), q_beats) for _ in range(g))
+                # the lane asks for block r once the engine took block r - 2 out of its
+                # two-block Q FIFO, at the start of row r - 2 (hdl/grp_lane.py's credits)
+                asked = row_end.get(r - 3, 0.0) + prefix_done
+                q_ready[r] = max(qp.burst(asked, q_beats) for _ in range(g))
             ready = max(ready, q_ready.get(r, 0.0) - prefix_done)
             held = r - 1 - ENGINE_O_ROWS
             if held in o_done:
