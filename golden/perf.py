@@ -276,6 +276,16 @@ O_BURST = 16             # grp_attn's O bursts: at most 16 beats, per lane
 O_BURST_OVERHEAD = 2     # its write master per burst: the pick (OI) and the AW handshake (OA)
 
 
+def cache_index_depth(cfg: AcceleratorConfig) -> int:
+    """Entries of the cache's index memory (hdl.kv_cache.index_depth: the dense count at
+    max_seq_len capped at 64 nb_max, a power of two): a KV group whose merged stream has more
+    accesses is refused by the RTL (grp_attn status bit 4, the top's status 11)."""
+    _check_cfg(cfg)
+    nb = cfg.max_blocks
+    want = min(nb * (nb + 1) // 2, 64 * nb)
+    return 1 << max(1, (want - 1).bit_length())
+
+
 class _ReadPort:
     """One AXI read port of the HBM: bursts served in order at one beat per cycle, each no
     sooner than ``lat`` after its AR; an AR is taken once the burst ``inflight`` places ahead
@@ -778,7 +788,9 @@ def fpga_prefill(platform: FpgaPlatform, shape: ModelShape, seq_len: int, densit
                         misses x KV heads).
     o_bytes             bytes per element of the attention output written back.
     The HBM takes every burst the units issue (SIG_MAX_OUTSTANDING in flight, the cache's
-    KV_MAX_OUTSTANDING) with platform.hbm_latency cycles of latency.
+    KV_MAX_OUTSTANDING) with platform.hbm_latency cycles of latency.  ``cycles`` says whether
+    the group's stream fits the cache's index memory (``fits_cache_index``; the RTL refuses a
+    group that does not, and the time is then what a larger index memory would give).
     """
     if not isinstance(platform, FpgaPlatform):
         raise ValueError(f"platform: must be an FpgaPlatform, got {type(platform).__name__}")
@@ -837,9 +849,14 @@ def fpga_prefill(platform: FpgaPlatform, shape: ModelShape, seq_len: int, densit
                                ", cache liveness pass, one K/V row per "
                                f"{max(1, -(-8 * D // cfg.axi_data_bits))} cycle(s), engines, miss "
                                "stalls), projected to the config on a synthetic group")
+    depth = cache_index_depth(cfg)
+    fits = ph["attn"]["accesses"] <= depth
+    if not fits:
+        est.source["attention"] += (f"; NOT RUNNABLE as built: a KV group's {ph['attn']['accesses']} "
+                                    f"accesses exceed the cache's index memory ({depth} entries)")
     est.cycles = {"index_per_group": ph["sig"] + ph["other"], "attention_per_group": ph["attn"]["cycles"],
                   "attention_parts": {k: v for k, v in ph["attn"].items() if k != "cycles"},
-                  "groups": groups}
+                  "groups": groups, "cache_index_depth": depth, "fits_cache_index": fits}
     return est
 
 

@@ -102,6 +102,18 @@ def test_prefill_split_and_scaling():
     assert shape.linear_macs_per_token() == pytest.approx(6.98e9, rel=0.01)
 
 
+def test_cache_index_depth_matches_rtl():
+    from hdl.kv_cache import index_depth
+
+    for name in ("ci", "smollm2", "u280"):
+        assert perf.cache_index_depth(preset(name)) == index_depth(preset(name))
+    plat = perf.FpgaPlatform(preset("u280"))
+    shape = perf.MODELS["llama-3.1-8b"]
+    assert perf.fpga_prefill(plat, shape, 8192, 0.3).cycles["fits_cache_index"]
+    big = perf.fpga_prefill(plat, shape, 131072, 0.15)
+    assert not big.cycles["fits_cache_index"] and "NOT RUNNABLE" in big.source["attention"]
+
+
 def test_gpu_dense_attention_quadratic():
     shape = perf.MODELS["qwen2.5-7b"]
     t1 = perf.gpu_prefill(perf.A5000, shape, 16384).parts["attention"]
