@@ -49,8 +49,12 @@ BASE_BUILD_ARGS = ("-Wno-WIDTH", "-O3", "--x-assign", "fast", "--x-initial", "fa
 WAVES_ENV = "FAST_PREFILL_WAVES"
 EXTRA_ARGS_ENV = "FAST_PREFILL_VERILATOR_ARGS"
 # Units whose benches touch only their ports (tb/test_top.py, the host driver's transport):
-# their builds make just these ports visible to cocotb instead of every signal (cocotb passes
-# --public-flat-rw), so Verilator may keep internal signals in locals and fold them.
+# a build may make just these ports visible to cocotb instead of every signal (cocotb passes
+# --public-flat-rw), so Verilator may keep internal signals in locals and fold them.  Measured
+# on the top (docs/top.md, session 3): at ci the simulation takes ~20 % less CPU and the bench is
+# exact, but at smollm2 Verilator then needs more than 8.8 GB (killed out of memory; 0.6 GB with
+# every signal public), so no unit is ports-only by default (PORTS_ONLY empty; opt in with
+# FAST_PREFILL_PUBLIC=ports).
 PORT_PATTERNS: dict[str, tuple[str, ...]] = {
     "fast_prefill_top": ("ap_*", "interrupt", "s_axi_control_*", "m_axi_*")}
 PORTS_ONLY: set[str] = set()
