@@ -16,8 +16,10 @@ defaults (``dense_layers`` as ``0+1+2``).  ``--attention`` takes one or more of
 ``float`` (float pattern, float attention), ``fixed-pattern`` (the fixed-point estimator's
 pattern, float attention), ``fixed-int8`` (that pattern, float attention on the int8 inputs
 dequantised) and ``fixed`` (the whole fixed-point model: that pattern and the bit-exact
-fixed-point attention, ``golden.report.fixed_layer``).  The last three share the pattern, so
-their differences split the loss into pattern, int8 input format and engine arithmetic::
+fixed-point attention, ``golden.report.fixed_layer``).  The last three compute the pattern
+alike (the same estimator on each layer's host-quantised Q/K; only the upstream activations
+differ), so their differences split the loss into pattern, int8 input format and engine
+arithmetic::
 
     python -m golden.measure --tokens 8192 --prompt gnu-licenses --attention fixed fixed-pattern
 """
