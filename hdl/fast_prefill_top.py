@@ -528,14 +528,14 @@ def fast_prefill_top(ap_clk, ap_rst_n, interrupt, s_axi_control_awvalid, s_axi_c
 
 def unsupported(cfg: AcceleratorConfig) -> str | None:
     """Sizes the top cannot build yet: those of its units, and buses wider than the index
-    header (IDX_HEADER_WORDS 32-bit words must be whole beats)."""
+    header (its 32-bit words must be whole beats)."""
     from hdl import sig as sig_mod
     from hdl import grp_attn as grp_mod
     for what, mod in (("index generator", sig_mod), ("attention datapath", grp_mod)):
         reason = mod.unsupported(cfg)
         if reason:
             return f"{what}: {reason}"
-    if (shell.IDX_HEADER_WORDS * 4) % cfg.axi_bytes:
+    if (shell.idx_header_words(cfg.axi_bytes) * 4) % cfg.axi_bytes:
         return f"the index header is not a whole number of {cfg.axi_data_bits}-bit beats"
     return None
 

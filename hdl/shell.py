@@ -17,9 +17,10 @@ block, every base address aligned to the AXI bus width):
   nb rounded up to a whole bus word of codes.
 * O ``[H, nb*B, D]`` int32: ``o_frac_bits`` fractional bits, in units of V's int8 code
   (the host applies V's per-channel scale).
-* index sets: per head ``IDX_HEADER_WORDS`` 32-bit words (word 0 = vertical count,
-  word 1 = slash count, the rest zero), then the ascending vertical blocks
-  ``[nbp]`` and the ascending slash offsets ``[nbp]`` as 32-bit words.
+* index sets: per head ``idx_header_words(bus bytes)`` 32-bit words (``IDX_HEADER_WORDS``,
+  or one whole bus beat on a wider bus: 16 at 512 bits; word 0 = vertical count, word 1 =
+  slash count, the rest zero), then the ascending vertical blocks ``[nbp]`` and the
+  ascending slash offsets ``[nbp]`` as 32-bit words.
 """
 
 from __future__ import annotations
@@ -31,6 +32,13 @@ from hdl.config import AcceleratorConfig
 CTRL_ADDR_BITS = 8
 CTRL_DATA_BITS = 32
 IDX_HEADER_WORDS = 8
+
+
+def idx_header_words(bus_bytes: int) -> int:
+    """32-bit words of one head's index-set header: ``IDX_HEADER_WORDS``, or one bus beat when
+    a beat holds more (the dump writes whole beats and the entries start on a beat)."""
+    return max(IDX_HEADER_WORDS, bus_bytes // 4)
+
 
 # ap_ctrl_hs bits of register 0x00
 AP_START, AP_DONE, AP_IDLE, AP_READY = 0x1, 0x2, 0x4, 0x8
@@ -190,8 +198,12 @@ class Layout:
         return 4 * ((self.n_kv_heads + head) * self.nbp + block)
 
     @property
+    def idx_header_words(self) -> int:
+        return idx_header_words(self.bus_bytes)
+
+    @property
     def idx_head_bytes(self) -> int:
-        return 4 * (IDX_HEADER_WORDS + 2 * self.nbp)
+        return 4 * (self.idx_header_words + 2 * self.nbp)
 
     @property
     def idx_bytes(self) -> int:

@@ -25,7 +25,7 @@ On an accepted start (``ap_start`` while idle: ``accept`` pulses, a one-cycle so
       the same settings and scale codes as the index generator); wait for ``p_done``.  Its rows
       are asked for later by the attention datapath (``row_guard``).
    c. **index dump**: per head of the group, through the write master (``wr_*`` on m_axi_o):
-      the header (``IDX_HEADER_WORDS`` words: vertical count, slash count, zeros), then the
+      the header (``idx_header_words`` words: vertical count, slash count, zeros), then the
       vertical entries and the slash entries, each rounded up to whole bus words (entries past
       a set's count within its last word are 0; words past that are not written).  The entries
       are read from the index generator's ``rd_*`` ports, one per cycle (its readback is
@@ -51,7 +51,7 @@ from __future__ import annotations
 
 from myhdl import Signal, always, always_comb, block, intbv
 
-from hdl.shell import IDX_HEADER_WORDS
+from hdl.shell import idx_header_words
 from hdl.sig_params import ERR_AXI
 
 ST_Q, ST_IDX, ST_KV, ST_O, ST_INTERNAL = 7, 8, 9, 10, 11
@@ -85,7 +85,7 @@ def top_sched(clk, rst, ap_start, accept, done_p, busy, status, soft_rst,
     LOG_WPB = WPB.bit_length() - 1
     LOGB = B.bit_length() - 1
     LOG_HB = (B * D).bit_length() - 1        # head_bytes = nb << LOG_HB (int8 rows)
-    HDR = IDX_HEADER_WORDS
+    HDR = idx_header_words(BYTES)
     if HDR % WPB:
         raise ValueError(f"top_sched: the {HDR}-word index header is not whole {AXW}-bit beats")
     GB = 16

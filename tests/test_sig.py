@@ -188,7 +188,7 @@ def test_sig_smollm2_preset():
 
 def test_widths_wide_rows():
     """Rows of several beats are assembled (beats per row), narrow rows packed (rows per beat)."""
-    w = sig_widths(preset("smollm2"))
+    w = sig_widths(preset("smollm2", axi_data_bits=256))
     assert (w["RPB"], w["BPR"]) == (1, 2)
     w = sig_widths(preset("u280"))
     assert (w["RPB"], w["BPR"]) == (1, 4)

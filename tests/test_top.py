@@ -131,7 +131,8 @@ def test_top_unsupported_and_ports():
     widths = {n: w for n, _, w in top_ports(CFG)}
     assert {n: len(s) for n, s in top_mod.ports(CFG).items()} == widths
     assert top_mod.unsupported(CFG) is None
-    assert top_mod.unsupported(preset("ci", axi_data_bits=512, head_dim=64)) is not None
+    assert top_mod.unsupported(preset("smollm2")) is None          # 512-bit ports
+    assert top_mod.unsupported(preset("ci", axi_data_bits=512, head_dim=8)) is not None
 
 
 def test_driver_plan_layout():

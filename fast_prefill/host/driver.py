@@ -247,7 +247,7 @@ class Accelerator:
             nv, ns = int(w[0]), int(w[1])
             if nv > lay.nb or ns > lay.nb:
                 raise ValueError(f"index sets of head {h}: sizes {nv}, {ns} exceed nb = {lay.nb}")
-            hdr = shell.IDX_HEADER_WORDS
+            hdr = lay.idx_header_words
             vertical.append([int(x) for x in w[hdr:hdr + nv]])
             slash.append([int(x) for x in w[hdr + lay.nbp:hdr + lay.nbp + ns]])
         return RunResult(o_int=o_int, o_float=o_float, vertical=vertical, slash=slash,

@@ -97,11 +97,12 @@ def ideal_cycles(gold: dict, cfg, L: int, g: int, pooled: bool = False) -> dict:
     return {"sig": sig, "attn": attn, "total": sig + attn}
 
 
-def port_bytes_per_cycle(cfg) -> float:
+def port_bytes_per_cycle(cfg, write: bool = False) -> float:
     """Bytes one m_axi port moves per kernel cycle in the simulation's HBM model: one beat per
-    cycle, capped at one HBM pseudo-channel (fast_prefill.host.sim.beat_rate)."""
+    cycle, the read data capped at one HBM pseudo-channel (fast_prefill.host.sim.beat_rate: 48
+    bytes per cycle at 512 bits and 300 MHz); the model does not throttle writes."""
     from fast_prefill.host.sim import beat_rate
-    return cfg.axi_bytes * beat_rate(cfg)
+    return cfg.axi_bytes * (1.0 if write else beat_rate(cfg))
 
 
 def bus_cycles(gold: dict, cfg, L: int, g: int, pooled: bool = False) -> dict:
@@ -112,7 +113,7 @@ def bus_cycles(gold: dict, cfg, L: int, g: int, pooled: bool = False) -> dict:
           ``pooled`` also sig_pool's means load (K and the g heads' Q once more).  Bytes /
           port bytes per cycle.
     attn: the largest of m_axi_kv (the cache's misses, golden.cache_sim bytes), m_axi_q (the g
-          heads' Q), m_axi_o (the g heads' O, int32: 4 bytes an element) and the cache's own
+          heads' Q), m_axi_o (the g heads' O, int32: 4 bytes an element, at the write rate) and the cache's own
           output: its slot words are one bus word wide, so a row of D bytes takes
           ``ceil(D / axi bytes)`` cycles, ``union x 2B`` rows per group.
     Returns the per-unit cycles and, under ``ports``, the attention's per-port totals.
@@ -120,14 +121,14 @@ def bus_cycles(gold: dict, cfg, L: int, g: int, pooled: bool = False) -> dict:
     B, D = cfg.block, cfg.head_dim
     nb = -(-L // B)
     rows = nb * B
-    bpc = port_bytes_per_cycle(cfg)
+    bpc, bpc_w = port_bytes_per_cycle(cfg), port_bytes_per_cycle(cfg, write=True)
     sig_bytes = 2 * rows * D + g * B * D + ((g + 1) * rows * D if pooled else 0)
     sig = sum(sig_bytes / bpc for _ in gold["groups"])
     per_row = -(-D // cfg.axi_bytes)
     attn = 0.0
     ports = {"kv": 0.0, "q": 0.0, "o": 0.0, "cache_rows": 0.0}
     for gr in gold["groups"]:
-        p = {"kv": gr["stats"].hbm_bytes / bpc, "q": g * rows * D / bpc, "o": 4 * g * rows * D / bpc,
+        p = {"kv": gr["stats"].hbm_bytes / bpc, "q": g * rows * D / bpc, "o": 4 * g * rows * D / bpc_w,
              "cache_rows": 2 * B * gr["union"] * per_row}
         for kk, x in p.items():
             ports[kk] += x
@@ -194,7 +195,8 @@ def run(args) -> int:
     print(f"{'total':26s} {t['cnt_cycles']:10d} {total_comp:10.0f} {'':10s} {total_ideal:10.0f} {'':8s} "
           f"{ratio:6.3f}  (target <= 1.2; {t['cnt_cycles'] / total_comp:.3f}x the compute ideal)")
     pt = bus["ports"]
-    print(f"attention bus cycles per port ({bus['port_bytes_per_cycle']:.1f} B/cycle each): "
+    print(f"attention bus cycles per port ({bus['port_bytes_per_cycle']:.1f} B/cycle read, "
+          f"{cfg.axi_bytes} B/cycle write): "
           f"kv {pt['kv']:.0f}, q {pt['q']:.0f}, o {pt['o']:.0f} (int32), cache rows {pt['cache_rows']:.0f}")
     comp_b = rep["compulsory_bytes"]
     print(f"HBM read  {t['cnt_rd_bytes']:10d} B  (compulsory {comp_b['read']} B, "
