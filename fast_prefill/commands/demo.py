@@ -12,8 +12,8 @@ Default: ci preset (B = 16, D = 16: SmolLM2's heads cut to their first 8 rotary 
 ``--preset smollm2`` runs the real head size (B = D = 64, the model's heads); it stays an option
 because its first build alone exceeds the 5 minutes: the MyHDL conversion of the 9 MB top and the
 C++ compile of Verilator's 49 MB model took 716 CPU seconds (docs/top.md, session 3), against a
-simulation of ~65k cycles (512 tokens) at ~700 cycles per CPU second.  The report gives the build
-times when this run built the RTL, and the simulation speed.
+simulation of 37,796 cycles (512 tokens, 512-bit ports) at ~650 cycles per CPU second.  The report
+gives the build times when this run built the RTL, and the simulation speed.
 """
 
 from __future__ import annotations
