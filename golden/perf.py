@@ -180,12 +180,21 @@ def gemm_cycles(cfg: AcceleratorConfig, M: int, K: int, N: int) -> int:
     return math.ceil(M / R) * math.ceil(K / D) * (mpu_stream_cycles(cfg, N) + R)
 
 
+def hbm_read_beat_rate(cfg: AcceleratorConfig) -> float:
+    """Read beats per kernel cycle one m_axi port gets from its HBM pseudo-channel: 1 while a
+    beat per cycle is within the channel's HBM_CHANNEL_GBPS, less on a wider or faster port
+    (0.75 for 512 bits at 300 MHz).  The simulation benches' HBM model paces its R channel
+    by the same figure (fast_prefill.host.sim.beat_rate)."""
+    return min(1.0, HBM_CHANNEL_GBPS * 1e9 / (cfg.axi_bytes * cfg.clock_mhz * 1e6))
+
+
 def _stream_cycles(rows_cycles: float, bursts: int, burst_beats: int, hbm_latency: int,
-                   inflight: int) -> float:
+                   inflight: int, rate: float = 1.0) -> float:
     """Cycles to consume ``bursts`` reads of ``burst_beats`` beats: the consumer's own pace
-    (``rows_cycles``) unless the port's bursts in flight cannot cover the latency, then
-    ``(latency + beats + HBM_AR_GAP) / inflight`` per burst."""
-    return max(float(rows_cycles), bursts * (hbm_latency + burst_beats + HBM_AR_GAP) / inflight)
+    (``rows_cycles``) or the channel's (beats / ``rate``), unless the port's bursts in flight
+    cannot cover the latency, then ``(latency + beats / rate + HBM_AR_GAP) / inflight`` per burst."""
+    return max(float(rows_cycles), bursts * burst_beats / rate,
+               bursts * (hbm_latency + burst_beats / rate + HBM_AR_GAP) / inflight)
 
 
 def index_generator_cycles(cfg: AcceleratorConfig, seq_len: int, group: int, kept: int | None = None,
@@ -217,7 +226,7 @@ def index_generator_cycles(cfg: AcceleratorConfig, seq_len: int, group: int, kep
     block_beats = -(-B * beats_per_row // rows_per_beat)
     rounds = -(-group // lanes)
     per_round = (2 * _stream_cycles(seq_len * beats_per_row, nb, block_beats, hbm_latency,
-                                    inflight)                                 # two K passes
+                                    inflight, hbm_read_beat_rate(cfg))        # two K passes
                  + -(-min(group, lanes) * B // rows_per_beat) * beats_per_row  # Q_last load
                  + 2 * hbm_latency + B + SIG_DRAIN_EXTRA + SIG_PIPELINE)
     kept = math.ceil(SIG_KEPT_FRACTION * nb) if kept is None else _count(kept, "kept")
@@ -244,7 +253,7 @@ def pooled_row_cycles(cfg: AcceleratorConfig, seq_len: int, group: int,
     rows_per_beat = max(1, cfg.axi_data_bits // (8 * cfg.head_dim))
     block_beats = -(-cfg.block * beats_per_row // rows_per_beat)
     load = round(_stream_cycles((group + 1) * seq_len * beats_per_row, (group + 1) * nb,
-                                block_beats, lat, inflight)) + 2 * lat
+                                block_beats, lat, inflight, hbm_read_beat_rate(cfg))) + 2 * lat
     rows = nb * (nb + 1) + 12 * nb
     return load, rows
 

@@ -29,13 +29,14 @@ from fast_prefill.host.transport import Transport
 from hdl.config import AcceleratorConfig
 
 HBM_LATENCY = 30
-HBM_PC_BYTES_PER_S = 14.375e9
 READ_BUNDLES = ("q", "idx", "kv")
 
 
 def beat_rate(cfg: AcceleratorConfig) -> float:
-    """Beats per kernel cycle one pseudo-channel sustains (capped at 1)."""
-    return min(1.0, HBM_PC_BYTES_PER_S / (cfg.axi_bytes * cfg.clock_mhz * 1e6))
+    """Beats per kernel cycle one pseudo-channel sustains (capped at 1); the layer model
+    (golden.perf) uses the same figure."""
+    from golden.perf import hbm_read_beat_rate
+    return hbm_read_beat_rate(cfg)
 
 
 def _rate_pauses(rate: float):
