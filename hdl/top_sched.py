@@ -85,6 +85,7 @@ def top_sched(clk, rst, ap_start, accept, done_p, busy, status, soft_rst,
     LOG_WPB = WPB.bit_length() - 1
     LOGB = B.bit_length() - 1
     LOG_HB = (B * D).bit_length() - 1        # head_bytes = nb << LOG_HB (int8 rows)
+    HB_SLICE = min(32, 40 - LOG_HB)          # nb's bits that reach hb (nbv is 32 bits wide)
     HDR = idx_header_words(BYTES)
     if HDR % WPB:
         raise ValueError(f"top_sched: the {HDR}-word index header is not whole {AXW}-bit beats")
@@ -221,7 +222,7 @@ def top_sched(clk, rst, ap_start, accept, done_p, busy, status, soft_rst,
             nbv[:] = (L + B - 1) >> LOGB
             nb.next = nbv
             nbp.next = ((nbv + WPB - 1) >> LOG_WPB) << LOG_WPB
-            hb.next = nbv[40 - LOG_HB:] << LOG_HB
+            hb.next = nbv[HB_SLICE:] << LOG_HB
             gf[:] = 0
             for gg in range(1, G + 1):
                 if HKV != 0 and HKV * gg == H:
