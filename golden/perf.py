@@ -180,6 +180,12 @@ def gemm_cycles(cfg: AcceleratorConfig, M: int, K: int, N: int) -> int:
     return math.ceil(M / R) * math.ceil(K / D) * (mpu_stream_cycles(cfg, N) + R)
 
 
+def _row_beats(cfg: AcceleratorConfig) -> tuple[int, int]:
+    """(AXI beats per int8 key row, key rows per beat) on the config's bus."""
+    row_bits = 8 * cfg.head_dim
+    return max(1, -(-row_bits // cfg.axi_data_bits)), max(1, cfg.axi_data_bits // row_bits)
+
+
 def hbm_read_beat_rate(cfg: AcceleratorConfig) -> float:
     """Read beats per kernel cycle one m_axi port gets from its HBM pseudo-channel: 1 while a
     beat per cycle is within the channel's HBM_CHANNEL_GBPS, less on a wider or faster port
@@ -219,10 +225,9 @@ def index_generator_cycles(cfg: AcceleratorConfig, seq_len: int, group: int, kep
     _count(group, "group", 1)
     lanes = cfg.max_group if lanes is None else _count(lanes, "lanes", 1)
     _count(inflight, "inflight", 1)
-    B, D, bus = cfg.block, cfg.head_dim, cfg.axi_data_bits
+    B = cfg.block
     nb = -(-seq_len // B)
-    beats_per_row = max(1, -(-8 * D // bus))
-    rows_per_beat = max(1, bus // (8 * D))
+    beats_per_row, rows_per_beat = _row_beats(cfg)
     block_beats = -(-B * beats_per_row // rows_per_beat)
     rounds = -(-group // lanes)
     per_round = (2 * _stream_cycles(seq_len * beats_per_row, nb, block_beats, hbm_latency,
@@ -249,8 +254,7 @@ def pooled_row_cycles(cfg: AcceleratorConfig, seq_len: int, group: int,
     _count(inflight, "inflight", 1)
     lat = _count(hbm_latency, "hbm_latency")
     nb = -(-seq_len // cfg.block)
-    beats_per_row = max(1, -(-8 * cfg.head_dim // cfg.axi_data_bits))
-    rows_per_beat = max(1, cfg.axi_data_bits // (8 * cfg.head_dim))
+    beats_per_row, rows_per_beat = _row_beats(cfg)
     block_beats = -(-cfg.block * beats_per_row // rows_per_beat)
     load = round(_stream_cycles((group + 1) * seq_len * beats_per_row, (group + 1) * nb,
                                 block_beats, lat, inflight, hbm_read_beat_rate(cfg))) + 2 * lat

@@ -21,9 +21,8 @@ Environment (for measurements; the defaults are what every bench uses):
                                  base ones (part of the build stamp, so a change rebuilds)
     FAST_PREFILL_OPT_FAST        the C++ optimisation flags of the model's fast path (make's
                                  OPT_FAST; Verilator's default is -Os)
-    FAST_PREFILL_PUBLIC          ``all``: every signal visible to cocotb (cocotb's
-                                 --public-flat-rw) even for a unit of PORTS_ONLY; ``ports``:
-                                 only the ports for every unit of PORT_PATTERNS
+    FAST_PREFILL_PUBLIC          ``ports``: only the ports of a unit of PORT_PATTERNS visible
+                                 to cocotb (instead of cocotb's --public-flat-rw)
 Each build writes ``build-times.json`` (seconds: convert, verilate, compile) into its folder.
 """
 
@@ -35,6 +34,7 @@ import os
 import re
 import shutil
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
@@ -53,11 +53,9 @@ EXTRA_ARGS_ENV = "FAST_PREFILL_VERILATOR_ARGS"
 # --public-flat-rw), so Verilator may keep internal signals in locals and fold them.  Measured
 # on the top (docs/top.md, session 3): at ci the simulation takes ~20 % less CPU and the bench is
 # exact, but at smollm2 Verilator then needs more than 8.8 GB (killed out of memory; 0.6 GB with
-# every signal public), so no unit is ports-only by default (PORTS_ONLY empty; opt in with
-# FAST_PREFILL_PUBLIC=ports).
+# every signal public), so it is opt-in only (FAST_PREFILL_PUBLIC=ports).
 PORT_PATTERNS: dict[str, tuple[str, ...]] = {
     "fast_prefill_top": ("ap_*", "interrupt", "s_axi_control_*", "m_axi_*")}
-PORTS_ONLY: set[str] = set()
 
 
 class BenchFailure(AssertionError):
@@ -107,8 +105,6 @@ def build(unit: str, cfg: AcceleratorConfig, waves: bool = False, build_args=())
 def _build_locked(unit: str, cfg: AcceleratorConfig, bdir: Path, waves: bool, build_args) -> Path:
     from cocotb_tools.runner import get_runner
 
-    import time
-
     setup_verilator_env()
     t0 = time.perf_counter()
     src = convert_unit(unit, cfg, bdir / "verilog")
@@ -117,8 +113,7 @@ def _build_locked(unit: str, cfg: AcceleratorConfig, bdir: Path, waves: bool, bu
     if waves:
         args += ["--trace-fst"] if _fst_supported() else []
         args += ["--trace-structs"]
-    mode = os.environ.get("FAST_PREFILL_PUBLIC", "")
-    public = PORT_PATTERNS.get(unit) if (unit in PORTS_ONLY and mode != "all") or mode == "ports" else None
+    public = PORT_PATTERNS.get(unit) if os.environ.get("FAST_PREFILL_PUBLIC") == "ports" else None
     opt_fast = os.environ.get("FAST_PREFILL_OPT_FAST", "")
     stamp_data = {"verilog": hashlib.sha256(src.read_bytes()).hexdigest(), "args": args, "waves": waves}
     if public:
