@@ -38,9 +38,10 @@ TOP = "fast_prefill_top"
 
 
 # What the top holds (hdl/fast_prefill_top.py, hdl/grp_attn.py): the index generator, one
-# attention engine per head of the group, the KV cache; the sum stands in for a top whose
-# synthesis did not finish.
-TOP_PARTS = {"sig": lambda cfg: 1, "attn_engine": lambda cfg: cfg.max_group, "kv_cache": lambda cfg: 1}
+# attention engine per lane (cfg.lanes heads at a time), the KV cache; the sum stands in for a
+# top whose synthesis did not finish (sig counted as synthesised alone, with max_group MPUs: an
+# upper bound when lanes < max_group).
+TOP_PARTS = {"sig": lambda cfg: 1, "attn_engine": lambda cfg: cfg.lanes, "kv_cache": lambda cfg: 1}
 
 
 def resources(stats) -> dict:
@@ -55,9 +56,10 @@ def macs(name: str, cfg) -> int:
 
     mpu and attn_engine hold one B x D array; the index generator one per head of the
     group (``max_group``, docs/sig.md), the attention group datapath one engine per head
-    (hdl/grp_attn.py); the top the index generator plus one engine per
-    head of the group (hdl/grp_attn.py), or the index generator only while the top is
-    built without its attention datapath (``hdl.fast_prefill_top.WITH_ATTN``).
+    (hdl/grp_attn.py), each as converted alone at ``cfg``; the top builds both for
+    ``cfg.lanes`` heads (``cfg.unit_config()``): one index-generator MPU and one engine per lane,
+    or the index generator only while the top is built without its attention datapath
+    (``hdl.fast_prefill_top.WITH_ATTN``).
     """
     array = cfg.mpu_rows * cfg.head_dim
     if name in ("mpu", "attn_engine"):
@@ -67,7 +69,7 @@ def macs(name: str, cfg) -> int:
     if name == TOP:
         import importlib
         with_attn = getattr(importlib.import_module("hdl.fast_prefill_top"), "WITH_ATTN", True)
-        return cfg.max_group * array * (2 if with_attn else 1)
+        return cfg.lanes * array * (2 if with_attn else 1)
     return 0
 
 

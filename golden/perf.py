@@ -208,7 +208,7 @@ def index_generator_cycles(cfg: AcceleratorConfig, seq_len: int, group: int, kep
                            inflight: int = BENCH_HBM_INFLIGHT) -> int:
     """Cycles of ``hdl/sig.py`` (scorer + selection) for one KV group of ``group`` query heads.
 
-    The RTL holds the Q_last block of up to ``lanes`` heads (default cfg.max_group, one B x D
+    The RTL holds the Q_last block of up to ``lanes`` heads (default cfg.lanes, one B x D
     MPU each) and streams K through them twice, one key row per ``ceil(8D / axi_data_bits)``
     cycles, one read burst per K block; when ``inflight`` bursts cannot cover the HBM latency
     a pass takes ``nb (latency + block beats + HBM_AR_GAP) / inflight`` instead
@@ -223,7 +223,7 @@ def index_generator_cycles(cfg: AcceleratorConfig, seq_len: int, group: int, kep
     _check_cfg(cfg)
     _count(seq_len, "seq_len", 1)
     _count(group, "group", 1)
-    lanes = cfg.max_group if lanes is None else _count(lanes, "lanes", 1)
+    lanes = cfg.lanes if lanes is None else _count(lanes, "lanes", 1)
     _count(inflight, "inflight", 1)
     B = cfg.block
     nb = -(-seq_len // B)
@@ -507,9 +507,10 @@ def top_layer_cycles(cfg: AcceleratorConfig, golden: dict, seq_len: int, heads: 
 
     inflight      read bursts a port keeps in flight (BENCH_HBM_INFLIGHT: the benches' HBM model).
 
-    The argument checks once (TOP_CHECK), then per KV group, one after the other, the phases
-    of :func:`group_phase_cycles` (codes, index generator + means load, index dump, attention).
-    Returns {"cnt_cycles", "cnt_sig_cycles", "cnt_attn_cycles", "other", "groups": [...]}.
+    The argument checks once (TOP_CHECK), then per KV group, one after the other, and per pass
+    over its heads (``cfg.head_passes(g)``: ``cfg.lanes`` heads at a time) the phases of
+    :func:`group_phase_cycles` (codes, index generator + means load, index dump, attention).
+    Returns {"cnt_cycles", "cnt_sig_cycles", "cnt_attn_cycles", "other", "groups": [one per pass]}.
     """
     _check_cfg(cfg)
     L = _count(seq_len, "seq_len", 1)
@@ -528,11 +529,11 @@ def top_layer_cycles(cfg: AcceleratorConfig, golden: dict, seq_len: int, heads: 
     g = H // Hkv
     groups = []
     tot = {"cnt_sig_cycles": 0, "cnt_attn_cycles": 0, "other": TOP_CHECK}
-    for j in range(Hkv):
-        hs = range(j * g, (j + 1) * g)
+    passes = [range(j * g + first, j * g + first + n) for j in range(Hkv) for first, n in cfg.head_passes(g)]
+    for hs in passes:
         sizes = [(len(pat.vertical[h]), len(pat.slash[h])) for h in hs]
         vert = sorted({c for h in hs for c in pat.vertical[h]})
-        ph = group_phase_cycles(cfg, m[j * g:(j + 1) * g], vert, sizes, L, lat, pooled, inflight)
+        ph = group_phase_cycles(cfg, m[hs.start:hs.stop], vert, sizes, L, lat, pooled, inflight)
         groups.append(ph)
         tot["cnt_sig_cycles"] += ph["sig"]
         tot["cnt_attn_cycles"] += ph["attn"]["cycles"]
@@ -788,7 +789,7 @@ def fpga_prefill(platform: FpgaPlatform, shape: ModelShape, seq_len: int, densit
 
     Per layer: the linear layers (GEMMs on the MPU, weights streamed from HBM once per R-token
     tile), then the attention as the top runs it (:func:`group_phase_cycles`): per KV group
-    one after the other the code load, the index generator (+ sig_pool's means load with the
+    one after the other, in passes of ``cfg.lanes`` heads (``cfg.head_passes``), the code load, the index generator (+ sig_pool's means load with the
     pooled rows), the index dump (phase "index"), and grp_attn with one engine per head of
     the group (phase "attention": set load, builder A's stream (waiting for each pooled row),
     the cache's liveness pass, the accesses at one K/V row per ceil(8D / bus) cycles or the
@@ -834,16 +835,26 @@ def fpga_prefill(platform: FpgaPlatform, shape: ModelShape, seq_len: int, densit
     est.hbm_bytes["linear"] = lin_bytes
     est.macs["linear"] = shape.linear_macs_per_token() * L
     est.source["linear"] = "projected: GEMM tiling on the MPU at the measured MPU rate (no GEMM RTL)"
-    # the attention layer as the top runs it, one KV group after the other
-    vert = sorted({c for vh in gvert for c in vh})
-    ph = group_phase_cycles(cfg, gmask, vert, gsizes, L, platform.hbm_latency, pooled,
-                            SIG_MAX_OUTSTANDING)
+    # the attention layer as the top runs it, one KV group after the other, each in passes of
+    # cfg.lanes heads
+    gm = _np_mask(gmask)
+    ph = {"sig": 0.0, "other": 0.0, "attn": {}}
+    passes = cfg.head_passes(g)
+    for first, n in passes:
+        hs = range(first, first + n)
+        p = group_phase_cycles(cfg, gm[first:first + n], sorted({c for h in hs for c in gvert[h]}),
+                               [gsizes[h] for h in hs], L, platform.hbm_latency, pooled,
+                               SIG_MAX_OUTSTANDING)
+        ph["sig"] += p["sig"]
+        ph["other"] += p["other"]
+        for k, v in p["attn"].items():     # summed over the passes; accesses: the largest pass
+            ph["attn"][k] = (max if k == "accesses" else sum)((ph["attn"].get(k, 0), v))
     groups = shape.layers * shape.kv_heads
     idx_cyc = groups * (ph["sig"] + ph["other"]) + shape.layers * TOP_CHECK
-    # index generator: K twice + Q_last; sig_pool: K and the group's Q again; codes; sets
-    idx_bytes = shape.layers * (2 * shape.kv_heads * L * D + shape.heads * cfg.block * D)
+    # index generator: K twice per pass + Q_last; sig_pool: K and the pass's Q again; codes; sets
+    idx_bytes = shape.layers * (2 * len(passes) * shape.kv_heads * L * D + shape.heads * cfg.block * D)
     if pooled:
-        idx_bytes += shape.layers * (shape.kv_heads + shape.heads) * L * D
+        idx_bytes += shape.layers * (len(passes) * shape.kv_heads + shape.heads) * L * D
     est.parts["index"], est.bound["index"] = _phase(idx_cyc, idx_bytes, f, bw)
     est.hbm_bytes["index"] = idx_bytes
     est.macs["index"] = shape.layers * shape.heads * (2 * cfg.block * L * D + nb * nb * D / 2)
@@ -1008,7 +1019,7 @@ def format_calibration(runs: list[dict]) -> str:
 
 
 def main(argv=None) -> int:
-    """``python -m golden.perf calibrate [--lat N ...] [--quick] [--no-long] [--preset P]``:
+    """``python -m golden.perf calibrate [--lat N ...] [--quick] [--no-long] [--preset P] [--lanes N]``:
     the RTL top vs the layer model, as a markdown table (docs/performance.md)."""
     import argparse
 
@@ -1023,10 +1034,14 @@ def main(argv=None) -> int:
     c.add_argument("--preset", default="ci",
                    help="hardware preset (default ci; smollm2 runs layer 3 at 512 tokens, pooled, "
                         "latency 30: minutes of simulation)")
+    c.add_argument("--lanes", type=int, default=None,
+                   help="head_lanes of the build (default: the preset's; e.g. 1 or 2 at ci: passes)")
     args = ap.parse_args(argv)
     from hdl.config import ConfigError
     try:
         cfg = preset(args.preset)
+        if args.lanes is not None:
+            cfg = cfg.replace(head_lanes=args.lanes)
     except ConfigError as e:
         ap.error(str(e))
     long_cases = ()

@@ -92,7 +92,11 @@ class AcceleratorConfig:
     head_dim        D, elements per head (power of two).
     mpu_rows        R, rows of the MPU array (= B: one query block per pass).
     lut_rows        how many MPU rows use LUT bit-plane multipliers; the rest use DSPs.
-    max_group       most query heads per KV head (g = H / Hkv) the index generator holds.
+    max_group       most query heads per KV head (g = H / Hkv) the accelerator accepts.
+    head_lanes      query heads the top computes at once: one index-generator MPU and one
+                    attention engine per lane, shared by the heads of a KV group in
+                    ceil(g / lanes) passes (each pass streams the group's K / V again).
+                    0 means max_group (every head of a group in one pass).
     max_seq_len     longest sequence L; sizes index memories and accumulator widths.
     data_bits       Q/K/V element width (int8).
     p_bits          width of the unsigned softmax probabilities P fed to the MPU in PV mode.
@@ -118,6 +122,7 @@ class AcceleratorConfig:
     mpu_rows: int = 64
     lut_rows: int = 0
     max_group: int = 4
+    head_lanes: int = 0
     max_seq_len: int = 8192
     data_bits: int = 8
     p_bits: int = 10
@@ -146,6 +151,8 @@ class AcceleratorConfig:
         _require(0 <= self.lut_rows <= self.mpu_rows, "lut_rows",
                  f"must lie in [0, mpu_rows={self.mpu_rows}], got {self.lut_rows}")
         _require(self.max_group >= 1, "max_group", f"must be >= 1, got {self.max_group}")
+        _require(0 <= self.head_lanes <= self.max_group, "head_lanes",
+                 f"must lie in [0, max_group={self.max_group}] (0 = max_group), got {self.head_lanes}")
         _require(self.max_seq_len >= self.block and self.max_seq_len % self.block == 0,
                  "max_seq_len",
                  f"must be a positive multiple of block ({self.block}), got {self.max_seq_len}")
@@ -185,6 +192,22 @@ class AcceleratorConfig:
     def max_blocks(self) -> int:
         """nb at max_seq_len."""
         return self.max_seq_len // self.block
+
+    @property
+    def lanes(self) -> int:
+        """Query heads computed at once (index-generator MPUs = attention engines)."""
+        return self.head_lanes or self.max_group
+
+    def head_passes(self, group: int) -> list[tuple[int, int]]:
+        """The passes over a KV group of ``group`` heads: (first head within the group, heads)."""
+        if not 1 <= group <= self.max_group:
+            raise ConfigError(f"max_group: g={group} outside 1..{self.max_group} of config {self.name!r}")
+        return [(h, min(self.lanes, group - h)) for h in range(0, group, self.lanes)]
+
+    def unit_config(self) -> "AcceleratorConfig":
+        """The config the top's per-pass units (index generator, pooled rows, attention group) are
+        built with: max_group = lanes, since each pass holds at most ``lanes`` heads."""
+        return self if self.lanes == self.max_group else self.replace(max_group=self.lanes, head_lanes=0)
 
     @property
     def block_index_bits(self) -> int:

@@ -7,7 +7,9 @@ attention datapath) on m_axi_idx, the scale-code loader (an
 ``hdl.sig_axi_rd`` read master) on m_axi_q, the index-set write master (hdl/top_axi_wr.py) on
 m_axi_o, and the attention datapath of one KV group ``grp_attn`` (hdl/grp_attn.py: row stream,
 KV cache, engines) on m_axi_q (Q), m_axi_kv (K / V misses) and m_axi_o (O).  The KV groups run
-one after the other through the same index generator and datapath.
+one after the other through the same index generator and datapath; ``sig``, ``sig_pool`` and
+``grp_attn`` are built for ``cfg.lanes`` heads (``cfg.unit_config()``), so a group of g heads runs
+in ``cfg.head_passes(g)`` passes, each streaming the group's K / V again (``head_lanes``).
 
 Sharing (the phases of a group never overlap, so plain multiplexers suffice):
 * m_axi_q: the code loader, except while the attention phase runs (then grp_attn's Q reader);
@@ -285,6 +287,7 @@ def fast_prefill_top(ap_clk, ap_rst_n, interrupt, s_axi_control_awvalid, s_axi_c
     """The accelerator top (see the module docstring); ports are ``hdl.shell.top_ports(cfg)``."""
     port = dict(locals())
     AB, AXW = cfg.axi_addr_bits, cfg.axi_data_bits
+    ucfg = cfg.unit_config()        # the per-pass units hold cfg.lanes heads
     b = lambda: Signal(bool(0))  # noqa: E731
 
     def u(n, v=0):
@@ -313,7 +316,7 @@ def fast_prefill_top(ap_clk, ap_rst_n, interrupt, s_axi_control_awvalid, s_axi_c
                           ap_start, accept, done_p, busy, interrupt, words, ro))
 
     # ---------------------------------------------------------------- index generator (m_axi_idx)
-    sp = sig_ports(cfg)
+    sp = sig_ports(ucfg)
     for name in ("clk", "rst"):
         sp.pop(name)
     # AR and the R handshake through the m_axi_idx multiplexer (sig or sig_pool), R payload shared
@@ -323,7 +326,7 @@ def fast_prefill_top(ap_clk, ap_rst_n, interrupt, s_axi_control_awvalid, s_axi_c
         sp[f"m_axi_{s}"] = si[s]
     for s in ("rid", "rdata", "rresp", "rlast"):
         sp[f"m_axi_{s}"] = port[f"m_axi_idx_{s}"]
-    insts.append(sig(clk=clk, rst=urst, **sp, cfg=cfg))
+    insts.append(sig(clk=clk, rst=urst, **sp, cfg=ucfg))
     s_rd_head, s_rd_blk = sp["rd_head"], sp["rd_blk"]
     x_rd_head, x_rd_blk = u(len(s_rd_head)), u(len(s_rd_blk))
 
@@ -357,9 +360,9 @@ def fast_prefill_top(ap_clk, ap_rst_n, interrupt, s_axi_control_awvalid, s_axi_c
     gq = {s: Signal(intbv(0)[w:]) if w > 1 else b() for s, _, w in shell.m_axi_signals(cfg)}
     go = {s: Signal(intbv(0)[w:]) if w > 1 else b() for s, _, w in shell.m_axi_signals(cfg)}
     attn_unused = []
-    gpp = grp_pool_ports(cfg)           # grp_attn's row_guard and its sig_pool side
+    gpp = grp_pool_ports(ucfg)          # grp_attn's row_guard and its sig_pool side
     if WITH_ATTN:
-        gp = grp_ports(cfg)
+        gp = grp_ports(ucfg)
         gp.update(gpp)
         for name in ("clk", "rst"):
             gp.pop(name)
@@ -380,7 +383,7 @@ def fast_prefill_top(ap_clk, ap_rst_n, interrupt, s_axi_control_awvalid, s_axi_c
             gp[f"m_axi_o_{s}"] = port[f"m_axi_o_{s}"]
         kc_sig = dict(kc_we=gp["kc_we"], kc_addr=gp["kc_addr"], kc_data=gp["kc_data"], qc_we=gp["qc_we"],
                       qc_head=gp["qc_head"], qc_addr=gp["qc_addr"], qc_data=gp["qc_data"])
-        insts.append(grp_attn(clk=clk, rst=urst, **gp, cfg=cfg))
+        insts.append(grp_attn(clk=clk, rst=urst, **gp, cfg=ucfg))
         # diagnostics and the counters the top does not report
         attn_unused = [gp[n] for n in ("cnt_cycles", "cnt_kv_bytes", "cnt_q_bytes", "cnt_o_bytes",
                                        "cnt_kv_stall", "cnt_kv_cycles", "cnt_access", "dec_valid", "dec_hit",
@@ -393,7 +396,7 @@ def fast_prefill_top(ap_clk, ap_rst_n, interrupt, s_axi_control_awvalid, s_axi_c
     # ---------------------------------------------------------------- pooled rows (sig_pool)
     # same settings as sig (the scheduler drives both), the scale codes of the loader, its rows
     # to grp_attn's pr_* ports; its means load runs after sig on m_axi_idx
-    pp = pool_unit_ports(cfg)
+    pp = pool_unit_ports(ucfg)
     for name in ("clk", "rst"):
         pp.pop(name)
     pp_start = b()
@@ -470,7 +473,7 @@ def fast_prefill_top(ap_clk, ap_rst_n, interrupt, s_axi_control_awvalid, s_axi_c
     # sig_pool gets the same code writes as the datapath (Q of (head, block), K of a block)
     pp.update(pq_we=kc["qc_we"], pq_head=kc["qc_head"], pq_blk=kc["qc_addr"], pq_data=kc["qc_data"],
               pk_we=kc["kc_we"], pk_blk=kc["kc_addr"], pk_data=kc["kc_data"])
-    insts.append(sig_pool(clk=clk, rst=urst, **pp, cfg=cfg))
+    insts.append(sig_pool(clk=clk, rst=urst, **pp, cfg=ucfg))
     if WITH_ATTN:
         insts.append(_codes_attn(kc["kc_we"], kc["kc_addr"], kc["kc_data"], kc["qc_we"], kc["qc_head"],
                                  kc["qc_addr"], kc["qc_data"], kc_sig["kc_we"], kc_sig["kc_addr"],
@@ -532,7 +535,7 @@ def unsupported(cfg: AcceleratorConfig) -> str | None:
     from hdl import sig as sig_mod
     from hdl import grp_attn as grp_mod
     for what, mod in (("index generator", sig_mod), ("attention datapath", grp_mod)):
-        reason = mod.unsupported(cfg)
+        reason = mod.unsupported(cfg.unit_config())
         if reason:
             return f"{what}: {reason}"
     if (shell.idx_header_words(cfg.axi_bytes) * 4) % cfg.axi_bytes:

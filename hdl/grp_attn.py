@@ -349,8 +349,20 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
     o_req_l = [b() for _ in range(G)]
     o_done_l = [b() for _ in range(G)]
     idle_l = [b() for _ in range(G)]
-    q_req = ConcatSignal(*reversed(q_req_l)) if G > 1 else q_req_l[0]
-    o_req = ConcatSignal(*reversed(o_req_l)) if G > 1 else o_req_l[0]
+    # the arbiters index these by head: a [0:0] vector when G = 1 (a bare 1-bit reg has no bits)
+    if G > 1:
+        q_req, o_req = ConcatSignal(*reversed(q_req_l)), ConcatSignal(*reversed(o_req_l))
+        one_lane = []
+    else:
+        q_req, o_req = u(1), u(1)
+        q_req0, o_req0 = q_req_l[0], o_req_l[0]
+
+        @always_comb
+        def req_vec():
+            q_req.next = q_req0
+            o_req.next = o_req0
+
+        one_lane = [req_vec]
     o_done_v = ConcatSignal(*reversed(o_done_l)) if G > 1 else o_done_l[0]
     idle_v = ConcatSignal(*reversed(idle_l)) if G > 1 else idle_l[0]
     q_push, q_issue, o_issue, o_pop = u(G), u(G), u(G), u(G)
@@ -877,7 +889,7 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
 
     return (rows_a, cache, rows_b, dfifo, mfifo, desc_in, desc_out, kc_write, kc_read, desc_fields,
             dfork, kfifo, kfork, vfifo, vfork, kv_route, order_check, lanes, dbg_out, inflight,
-            q_axi_c, q_axi, o_axi_c, o_axi, acc_count, tile_count, outs, fsm, pool_gens)
+            q_axi_c, q_axi, o_axi_c, o_axi, acc_count, tile_count, outs, fsm, pool_gens, one_lane)
 
 
 def ports(cfg: AcceleratorConfig) -> dict:

@@ -12,26 +12,27 @@ On an accepted start (``ap_start`` while idle: ``accept`` pulses, a one-cycle so
    gamma code outside 1..2**16, row_gamma_code above 2**16 (0 = no pooled rows), a budget,
    top-k count or window above 16 bits, min_budget 0, max_budget not 0 and below min_budget, a
    top-k count 0, local window 0).  A failed check ends the run at once.
-2. Per KV group j = 0..Hkv-1:
+2. Per KV group j = 0..Hkv-1, per pass over its heads (``cfg.head_passes(g)``: ``lanes`` heads
+   at a time, the units built for ``lanes`` heads; one pass when lanes >= g):
    a. **codes**: two reads through the code loader (``ld_*``, an ``hdl.sig_axi_rd`` on
-      m_axi_q): the K code row of KV head j and the Q code rows of its g heads (``nbp`` words
+      m_axi_q): the K code row of KV head j and the Q code rows of the pass's heads (``nbp`` words
       each, ``Layout.k_code_offset`` / ``q_code_offset``); every word of a block < nb is written
       to ``kc_*`` (K, to the index generator and the attention datapath) or ``qc_*`` (Q of
       (head, block), attention datapath); the Q code of block nb-1 also to ``sqc_we`` (the
       index generator's Q_last code of the head).
-   b. **index generator**: ``s_start`` with the group's K / Q addresses; wait for ``s_done``.
+   b. **index generator**: ``s_start`` with the group's K and the pass's Q addresses; wait for ``s_done``.
       Then, when ``row_gamma_code`` != 0, the **pooled rows' means load**: ``p_start`` (the
       ``sig_pool`` unit reads K and the group's Q through m_axi_idx, ``phase_pool`` high, with
       the same settings and scale codes as the index generator); wait for ``p_done``.  Its rows
       are asked for later by the attention datapath (``row_guard``).
-   c. **index dump**: per head of the group, through the write master (``wr_*`` on m_axi_o):
+   c. **index dump**: per head of the pass, through the write master (``wr_*`` on m_axi_o):
       the header (``idx_header_words`` words: vertical count, slash count, zeros), then the
       vertical entries and the slash entries, each rounded up to whole bus words (entries past
       a set's count within its last word are 0; words past that are not written).  The entries
       are read from the index generator's ``rd_*`` ports, one per cycle (its readback is
       combinational: the entry of the address register is sampled in the same cycle); the set
       sizes after ``rd_head`` was held two cycles.
-   d. **attention** (``with_attn``): ``a_start`` with the group's Q / K / V / O addresses; wait
+   d. **attention** (``with_attn``): ``a_start`` with the pass's Q / O and the group's K / V addresses; wait
       for ``a_done``; its counters are added to the totals.
 3. ``done`` pulses (ap_done).
 
@@ -78,6 +79,7 @@ def top_sched(clk, rst, ap_start, accept, done_p, busy, status, soft_rst,
               phase_attn, cnt_cycles, cnt_sig_cycles, cnt_attn_cycles, cnt_hit1, cnt_hit2, cnt_miss,
               cnt_tiles, p_start, p_busy, p_done, p_err, phase_pool, cfg, with_attn=True):
     B, D, G = cfg.block, cfg.head_dim, cfg.max_group
+    LN = cfg.lanes                           # heads per pass: the units hold this many
     AXW = cfg.axi_data_bits
     BYTES = AXW // 8
     BM = BYTES - 1
@@ -101,6 +103,7 @@ def top_sched(clk, rst, ap_start, accept, done_p, busy, status, soft_rst,
     L, H, HKV = u(32), u(32), u(32)
     nb, nbp = u(32), u(32)
     g = u(8)
+    gp, hp = u(8), u(8)    # heads of this pass, its first head within the group
     hb = u(40)
     q_sz, kv_sz, o_sz, sc_sz, ix_sz, ihb = u(AW), u(AW), u(AW), u(AW), u(AW), u(32)
     j = u(32)
@@ -132,7 +135,7 @@ def top_sched(clk, rst, ap_start, accept, done_p, busy, status, soft_rst,
         busy.next = sbusy
         status.next = err_code
         s_seq_len.next = L
-        s_group.next = g
+        s_group.next = gp
         s_q_stride.next = hb
         s_sel_mode.next = sel_mode[0]
         s_sel_code.next = gamma_code
@@ -142,7 +145,7 @@ def top_sched(clk, rst, ap_start, accept, done_p, busy, status, soft_rst,
         s_sel_topk_s.next = topk_slash[16:]
         s_sel_win.next = local_window[16:]
         a_seq_len.next = L
-        a_group.next = g
+        a_group.next = gp
         a_q_stride.next = hb
         a_o_stride.next = hb << 2
         ld_ready.next = not ld_hold
@@ -271,6 +274,8 @@ def top_sched(clk, rst, ap_start, accept, done_p, busy, status, soft_rst,
                     state.next = S_FIN
                 else:
                     j.next = 0
+                    hp.next = 0
+                    gp.next = LN if g > LN else g
                     koff.next = 0
                     qoff.next = 0
                     ooff.next = 0
@@ -296,7 +301,7 @@ def top_sched(clk, rst, ap_start, accept, done_p, busy, status, soft_rst,
             elif ld_phase == 1 and ld_cmd_ready and not ld_cmd_valid and not ld_stop:
                 ld_cmd_valid.next = 1
                 ld_cmd_addr.next = scale_addr + qcoff
-                ld_cmd_beats.next = (g * nbp) >> LOG_WPB
+                ld_cmd_beats.next = (gp * nbp) >> LOG_WPB
                 ld_phase.next = 2
             if ld_err:
                 ld_stop.next = 1
@@ -321,7 +326,7 @@ def top_sched(clk, rst, ap_start, accept, done_p, busy, status, soft_rst,
                             sqc_we.next = 1
                 if col == nbp - 1:
                     col.next = 0
-                    if row == g:
+                    if row == gp:
                         ld_done.next = 1
                     row.next = row + 1
                 else:
@@ -416,7 +421,7 @@ def top_sched(clk, rst, ap_start, accept, done_p, busy, status, soft_rst,
                     if seg_end:
                         if seg == 2:
                             ioff.next = ioff + ihb
-                            if ih + 1 == g:
+                            if ih + 1 == gp:
                                 state.next = S_IDX_WAIT
                             else:
                                 ih.next = ih + 1
@@ -484,15 +489,26 @@ def top_sched(clk, rst, ap_start, accept, done_p, busy, status, soft_rst,
                 else:
                     state.next = S_NEXT
         elif state == S_NEXT:
-            if j + 1 >= HKV:
+            # Q, O and the Q codes advance by the pass's heads; K, V and the K codes by a group
+            if hp + gp < g:
+                hp.next = hp + gp
+                gf[:] = g - hp - gp
+                gp.next = LN if gf > LN else gf
+                qoff.next = qoff + gp * hb
+                ooff.next = ooff + ((gp * hb) << 2)
+                qcoff.next = qcoff + ((gp * nbp) << 2)
+                state.next = S_GRP
+            elif j + 1 >= HKV:
                 state.next = S_FIN
             else:
                 j.next = j + 1
+                hp.next = 0
+                gp.next = LN if g > LN else g
                 koff.next = koff + hb
-                qoff.next = qoff + g * hb
-                ooff.next = ooff + ((g * hb) << 2)
+                qoff.next = qoff + gp * hb
+                ooff.next = ooff + ((gp * hb) << 2)
                 kcoff.next = kcoff + (nbp << 2)
-                qcoff.next = qcoff + ((g * nbp) << 2)
+                qcoff.next = qcoff + ((gp * nbp) << 2)
                 state.next = S_GRP
         elif state == S_FIN:
             done_p.next = 1

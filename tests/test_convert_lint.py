@@ -82,3 +82,11 @@ def test_conversion_reused_until_inputs_change(tmp_path, monkeypatch):
     assert len(list((tmp_path / "cache").glob("mpu-*.v"))) == 2
     first.write_text("// edited\n")                                # a touched output is restored
     assert convert_unit("mpu", cfg, tmp_path / "a").read_text() == again.read_text()
+
+
+def test_lint_top_single_lane(tmp_path):
+    """The top with one lane (head_lanes = 1, as the smollm2 preset): its units are built for one
+    head (max_group 1: 1-bit head vectors), and the Verilog still lints clean."""
+    cfg = preset("ci", head_lanes=1)
+    path = convert_unit("fast_prefill_top", cfg, tmp_path)
+    assert lint_file(path, top="fast_prefill_top") == []

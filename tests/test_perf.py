@@ -241,6 +241,13 @@ def test_top_layer_model_predicts_rtl_ci():
     _check_top_runs(runs)
 
 
+def test_top_layer_model_predicts_rtl_ci_lanes():
+    """Time-shared lanes (ci, head_lanes = 2: groups of 3 heads in passes of 2 and 1): the model
+    per pass against the RTL, the same cases (the build is tests/test_top.py's lanes build)."""
+    runs = perf.rtl_top_runs(CI.replace(head_lanes=2), perf.QUICK_CASES, 30, tag="perf-top-lanes")
+    _check_top_runs(runs)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("lat", [30, 100])
 def test_top_layer_model_predicts_rtl_ci_all(lat):

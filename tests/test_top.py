@@ -104,6 +104,23 @@ def test_top_end_to_end(have_smollm2):
     _run("e2e", cases())
 
 
+def test_top_head_lanes(have_smollm2):
+    """Time-shared lanes (``head_lanes`` = 2 at ci: SmolLM2's groups of 3 heads run as passes of 2
+    and 1 heads): the full layer 3 at 256 tokens with the pooled rows, sets, O and the per-pass
+    cache counters bit-exact; an AXI error on m_axi_kv inside the second pass of group 0, then a
+    correct run (layer 5, 100 tokens, row_gamma 0) again."""
+    cfg = preset("ci", head_lanes=2)
+    assert cfg.head_passes(3) == [(0, 2), (2, 1)]
+    job, gold = _job(3, 256, cfg=cfg)
+    assert len(gold["groups"]) == 6
+    small, small_gold = _job(5, 100, sp=cfg.sparsity.replace(row_gamma=0.0), cfg=cfg)
+    _run("lanes2", [{"name": "layer3-256", "job": job, "gold": gold, "status": 0},
+                    {"name": "axi-kv-slverr", "job": small, "gold": None, "inject": ("kv", SLVERR, 60),
+                     "status": 9},
+                    {"name": "layer5-100-row-gamma-0", "job": small, "gold": small_gold, "status": 0}],
+         testcase="test_cases", cfg=cfg)
+
+
 @pytest.mark.slow
 def test_top_smollm2_preset(have_smollm2):
     """The smollm2 preset (B = D = 64, SmolLM2's real head size): layer 3 at 1024 tokens, all 9

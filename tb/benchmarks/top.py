@@ -53,7 +53,8 @@ def layer_tensors(layer: int, n_tokens: int, cfg, prompt: str = "default"):
 def golden_for(job) -> dict:
     """The golden results of a planned run: the fixed-point pattern of the job's sparsity (the
     pooled per-row estimate included when row_gamma > 0), the fixed-point attention output, and
-    the cache simulator per KV group."""
+    the cache simulator per pass of the top (``cfg.head_passes``: per KV group when lanes >= g);
+    ``groups`` lists the passes in the order the top runs them."""
     from golden import cache_sim
     from golden.estimator_fixed import estimate_pattern_fixed
     from golden.fixed_attention import fixed_sparse_attention
@@ -65,12 +66,15 @@ def golden_for(job) -> dict:
     g = H // Hkv
     groups = []
     for j in range(Hkv):
-        m = pat.mask[j * g:(j + 1) * g]
-        vert = sorted({c for h in range(j * g, (j + 1) * g) for c in pat.vertical[h]})
-        lv = cache_sim.liveness(m, vert)
-        st = cache_sim.simulate_liveness(lv, cfg.tier1_blocks, cfg.tier2_blocks, cfg.kv_block_bytes,
-                                         "liveness")
-        groups.append({"stats": st, "union": lv.accesses, "tiles": int(m.sum())})
+        for first, n in cfg.head_passes(g):
+            hs = range(j * g + first, j * g + first + n)
+            m = pat.mask[hs.start:hs.stop]
+            vert = sorted({c for h in hs for c in pat.vertical[h]})
+            lv = cache_sim.liveness(m, vert)
+            st = cache_sim.simulate_liveness(lv, cfg.tier1_blocks, cfg.tier2_blocks, cfg.kv_block_bytes,
+                                             "liveness")
+            groups.append({"stats": st, "union": lv.accesses, "tiles": int(m.sum()), "group": j,
+                           "heads": hs})
     return {"pattern": pat, "vertical": pat.vertical, "slash": pat.slash, "o_int": res.o_int,
             "o_float": res.o_float, "groups": groups}
 
@@ -78,8 +82,9 @@ def golden_for(job) -> dict:
 def ideal_cycles(gold: dict, cfg, L: int, g: int, pooled: bool = False) -> dict:
     """Ideal unit cycles of a layer, per unit counter of the top.
 
-    sig:  the index generator's 2 passes at max_group MPUs, one key row per cycle; with the
-          pooled per-row estimate (``pooled``) also its block-means load, (g + 1) L rows at
+    Per pass of the top (``gold["groups"]``: n of a group's g heads at ``cfg.lanes`` lanes):
+    sig:  the index generator's 2 passes over K at ``lanes`` MPUs, one key row per cycle; with the
+          pooled per-row estimate (``pooled``) also its block-means load, (n + 1) L rows at
           sig_pool's one row per cycle (``cnt_sig_cycles`` counts both; the bytes are
           :func:`bus_cycles`' part).
     attn: one K/V row per cycle over every group's union of kept tiles (2 x B rows per tile);
@@ -88,12 +93,12 @@ def ideal_cycles(gold: dict, cfg, L: int, g: int, pooled: bool = False) -> dict:
     """
     B, D = cfg.block, cfg.head_dim
     nb = -(-L // B)
-    groups = len(gold["groups"])
-    sig = groups * 2 * g * B * L * D / (cfg.max_group * cfg.macs_per_cycle)
-    attn = sum(2 * B * gr["union"] for gr in gold["groups"])
+    passes = gold["groups"]
+    sig = sum(2 * len(gr["heads"]) * B * L * D / (cfg.lanes * cfg.macs_per_cycle) for gr in passes)
+    attn = sum(2 * B * gr["union"] for gr in passes)
     if pooled:
-        sig += groups * (g + 1) * L
-        attn += groups * nb * (nb + 1) / 2
+        sig += sum((len(gr["heads"]) + 1) * L for gr in passes)
+        attn += len(passes) * nb * (nb + 1) / 2
     return {"sig": sig, "attn": attn, "total": sig + attn}
 
 
@@ -106,14 +111,15 @@ def port_bytes_per_cycle(cfg, write: bool = False) -> float:
 
 
 def bus_cycles(gold: dict, cfg, L: int, g: int, pooled: bool = False) -> dict:
-    """Bus-bound cycles of a layer per unit counter of the top (the groups run one after the
-    other; within a group the ports run in parallel, so a group costs its busiest port).
+    """Bus-bound cycles of a layer per unit counter of the top (the passes, ``gold["groups"]``,
+    run one after the other; within a pass the ports run in parallel, so a pass costs its busiest
+    port).  n = the pass's heads.
 
-    sig:  m_axi_idx carries K twice (nb*B rows of D bytes) and the g heads' Q_last block; with
-          ``pooled`` also sig_pool's means load (K and the g heads' Q once more).  Bytes /
+    sig:  m_axi_idx carries K twice (nb*B rows of D bytes) and the n heads' Q_last block; with
+          ``pooled`` also sig_pool's means load (K and the n heads' Q once more).  Bytes /
           port bytes per cycle.
-    attn: the largest of m_axi_kv (the cache's misses, golden.cache_sim bytes), m_axi_q (the g
-          heads' Q), m_axi_o (the g heads' O, int32: 4 bytes an element, at the write rate) and the cache's own
+    attn: the largest of m_axi_kv (the cache's misses, golden.cache_sim bytes), m_axi_q (the n
+          heads' Q), m_axi_o (the n heads' O, int32: 4 bytes an element, at the write rate) and the cache's own
           output: its slot words are one bus word wide, so a row of D bytes takes
           ``ceil(D / axi bytes)`` cycles, ``union x 2B`` rows per group.
     Returns the per-unit cycles and, under ``ports``, the attention's per-port totals.
@@ -122,13 +128,14 @@ def bus_cycles(gold: dict, cfg, L: int, g: int, pooled: bool = False) -> dict:
     nb = -(-L // B)
     rows = nb * B
     bpc, bpc_w = port_bytes_per_cycle(cfg), port_bytes_per_cycle(cfg, write=True)
-    sig_bytes = 2 * rows * D + g * B * D + ((g + 1) * rows * D if pooled else 0)
-    sig = sum(sig_bytes / bpc for _ in gold["groups"])
+    sig = sum((2 * rows * D + n * B * D + ((n + 1) * rows * D if pooled else 0)) / bpc
+              for n in (len(gr["heads"]) for gr in gold["groups"]))
     per_row = -(-D // cfg.axi_bytes)
     attn = 0.0
     ports = {"kv": 0.0, "q": 0.0, "o": 0.0, "cache_rows": 0.0}
     for gr in gold["groups"]:
-        p = {"kv": gr["stats"].hbm_bytes / bpc, "q": g * rows * D / bpc, "o": 4 * g * rows * D / bpc_w,
+        n = len(gr["heads"])
+        p = {"kv": gr["stats"].hbm_bytes / bpc, "q": n * rows * D / bpc, "o": 4 * n * rows * D / bpc_w,
              "cache_rows": 2 * B * gr["union"] * per_row}
         for kk, x in p.items():
             ports[kk] += x
