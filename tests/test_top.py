@@ -186,3 +186,19 @@ def test_driver_plan_layout():
         acc.plan(q, k, v, CFG.sparsity.replace(row_gamma=1.5))
     with pytest.raises(ValueError, match="base"):
         Accelerator(CFG, None, base=100)
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--tokens", "0"], "--tokens must lie in 1..8192 for preset smollm2"),
+    (["--tokens", "9000"], "--tokens must lie in 1..8192"),
+    (["--layer", "30"], "--layer must lie in 0..29"),
+    (["--lat", "-1"], "--lat must be >= 0"),
+    (["--prompt-file", "/nonexistent/prompt.txt"], "no such file"),
+])
+def test_demo_bad_arguments(argv, needle, capsys):
+    """The main job's bad arguments: one line on stderr, exit status 2, nothing built (the
+    default preset is smollm2)."""
+    from fast_prefill.cli import main
+    assert main(["demo", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0], err

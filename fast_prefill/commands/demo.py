@@ -7,13 +7,12 @@ and recall, output error vs dense float attention, cycles per unit, the time pro
 preset's clock, HBM traffic vs a dense run, cache hit rates and the bit-exact verdict against
 the golden fixed-point model.
 
-Default: ci preset (B = 16, D = 16: SmolLM2's heads cut to their first 8 rotary pairs), layer 3,
-512 tokens, which completes in about 5 minutes on 2 cores including the first Verilator build.
-``--preset smollm2`` runs the real head size (B = D = 64, the model's heads); it stays an option
-because its first build alone exceeds the 5 minutes: the MyHDL conversion of the 9 MB top and the
-C++ compile of Verilator's 49 MB model took 716 CPU seconds (docs/top.md, session 3), against a
-simulation of 37,796 cycles (512 tokens, 512-bit ports) at ~650 cycles per CPU second.  The report
-gives the build times when this run built the RTL, and the simulation speed.
+Default: the smollm2 preset (B = D = 64, the model's real heads; one lane, so each KV group's 3
+heads run in 3 passes), layer 3, 1024 tokens: about 3.5 minutes on 2 cores including the first
+build (conversion ~70 s, verilate + compile ~50 s, simulation of ~220,000 cycles ~75 s;
+docs/top.md, session 4).  ``--preset ci`` (B = D = 16, SmolLM2's heads cut to their first 8
+rotary pairs) is the default suite's size.  The report gives the build times when this run built
+the RTL, and the simulation speed.
 """
 
 from __future__ import annotations
@@ -29,7 +28,8 @@ from pathlib import Path
 from fast_prefill.errors import UserError
 from hdl.config import PRESETS
 
-DEFAULT_TOKENS = 512
+DEFAULT_TOKENS = 1024
+DEFAULT_PRESET = "smollm2"
 DEFAULT_LAYER = 3
 N_LAYERS = 30
 
@@ -39,7 +39,8 @@ def register(sub) -> None:
     p.add_argument("--tokens", type=int, default=DEFAULT_TOKENS,
                    help=f"prompt length (default {DEFAULT_TOKENS})")
     p.add_argument("--layer", type=int, default=DEFAULT_LAYER, help=f"SmolLM2 layer 0..29 (default {DEFAULT_LAYER})")
-    p.add_argument("--preset", default="ci", choices=sorted(PRESETS), help="hardware preset (default ci)")
+    p.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS),
+                   help=f"hardware preset (default {DEFAULT_PRESET})")
     p.add_argument("--prompt-file", type=Path, help="your own text file as the prompt (default: the shipped one)")
     p.add_argument("--waves", action="store_true", help="write an FST wave file and a GTKWave save file")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -237,7 +238,8 @@ def run_top(cfg, layer: int, n_tokens: int, prompt, lat: int = 30, waves: bool =
     qo = lay.q_bytes + lay.o_bytes
     rep = {
         "preset": cfg.name, "layer": layer, "tokens": n_tokens, "H": H, "Hkv": Hkv,
-        "block": cfg.block, "head_dim": cfg.head_dim, "clock_mhz": cfg.clock_mhz, "hbm_latency": lat,
+        "block": cfg.block, "head_dim": cfg.head_dim, "lanes": cfg.lanes, "passes_per_group": len(cfg.head_passes(H // Hkv)),
+        "clock_mhz": cfg.clock_mhz, "hbm_latency": lat,
         "density": float(pat.mean_density()), "density_per_head": [float(x) for x in pat.density()],
         "recall": float(rec.mean()), "recall_per_head": [float(x) for x in rec],
         "rel_error_vs_dense": float(err.mean()), "rel_error_per_head": [float(x) for x in err],
@@ -272,7 +274,8 @@ def format_report(rep: dict) -> str:
     built = (", ".join(f"{k} {v:.0f} s" for k, v in bt.items())) if bt else "cached"
     lines = [
         f"fast-prefill demo: SmolLM2 layer {rep['layer']}, {rep['tokens']} tokens, {rep['H']} heads / "
-        f"{rep['Hkv']} KV heads, preset {rep['preset']} (B={rep['block']}, D={rep['head_dim']})",
+        f"{rep['Hkv']} KV heads, preset {rep['preset']} (B={rep['block']}, D={rep['head_dim']}, "
+        f"{rep['lanes']} lane(s): {rep['passes_per_group']} pass(es) per KV group)",
         f"  pattern density      {rep['density']:.3f} of the causal tiles (per head "
         + " ".join(f"{x:.2f}" for x in rep["density_per_head"]) + ")",
         f"  recall               {rep['recall']:.4f} of the dense softmax mass",

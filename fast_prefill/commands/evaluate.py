@@ -21,6 +21,9 @@ def register(sub) -> None:
     p.add_argument("--length", type=int, action="append", default=None,
                    help=f"context length(s) (default: {', '.join(map(str, LENGTHS))})")
     p.add_argument("--clock-mhz", type=float, default=None, help="kernel clock (default: the u280 preset's)")
+    p.add_argument("--lanes", type=int, default=None,
+                   help="head lanes of the design (default: the u280 preset's, one per head of a group); "
+                        "fewer lanes run a group's heads in passes on fewer arrays")
     p.add_argument("--hbm-efficiency", type=float, default=None,
                    help="fraction of the 460 GB/s HBM peak reached (default 425/460)")
     p.add_argument("--fpga-power", type=float, default=None, help="U280 board power in W (default 225)")
@@ -41,6 +44,8 @@ def run(args) -> int:
 
     try:
         over = {"clock_mhz": args.clock_mhz} if args.clock_mhz is not None else {}
+        if args.lanes is not None:
+            over["head_lanes"] = args.lanes
         cfg = preset("u280", **over)
         kw = {}
         if args.hbm_efficiency is not None:
