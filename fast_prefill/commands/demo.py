@@ -118,7 +118,8 @@ def _gtkw(path: Path, wave: Path | None, verilog: Path) -> Path:
             sigs = ["m_axi_o_awvalid", "m_axi_o_awaddr", "m_axi_o_wvalid", "m_axi_o_wready", "m_axi_o_bvalid",
                     "m_axi_o_bresp"]
         groups[f"HBM port {b}"] = sigs
-    internal = [n for n in ("top_sched0_state", "top_sched0_j", "top_sched0_err_code", "sig0_state",
+    internal = [n for n in ("top_sched0_state", "top_sched0_j", "top_sched0_hp", "top_sched0_gp",
+                            "top_sched0_err_code", "sig0_state",
                             "grp_attn0_state") if re.search(rf"\b{n}\b", text)]
     groups["scheduler and units"] = internal
     lines = []
