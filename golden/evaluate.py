@@ -129,8 +129,9 @@ def kv_traffic(cfg: AcceleratorConfig, shape: perf.ModelShape, seq_len: int, den
     """HBM K/V bytes of one layer (all KV groups) under no cache, LRU and the liveness cache.
 
     One synthetic vertical-slash group at ``density`` (or ``group``, as
-    :func:`golden.perf.synthetic_group` returns it) is simulated (golden.cache_sim) and scaled
-    by the layer's KV heads.  Returns {"compulsory", "none", "lru", "liveness": bytes per layer,
+    :func:`golden.perf.synthetic_group` returns it) is simulated (golden.cache_sim), per pass of
+    ``cfg.lanes`` heads when the group runs in several (``compulsory`` stays the group's distinct
+    blocks), and scaled by the layer's KV heads.  Returns {"compulsory", "none", "lru", "liveness": bytes per layer,
     "<policy>_ratio", "synthetic_density", "label"}.
     """
     from golden.cache_sim import traffic_table
@@ -141,6 +142,15 @@ def kv_traffic(cfg: AcceleratorConfig, shape: perf.ModelShape, seq_len: int, den
     mask, vert, got = group[0], group[1], group[3]
     union = sorted(set().union(*map(set, vert)))
     tab = traffic_table(mask, union, cfg)
+    passes = cfg.head_passes(shape.group)
+    if len(passes) > 1:
+        # the top runs the group in passes of cfg.lanes heads, the cache starting cold in each:
+        # every policy's bytes summed over the passes, the compulsory bytes still the group's
+        parts = [traffic_table(mask[h:h + n], sorted(set().union(*map(set, vert[h:h + n]))), cfg)
+                 for h, n in passes]
+        for k in ("none", "lru", "liveness"):
+            tab[k] = sum(t[k] for t in parts)
+            tab[f"{k}_ratio"] = tab[k] / max(tab["compulsory"], 1)
     out = {k: (v * shape.kv_heads if not k.endswith("_ratio") else v) for k, v in tab.items()}
     out["synthetic_density"] = got
     out["label"] = ("projected (golden.cache_sim on a synthetic vertical-slash group at the "

@@ -327,9 +327,11 @@ PRESETS: dict[str, AcceleratorConfig] = {
     "smollm2": AcceleratorConfig(name="smollm2", block=64, head_dim=64, mpu_rows=64, lut_rows=26,
                                  max_group=3, head_lanes=1, max_seq_len=8192, tier1_blocks=96,
                                  tier2_blocks=32, axi_data_bits=512),
-    # U280 scale: Llama-3.1-8B (g=4) and Qwen2.5-7B (g=7), D=128, 128K context.
+    # U280 scale: Llama-3.1-8B (g=4) and Qwen2.5-7B (g=7), D=128, 128K context.  One lane: one
+    # index-generator MPU and one engine (2 arrays of 64 x 128; one per head of a group would be
+    # 14, an order of magnitude beyond the device: docs/area.md), a group's heads in g passes.
     "u280": AcceleratorConfig(name="u280", block=64, head_dim=128, mpu_rows=64, lut_rows=26,
-                              max_group=7, max_seq_len=131072, tier1_blocks=1024,
+                              max_group=7, head_lanes=1, max_seq_len=131072, tier1_blocks=1024,
                               tier2_blocks=64, clock_mhz=300.0),
 }
 
