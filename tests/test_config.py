@@ -51,3 +51,24 @@ def test_cli_config_runs(capsys):
     from fast_prefill.cli import main
     assert main(["config", "--preset", "ci", "--json"]) == 0
     assert '"block": 16' in capsys.readouterr().out
+
+
+def test_head_lanes_and_passes():
+    """head_lanes: 0 means one lane per head of a group; passes cover a group's heads exactly
+    once, in order; the units of the top are built for the lanes; bad values name the field."""
+    ci = preset("ci")
+    assert ci.lanes == ci.max_group and ci.head_passes(3) == [(0, 3)] and ci.unit_config() is ci
+    two = preset("ci", head_lanes=2)
+    assert two.head_passes(3) == [(0, 2), (2, 1)] and two.head_passes(1) == [(0, 1)]
+    assert two.unit_config().max_group == 2 and two.unit_config().lanes == 2
+    u = preset("u280")
+    assert u.lanes == 1 and [n for _, n in u.head_passes(7)] == [1] * 7
+    for g in range(1, 8):
+        heads = [h for first, n in u.replace(head_lanes=3).head_passes(g) for h in range(first, first + n)]
+        assert heads == list(range(g))
+    with pytest.raises(ConfigError, match="head_lanes"):
+        preset("ci", head_lanes=4)
+    with pytest.raises(ConfigError, match="head_lanes"):
+        preset("ci", head_lanes=-1)
+    with pytest.raises(ConfigError, match="max_group"):
+        two.head_passes(4)

@@ -19,7 +19,7 @@ def run(args) -> int:
     cfg = preset(args.preset)
     data = dataclasses.asdict(cfg)
     data["derived"] = {k: getattr(cfg, k) for k in
-                       ("max_blocks", "block_index_bits", "dsp_rows", "macs_per_cycle",
+                       ("lanes", "max_blocks", "block_index_bits", "dsp_rows", "macs_per_cycle",
                         "kv_block_bytes", "axi_bytes")}
     if args.json:
         print(json.dumps(data, indent=2))
