@@ -40,9 +40,6 @@ TOP = "fast_prefill_top"
 # What the top holds (hdl/fast_prefill_top.py, hdl/grp_attn.py): the index generator, one
 # attention engine per lane (cfg.lanes heads at a time), the KV cache; the sum stands in for a
 # top whose synthesis did not finish (sig synthesised as the top builds it, for cfg.lanes heads).
-# Units that hold one MPU / engine per head: the top builds them for cfg.lanes heads.
-PER_LANE = ("sig", "sig_pool", "grp_attn")
-
 TOP_PARTS = {"sig": lambda cfg: 1, "attn_engine": lambda cfg: cfg.lanes, "kv_cache": lambda cfg: 1}
 
 
@@ -198,7 +195,7 @@ def add_synth_arguments(p) -> None:
 def synth(args) -> int:
     from fast_prefill.errors import UserError
     from hdl.config import preset
-    from hdl.convert import config_hash, convert_unit, units, unsupported_reason
+    from hdl.convert import build_config, config_hash, convert_unit, units, unsupported_reason
     from hdl.synth import synth_verilog
 
     cfg, cfg_to = preset(args.preset), preset(args.project_to)
@@ -213,7 +210,7 @@ def synth(args) -> int:
     rows, failed = [], []
     cfg0, cfg0_to = cfg, cfg_to
     for name in names:
-        cfg, cfg_to = (base.unit_config() if name in PER_LANE else base for base in (cfg0, cfg0_to))
+        cfg, cfg_to = (build_config(name, base) for base in (cfg0, cfg0_to))
         why = unsupported_reason(name, cfg)
         if why:
             failed.append((name, f"not supported at {args.preset!r}: {why}"))

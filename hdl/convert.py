@@ -136,6 +136,16 @@ def convert_unit(name: str, cfg: AcceleratorConfig, out_dir: str | Path) -> Path
     return target
 
 
+#: Units that hold one MPU / engine per head: the top builds them for ``cfg.lanes`` heads.
+PER_LANE_UNITS = ("sig", "sig_pool", "grp_attn")
+
+
+def build_config(name: str, cfg: AcceleratorConfig) -> AcceleratorConfig:
+    """The config unit ``name`` is built with inside the top at ``cfg`` (``cfg.unit_config()`` for
+    the per-lane units, ``cfg`` for the others)."""
+    return cfg.unit_config() if name in PER_LANE_UNITS else cfg
+
+
 def convert_all(cfg: AcceleratorConfig, out_dir: str | Path,
                 names: list[str] | None = None) -> dict[str, Path]:
     """Convert every unit (or ``names``) for ``cfg`` into ``out_dir``."""

@@ -527,4 +527,6 @@ def test_area_figures_and_projection():
     assert area.macs("sig", u) == u.max_group * 64 * 128
     one = u.replace(head_lanes=1)           # one lane: one index-generator MPU, one engine
     assert area.macs("fast_prefill_top", one) == 2 * 64 * 128
-    assert area.macs("sig", one.unit_config()) == 64 * 128 and "sig" in area.PER_LANE
+    from hdl.convert import build_config
+    assert area.macs("sig", build_config("sig", one)) == 64 * 128
+    assert build_config("mpu", one) is one and build_config("grp_attn", one).max_group == 1

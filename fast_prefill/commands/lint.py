@@ -1,7 +1,9 @@
 """``fast-prefill lint``: convert every unit for the presets and lint it with Verilator -Wall.
 
 Fails (exit 1) on any warning or error; ``-Wno-WIDTH`` only (MyHDL's output
-always has width warnings).
+always has width warnings).  Each unit is converted as the top builds it
+(``hdl.convert.build_config``: the index generator, the pooled rows and the attention group for
+the preset's lanes).
 """
 
 from __future__ import annotations
@@ -22,19 +24,20 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from fast_prefill.errors import UserError
-    from hdl.convert import convert_unit, lint_file, units, unsupported_reason
+    from hdl.convert import build_config, convert_unit, lint_file, units, unsupported_reason
 
     failures = 0
     gaps = 0
     for name in args.preset or sorted(PRESETS):
         for unit in units():
-            reason = unsupported_reason(unit, preset(name))
+            cfg = build_config(unit, preset(name))       # as the top builds it (lanes)
+            reason = unsupported_reason(unit, cfg)
             if reason:
                 print(f"{name:8s} {unit:12s} {'not supported':14s} {reason}")
                 gaps += 1
                 continue
             try:
-                path = convert_unit(unit, preset(name), args.out / name)
+                path = convert_unit(unit, cfg, args.out / name)
             except UserError as exc:
                 print(f"{name:8s} {unit:12s} {'conversion failed':14s}")
                 for line in str(exc).splitlines():
