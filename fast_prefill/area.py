@@ -186,21 +186,23 @@ def add_synth_arguments(p) -> None:
                    help="take the Verilog already converted in the work folder (no reconversion): "
                         "reprints the tables of an earlier run")
     p.add_argument("--lanes", type=int, default=None,
-                   help="head_lanes of both presets (default: each preset's); the units that hold "
-                        "heads (sig, sig_pool, grp_attn) are then synthesised as the top builds them, "
-                        "for that many heads")
+                   help="head lanes of both presets (default: the projection preset's, 1 at u280); "
+                        "the units that hold heads (sig, sig_pool, grp_attn) are synthesised as the "
+                        "top builds them, for that many heads")
     p.add_argument("--out", default="build/synth/area", help="work folder")
 
 
 def synth(args) -> int:
     from fast_prefill.errors import UserError
     from hdl.config import preset
-    from hdl.convert import build_config, config_hash, convert_unit, units, unsupported_reason
+    from hdl.convert import PER_LANE_UNITS, build_config, config_hash, convert_unit, units, unsupported_reason
     from hdl.synth import synth_verilog
 
     cfg, cfg_to = preset(args.preset), preset(args.project_to)
-    if args.lanes is not None:
-        cfg, cfg_to = (c.replace(head_lanes=min(args.lanes, c.max_group)) for c in (cfg, cfg_to))
+    lanes = cfg_to.lanes if args.lanes is None else args.lanes
+    if lanes < 1:
+        raise UserError(f"synth top: --lanes must be >= 1, got {lanes}")
+    cfg, cfg_to = (c.replace(head_lanes=min(lanes, c.max_group)) for c in (cfg, cfg_to))
     names = args.unit or units()
     unknown = sorted(set(names) - set(units()))
     if unknown:
@@ -215,7 +217,9 @@ def synth(args) -> int:
         if why:
             failed.append((name, f"not supported at {args.preset!r}: {why}"))
             continue
-        work = Path(args.out) / f"{args.preset}-{config_hash(cfg)}" / name
+        # a unit without heads is the same design at any lanes: keep its folder (and statistics)
+        key = cfg if name == TOP or name in PER_LANE_UNITS else cfg.replace(head_lanes=0)
+        work = Path(args.out) / f"{args.preset}-{config_hash(key)}" / name
         try:
             src = work / "verilog" / f"{name}.v"
             if not (args.reuse and src.exists()):
