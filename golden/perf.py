@@ -526,11 +526,9 @@ def top_layer_cycles(cfg: AcceleratorConfig, golden: dict, seq_len: int, heads: 
     nb = -(-L // cfg.block)
     if m.shape != (H, nb, nb):
         raise ValueError(f"golden: pattern mask has shape {tuple(m.shape)}, expected {(H, nb, nb)}")
-    g = H // Hkv
     groups = []
     tot = {"cnt_sig_cycles": 0, "cnt_attn_cycles": 0, "other": TOP_CHECK}
-    passes = [range(j * g + first, j * g + first + n) for j in range(Hkv) for first, n in cfg.head_passes(g)]
-    for hs in passes:
+    for hs in cfg.layer_passes(H, Hkv):
         sizes = [(len(pat.vertical[h]), len(pat.slash[h])) for h in hs]
         vert = sorted({c for h in hs for c in pat.vertical[h]})
         ph = group_phase_cycles(cfg, m[hs.start:hs.stop], vert, sizes, L, lat, pooled, inflight)

@@ -204,6 +204,13 @@ class AcceleratorConfig:
             raise ConfigError(f"max_group: g={group} outside 1..{self.max_group} of config {self.name!r}")
         return [(h, min(self.lanes, group - h)) for h in range(0, group, self.lanes)]
 
+    def layer_passes(self, heads: int, kv_heads: int) -> list[range]:
+        """The top's passes over a layer of H = ``heads`` query heads on Hkv = ``kv_heads``, in run
+        order (KV group by KV group): the query heads of each pass."""
+        g = self.check_heads(heads, kv_heads)
+        return [range(j * g + first, j * g + first + n) for j in range(kv_heads)
+                for first, n in self.head_passes(g)]
+
     def unit_config(self) -> "AcceleratorConfig":
         """The config the top's per-pass units (index generator, pooled rows, attention group) are
         built with: max_group = lanes, since each pass holds at most ``lanes`` heads."""

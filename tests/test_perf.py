@@ -110,7 +110,11 @@ def test_cache_index_depth_matches_rtl():
     plat = perf.FpgaPlatform(preset("u280"))
     shape = perf.MODELS["llama-3.1-8b"]
     assert perf.fpga_prefill(plat, shape, 8192, 0.3).cycles["fits_cache_index"]
-    big = perf.fpga_prefill(plat, shape, 65536, 0.2)
+    # one lane (the preset): a pass streams one head's tiles, which fit at 64K; with one engine
+    # per head of the group the group's merged stream does not
+    assert perf.fpga_prefill(plat, shape, 65536, 0.2).cycles["fits_cache_index"]
+    wide = perf.FpgaPlatform(preset("u280", head_lanes=0))
+    big = perf.fpga_prefill(wide, shape, 65536, 0.2)
     assert not big.cycles["fits_cache_index"] and "NOT RUNNABLE" in big.source["attention"]
 
 

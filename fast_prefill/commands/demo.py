@@ -168,8 +168,8 @@ def run_top(cfg, layer: int, n_tokens: int, prompt, lat: int = 30, waves: bool =
     gold = golden_for(job)
     g = H // Hkv
     pooled = job.sparsity.row_gamma > 0
-    ideal = ideal_cycles(gold, cfg, n_tokens, g, pooled=pooled)
-    both = unit_ideal(gold, cfg, n_tokens, g, pooled=pooled)
+    ideal = ideal_cycles(gold, cfg, n_tokens, pooled=pooled)
+    both = unit_ideal(gold, cfg, n_tokens, pooled=pooled)
     bdir = build_dir_for("fast_prefill_top", cfg, waves)
     bdir.mkdir(parents=True, exist_ok=True)
     cases, out, dump, prog = (bdir / f"demo-{n}" for n in ("cases.pt", "out.json", "o.pt", "progress"))
@@ -224,13 +224,13 @@ def run_top(cfg, layer: int, n_tokens: int, prompt, lat: int = 30, waves: bool =
     err = relative_error(o_float, dense)
     pat = gold["pattern"]
     rec = recall(pat, q, k)
-    # dense run's KV traffic: the same cache on the full causal pattern
+    # dense run's KV traffic: the same cache on the full causal pattern, per pass as the top runs it
     dp = dense_pattern(H, n_tokens, cfg.block)
     dense_kv = 0
     dense_tiles_kv = 0
-    for j in range(Hkv):
-        m = dp.mask[j * g:(j + 1) * g]
-        lv = liveness(m, sorted({c for h in range(j * g, (j + 1) * g) for c in dp.vertical[h]}))
+    for hs in cfg.layer_passes(H, Hkv):
+        m = dp.mask[hs.start:hs.stop]
+        lv = liveness(m, sorted({c for h in hs for c in dp.vertical[h]}))
         st = simulate_liveness(lv, cfg.tier1_blocks, cfg.tier2_blocks, cfg.kv_block_bytes, "liveness")
         dense_kv += st.hbm_bytes
         dense_tiles_kv += lv.accesses * 2 * cfg.kv_block_bytes

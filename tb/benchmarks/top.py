@@ -22,9 +22,9 @@ compulsory, simulation speed.
 Host-side helpers shared with tests/test_top.py and the demo (torch, no simulator):
     layer_tensors(layer, n_tokens, cfg, prompt) -> (q, k, v) float, cut to cfg.head_dim
     golden_for(job) -> dict (pattern, vertical, slash, o_int, o_float, cache stats per group)
-    ideal_cycles(golden, cfg, L, g, pooled=False) -> dict   (compute bound per unit)
-    bus_cycles(golden, cfg, L, g, pooled=False) -> dict     (bus bound per unit)
-    unit_ideal(golden, cfg, L, g, pooled=False) -> dict     (per unit the larger of the two)
+    ideal_cycles(golden, cfg, L, pooled=False) -> dict   (compute bound per unit)
+    bus_cycles(golden, cfg, L, pooled=False) -> dict     (bus bound per unit)
+    unit_ideal(golden, cfg, L, pooled=False) -> dict     (per unit the larger of the two)
 """
 
 from __future__ import annotations
@@ -65,21 +65,19 @@ def golden_for(job) -> dict:
     H, Hkv, L, D = fi.shape
     g = H // Hkv
     groups = []
-    for j in range(Hkv):
-        for first, n in cfg.head_passes(g):
-            hs = range(j * g + first, j * g + first + n)
-            m = pat.mask[hs.start:hs.stop]
-            vert = sorted({c for h in hs for c in pat.vertical[h]})
-            lv = cache_sim.liveness(m, vert)
-            st = cache_sim.simulate_liveness(lv, cfg.tier1_blocks, cfg.tier2_blocks, cfg.kv_block_bytes,
-                                             "liveness")
-            groups.append({"stats": st, "union": lv.accesses, "tiles": int(m.sum()), "group": j,
-                           "heads": hs})
+    for hs in cfg.layer_passes(H, Hkv):
+        m = pat.mask[hs.start:hs.stop]
+        vert = sorted({c for h in hs for c in pat.vertical[h]})
+        lv = cache_sim.liveness(m, vert)
+        st = cache_sim.simulate_liveness(lv, cfg.tier1_blocks, cfg.tier2_blocks, cfg.kv_block_bytes,
+                                         "liveness")
+        groups.append({"stats": st, "union": lv.accesses, "tiles": int(m.sum()), "group": hs.start // g,
+                       "heads": hs})
     return {"pattern": pat, "vertical": pat.vertical, "slash": pat.slash, "o_int": res.o_int,
             "o_float": res.o_float, "groups": groups}
 
 
-def ideal_cycles(gold: dict, cfg, L: int, g: int, pooled: bool = False) -> dict:
+def ideal_cycles(gold: dict, cfg, L: int, pooled: bool = False) -> dict:
     """Ideal unit cycles of a layer, per unit counter of the top.
 
     Per pass of the top (``gold["groups"]``: n of a group's g heads at ``cfg.lanes`` lanes):
@@ -110,7 +108,7 @@ def port_bytes_per_cycle(cfg, write: bool = False) -> float:
     return cfg.axi_bytes * (1.0 if write else beat_rate(cfg))
 
 
-def bus_cycles(gold: dict, cfg, L: int, g: int, pooled: bool = False) -> dict:
+def bus_cycles(gold: dict, cfg, L: int, pooled: bool = False) -> dict:
     """Bus-bound cycles of a layer per unit counter of the top (the passes, ``gold["groups"]``,
     run one after the other; within a pass the ports run in parallel, so a pass costs its busiest
     port).  n = the pass's heads.
@@ -143,10 +141,10 @@ def bus_cycles(gold: dict, cfg, L: int, g: int, pooled: bool = False) -> dict:
     return {"sig": sig, "attn": attn, "total": sig + attn, "ports": ports, "port_bytes_per_cycle": bpc}
 
 
-def unit_ideal(gold: dict, cfg, L: int, g: int, pooled: bool = False) -> dict:
+def unit_ideal(gold: dict, cfg, L: int, pooled: bool = False) -> dict:
     """Per unit the larger of the compute and the bus bound; ``bound`` names which."""
-    comp = ideal_cycles(gold, cfg, L, g, pooled)
-    bus = bus_cycles(gold, cfg, L, g, pooled)
+    comp = ideal_cycles(gold, cfg, L, pooled)
+    bus = bus_cycles(gold, cfg, L, pooled)
     out = {u: max(comp[u], bus[u]) for u in ("sig", "attn")}
     out["total"] = out["sig"] + out["attn"]
     out["bound"] = {u: ("bus" if bus[u] > comp[u] else "compute") for u in ("sig", "attn")}
