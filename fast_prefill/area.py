@@ -195,7 +195,7 @@ def add_synth_arguments(p) -> None:
 def synth(args) -> int:
     from fast_prefill.errors import UserError
     from hdl.config import preset
-    from hdl.convert import PER_LANE_UNITS, build_config, config_hash, convert_unit, units, unsupported_reason
+    from hdl.convert import build_config, config_hash, convert_unit, units, unsupported_reason
     from hdl.synth import synth_verilog
 
     cfg, cfg_to = preset(args.preset), preset(args.project_to)
@@ -210,20 +210,19 @@ def synth(args) -> int:
     if not args.unit:       # smallest first, the top last; a given --unit order is kept
         names = sorted(n for n in names if n != TOP) + ([TOP] if TOP in names else [])
     rows, failed = [], []
-    cfg0, cfg0_to = cfg, cfg_to
     for name in names:
-        cfg, cfg_to = (build_config(name, base) for base in (cfg0, cfg0_to))
-        why = unsupported_reason(name, cfg)
+        ucfg, ucfg_to = build_config(name, cfg), build_config(name, cfg_to)   # as the top builds it
+        why = unsupported_reason(name, ucfg)
         if why:
             failed.append((name, f"not supported at {args.preset!r}: {why}"))
             continue
-        # a unit without heads is the same design at any lanes: keep its folder (and statistics)
-        key = cfg if name == TOP or name in PER_LANE_UNITS else cfg.replace(head_lanes=0)
+        # below the top, lanes shape only the per-lane units (through ucfg): one folder at any lanes
+        key = ucfg if name == TOP else ucfg.replace(head_lanes=0)
         work = Path(args.out) / f"{args.preset}-{config_hash(key)}" / name
         try:
             src = work / "verilog" / f"{name}.v"
             if not (args.reuse and src.exists()):
-                src = convert_unit(name, cfg, work / "verilog")
+                src = convert_unit(name, ucfg, work / "verilog")
             st = _cached(src, name, work) or synth_verilog(src, name, work, timeout_s=args.timeout)
             _remember(src, st)
         except UserError as exc:
@@ -231,21 +230,20 @@ def synth(args) -> int:
             print(f"  {name}: {str(exc).splitlines()[0]}", flush=True)
             continue
         row = {"name": name, **resources(st), "bits": memory_bits(src.read_text()),
-               "macs": macs(name, cfg), "seconds": st.seconds}
+               "macs": macs(name, ucfg), "seconds": st.seconds}
         print(f"  {name}: synthesised in {st.seconds:.0f} s ({st.stat_file}; reused when the Verilog "
               "is unchanged)", flush=True)
         # the projection needs the memories of the target preset's Verilog
-        why = unsupported_reason(name, cfg_to)
+        why = unsupported_reason(name, ucfg_to)
         try:
             if why:
                 raise UserError(f"not supported at {args.project_to!r}: {why}")
-            to_dir = Path(args.out) / f"{args.project_to}-{config_hash(cfg_to)}-verilog"
-            text = _convert_text(name, cfg_to, to_dir, args.convert_timeout, args.reuse)
-            row["proj"] = project(row, cfg, cfg_to, memory_bits(text))
+            to_dir = Path(args.out) / f"{args.project_to}-{config_hash(ucfg_to)}-verilog"
+            text = _convert_text(name, ucfg_to, to_dir, args.convert_timeout, args.reuse)
+            row["proj"] = project(row, ucfg, ucfg_to, memory_bits(text))
         except UserError as exc:
             row["proj"] = str(exc).splitlines()[0]
         rows.append(row)
-    cfg, cfg_to = cfg0, cfg0_to
 
     print(f"\nArea at preset {args.preset!r} (B={cfg.block}, D={cfg.head_dim}, max_group={cfg.max_group}, "
           f"lanes={cfg.lanes} (sig, sig_pool, grp_attn built for {cfg.lanes} heads), "

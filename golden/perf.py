@@ -789,7 +789,7 @@ def fpga_prefill(platform: FpgaPlatform, shape: ModelShape, seq_len: int, densit
     tile), then the attention as the top runs it (:func:`group_phase_cycles`): per KV group
     one after the other, in passes of ``cfg.lanes`` heads (``cfg.head_passes``), the code load, the index generator (+ sig_pool's means load with the
     pooled rows), the index dump (phase "index"), and grp_attn with one engine per head of
-    the group (phase "attention": set load, builder A's stream (waiting for each pooled row),
+    the pass (phase "attention": set load, builder A's stream (waiting for each pooled row),
     the cache's liveness pass, the accesses at one K/V row per ceil(8D / bus) cycles or the
     busiest engine's pace, miss stalls).  Each phase takes max(cycles, HBM bytes / bandwidth).
     group               one representative KV group (mask [g, nb, nb], vertical sets per head,

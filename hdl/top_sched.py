@@ -22,7 +22,7 @@ On an accepted start (``ap_start`` while idle: ``accept`` pulses, a one-cycle so
       index generator's Q_last code of the head).
    b. **index generator**: ``s_start`` with the group's K and the pass's Q addresses; wait for ``s_done``.
       Then, when ``row_gamma_code`` != 0, the **pooled rows' means load**: ``p_start`` (the
-      ``sig_pool`` unit reads K and the group's Q through m_axi_idx, ``phase_pool`` high, with
+      ``sig_pool`` unit reads K and the pass's Q through m_axi_idx, ``phase_pool`` high, with
       the same settings and scale codes as the index generator); wait for ``p_done``.  Its rows
       are asked for later by the attention datapath (``row_guard``).
    c. **index dump**: per head of the pass, through the write master (``wr_*`` on m_axi_o):

@@ -241,7 +241,7 @@ def run_top(cfg, layer: int, n_tokens: int, prompt, lat: int = 30, waves: bool =
     qo = lay.q_bytes + lay.o_bytes
     rep = {
         "preset": cfg.name, "layer": layer, "tokens": n_tokens, "H": H, "Hkv": Hkv,
-        "block": cfg.block, "head_dim": cfg.head_dim, "lanes": cfg.lanes, "passes_per_group": len(cfg.head_passes(H // Hkv)),
+        "block": cfg.block, "head_dim": cfg.head_dim, "lanes": cfg.lanes, "passes_per_group": len(cfg.head_passes(g)),
         "clock_mhz": cfg.clock_mhz, "hbm_latency": lat,
         "density": float(pat.mean_density()), "density_per_head": [float(x) for x in pat.density()],
         "recall": float(rec.mean()), "recall_per_head": [float(x) for x in rec],

@@ -22,8 +22,8 @@ def register(sub) -> None:
                    help=f"context length(s) (default: {', '.join(map(str, LENGTHS))})")
     p.add_argument("--clock-mhz", type=float, default=None, help="kernel clock (default: the u280 preset's)")
     p.add_argument("--lanes", type=int, default=None,
-                   help="head lanes of the design (default: the u280 preset's, one per head of a group); "
-                        "fewer lanes run a group's heads in passes on fewer arrays")
+                   help="head lanes of the design (default: the u280 preset's, 1: a group's heads in passes); "
+                        "up to 7, one engine per head of a group at 7")
     p.add_argument("--hbm-efficiency", type=float, default=None,
                    help="fraction of the 460 GB/s HBM peak reached (default 425/460)")
     p.add_argument("--fpga-power", type=float, default=None, help="U280 board power in W (default 225)")
