@@ -37,7 +37,7 @@ U280_RAM_BITS = U280["bram"] * BRAM36_BITS + U280["uram"] * URAM_BITS
 TOP = "fast_prefill_top"
 
 
-# What the top holds (hdl/fast_prefill_top.py, hdl/grp_attn.py): the index generator, one
+# What the top holds (hdl/top/fast_prefill_top.py, hdl/group/grp_attn.py): the index generator, one
 # attention engine per lane (cfg.lanes heads at a time), the KV cache; the sum stands in for a
 # top whose synthesis did not finish (sig synthesised as the top builds it, for cfg.lanes heads).
 TOP_PARTS = {"sig": lambda cfg: 1, "attn_engine": lambda cfg: cfg.lanes, "kv_cache": lambda cfg: 1}
@@ -55,10 +55,10 @@ def macs(name: str, cfg) -> int:
 
     mpu and attn_engine hold one B x D array; the index generator one per head of the
     group (``max_group``, docs/sig.md), the attention group datapath one engine per head
-    (hdl/grp_attn.py), each as converted alone at ``cfg``; the top builds both for
+    (hdl/group/grp_attn.py), each as converted alone at ``cfg``; the top builds both for
     ``cfg.lanes`` heads (``cfg.unit_config()``): one index-generator MPU and one engine per lane,
     or the index generator only while the top is built without its attention datapath
-    (``hdl.fast_prefill_top.WITH_ATTN``).
+    (``hdl.top.fast_prefill_top.WITH_ATTN``).
     """
     array = cfg.mpu_rows * cfg.head_dim
     if name in ("mpu", "attn_engine"):
@@ -67,7 +67,7 @@ def macs(name: str, cfg) -> int:
         return cfg.max_group * array
     if name == TOP:
         import importlib
-        with_attn = getattr(importlib.import_module("hdl.fast_prefill_top"), "WITH_ATTN", True)
+        with_attn = getattr(importlib.import_module("hdl.top.fast_prefill_top"), "WITH_ATTN", True)
         return cfg.lanes * array * (2 if with_attn else 1)
     return 0
 
@@ -79,7 +79,7 @@ def memories(verilog_text: str) -> list[tuple[str, int, int]]:
     """(name, words, bits per word) of every memory declared in a converted Verilog file.
 
     Both forms MyHDL writes: ``reg [7:0] m [0:16-1];`` and, in user-defined code such as
-    the inferred RAMs of ``hdl/kv_ram.py``, ``reg [8-1:0] m [0:16-1];``.
+    the inferred RAMs of ``hdl/cache/ram.py``, ``reg [8-1:0] m [0:16-1];``.
     """
     out = []
     for m in _MEM.finditer(verilog_text):
@@ -140,13 +140,13 @@ def _convert_text(name: str, cfg, out_dir: Path, timeout_s: int, reuse: bool = F
     import subprocess
     import sys
 
-    from fast_prefill.errors import UserError
+    from hdl.errors import UserError
     from hdl.convert import config_hash
 
     target = out_dir / f"{name}.v"
     stamp = out_dir / f"{name}.cfg"
     if target.exists() and stamp.exists() and stamp.read_text() == config_hash(cfg):
-        newest_src = max(p.stat().st_mtime for p in Path(__file__).resolve().parents[1].glob("hdl/*.py"))
+        newest_src = max(p.stat().st_mtime for p in Path(__file__).resolve().parents[1].glob("hdl/**/*.py"))
         if reuse or target.stat().st_mtime >= newest_src:
             return target.read_text()
     code = ("import sys, json; from hdl.config import preset; from hdl.convert import convert_unit; "
@@ -193,7 +193,7 @@ def add_synth_arguments(p) -> None:
 
 
 def synth(args) -> int:
-    from fast_prefill.errors import UserError
+    from hdl.errors import UserError
     from hdl.config import preset
     from hdl.convert import build_config, config_hash, convert_unit, units, unsupported_reason
     from hdl.synth import synth_verilog

@@ -14,8 +14,8 @@ import pkgutil
 import sys
 
 from fast_prefill import __version__, commands
-from fast_prefill.errors import UserError
-from fast_prefill.toolchain import ToolchainError
+from hdl.errors import UserError
+from hdl.toolchain import ToolchainError
 from hdl.config import ConfigError
 
 

@@ -3,7 +3,7 @@
 The TCL in ``fpga/`` hard-codes no port name, register offset, HBM binding or clock:
 ``build.tcl`` runs ``python -m fast_prefill.fpga emit ...`` and sources the
 ``design.tcl`` this module writes, and the Vitis path reads the ``kernel.xml`` and
-``link.cfg`` written beside it.  Everything comes from :mod:`hdl.shell` (ports,
+``link.cfg`` written beside it.  Everything comes from :mod:`hdl.top.shell` (ports,
 registers, m_axi bundles) and :class:`hdl.config.AcceleratorConfig` (widths, clock).
 
 HBM plan (U280: 32 pseudo-channels of 256 MiB).  Each pointer argument has a home
@@ -48,8 +48,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from fast_prefill.errors import UserError
-from hdl import shell
+from hdl.errors import UserError
+from hdl.top import shell
 from hdl.config import PRESETS, AcceleratorConfig, ConfigError, preset
 
 TOP_NAME = "fast_prefill_top"
@@ -68,7 +68,7 @@ BUFFER_PCS: dict[str, tuple[int, int]] = {
     "v_addr": (16, 23),
     "o_addr": (24, 31), "idx_addr": (24, 31),
 }
-# Which buffers each m_axi bundle reads or writes (hdl.shell.M_AXI_PORTS says what
+# Which buffers each m_axi bundle reads or writes (hdl.top.shell.M_AXI_PORTS says what
 # travels), the main one first: the bundle enters the HBM at that buffer's home.
 BUNDLE_BUFFERS: dict[str, tuple[str, ...]] = {
     "q": ("q_addr", "scale_addr"),
@@ -87,7 +87,7 @@ ARG_BUNDLE: dict[str, str] = {
 class Bundle:
     """One m_axi bundle of the top and its HBM binding.
 
-    name       bundle name of ``hdl.shell.M_AXI_PORTS`` (``q``)
+    name       bundle name of ``hdl.top.shell.M_AXI_PORTS`` (``q``)
     interface  the port prefix in the RTL (``m_axi_q``)
     direction  "read" or "write"
     pcs        pseudo-channels it reaches (contiguous, ascending)
@@ -115,7 +115,7 @@ def _home(arg: str) -> set[int]:
 
 
 def bundles(cfg: AcceleratorConfig) -> list[Bundle]:
-    """The m_axi bundles of the top, in ``hdl.shell.M_AXI_PORTS`` order, with their binding."""
+    """The m_axi bundles of the top, in ``hdl.top.shell.M_AXI_PORTS`` order, with their binding."""
     if not isinstance(cfg, AcceleratorConfig):
         raise ConfigError(f"cfg: expected an AcceleratorConfig, got {type(cfg).__name__}")
     if set(BUNDLE_BUFFERS) != set(shell.M_AXI_PORTS):
@@ -259,12 +259,12 @@ def check_top_ports(path: str | Path, cfg: AcceleratorConfig) -> list[tuple[str,
     if missing:
         problems.append(f"missing ports {missing[:8]}{' ...' if len(missing) > 8 else ''}")
     if extra:
-        problems.append(f"ports not in hdl.shell {extra[:8]}{' ...' if len(extra) > 8 else ''}")
+        problems.append(f"ports not in hdl.top.shell {extra[:8]}{' ...' if len(extra) > 8 else ''}")
     for n in sorted(set(want) & set(have)):
         if want[n] != have[n]:
             problems.append(f"{n}: shell says {want[n]}, RTL has {have[n]}")
     if problems:
-        raise UserError(f"fpga: {path} does not match hdl.shell.top_ports (config {cfg.name!r}): "
+        raise UserError(f"fpga: {path} does not match hdl.top.shell.top_ports (config {cfg.name!r}): "
                         + "; ".join(problems[:10]))
     return got
 

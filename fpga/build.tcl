@@ -4,7 +4,7 @@
 #       [--verilog DIR] [--out DIR] [--jobs N] [--clock-mhz F] [--python EXE]
 #
 # 1. python -m fast_prefill.fpga emit: converts the top (unless --verilog), checks its
-#    ports against hdl/shell.py, writes OUT/gen/{design.tcl,kernel.xml,link.cfg}
+#    ports against hdl/top/shell.py, writes OUT/gen/{design.tcl,kernel.xml,link.cfg}
 # 2. packages the kernel as IP (kernel_ip.tcl) into OUT/ip
 # 3. project for the part, block design (bd_u280.tcl), board constraints (u280.xdc)
 # 4. synthesis, implementation, bitstream; utilisation and timing reports into OUT

@@ -2,7 +2,7 @@
 #
 # Nothing about the kernel is written here by hand: fp_generate runs
 # `python -m fast_prefill.fpga emit`, which converts the top (`fast-prefill convert`)
-# unless --verilog names a folder, checks the top's ports against hdl/shell.py and writes design.tcl (the fp_*
+# unless --verilog names a folder, checks the top's ports against hdl/top/shell.py and writes design.tcl (the fp_*
 # variables: part, top, files, clock, m_axi bundles with their HBM binding, register
 # map), kernel.xml and link.cfg.  Plain Tcl 8.5 (Vivado's interpreter).
 

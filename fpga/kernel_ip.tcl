@@ -3,7 +3,7 @@
 # Reads the fp_* variables of the generated design.tcl: the RTL files, the top, its
 # VLNV, the clock/reset port names, the AXI4-Lite register map and the m_axi bundles.
 # The AXI interfaces themselves are inferred by Vivado from the port names
-# (s_axi_control_*, m_axi_<bundle>_*), which hdl/shell.py fixes.
+# (s_axi_control_*, m_axi_<bundle>_*), which hdl/top/shell.py fixes.
 
 proc fp_package_kernel {ip_dir work_dir} {
     global fp_part fp_files fp_top fp_vlnv fp_clk_port fp_rst_port fp_irq_port
@@ -42,7 +42,7 @@ proc fp_package_kernel {ip_dir work_dir} {
     set_property value [expr {round($fp_clock_mhz * 1e6)}] \
         [ipx::get_bus_parameters FREQ_HZ -of_objects $clk_if]
 
-    # The register map of hdl/shell.py; pointer arguments name the bundle they address.
+    # The register map of hdl/top/shell.py; pointer arguments name the bundle they address.
     set mem_map [ipx::add_memory_map $fp_ctrl_intf $core]
     set block [ipx::add_address_block reg0 $mem_map]
     set_property range $::fp_ctrl_range $block

@@ -5,7 +5,7 @@
 #   v++ --link -t hw --platform xilinx_u280_gen3x16_xdma_1_202211_1 \
 #       --config OUT/gen/link.cfg -o OUT/fast_prefill.xclbin OUT/fast_prefill_top.xo
 #
-# kernel.xml (arguments and offsets of hdl/shell.py) and link.cfg (each m_axi bundle
+# kernel.xml (arguments and offsets of hdl/top/shell.py) and link.cfg (each m_axi bundle
 # bound to its HBM pseudo-channels) are generated into OUT/gen by fast_prefill.fpga.
 
 set fp_root [file normalize [file join [file dirname [info script]] ..]]

@@ -359,7 +359,7 @@ def format_report(res: dict) -> str:
         c = over[0]["fpga"]["cycles"]
         out.append(f"  ! not runnable as built: a KV group's stream ({', '.join(str(r['fpga']['cycles']['attention_parts']['accesses']) for r in over)} "
                    f"accesses) exceeds the cache's index memory ({c['cache_index_depth']} entries, "
-                   "hdl.kv_cache.index_depth); the time shown is what a larger index memory would give.")
+                   "hdl.cache.kv_cache.index_depth); the time shown is what a larger index memory would give.")
     out.append("")
     out.append("KV traffic per prompt (all layers) [P: cache_sim on synthetic vertical-slash groups]:")
     out.append(f"{'model':<13}{'L':>7} | {'compulsory':>11} {'no cache':>11} {'LRU':>11} {'liveness':>11} | "

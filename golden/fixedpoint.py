@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import torch
 
-from golden.quant import SCALE_MANT_BITS
+from hdl import numerics
+from hdl.numerics import SCALE_MANT_BITS
 
 #: shifts at or beyond this produce 0 (or -1 never: rounding keeps |x| < 2**61 -> 0)
 _MAX_SHIFT = 62
@@ -87,18 +88,8 @@ def rshift_round(x: torch.Tensor, s) -> torch.Tensor:
 
 
 def exp2_table(lut_bits: int, out_bits: int) -> torch.Tensor:
-    """The exp2 fraction ROM: entry i = round(2**(-i / 2**lut_bits) * 2**out_bits).
-
-    Entry 0 (exactly 2**out_bits) is clamped to 2**out_bits - 1 so every entry fits an
-    ``out_bits``-wide unsigned word.  Returns int64 [2**lut_bits], non-increasing.
-    """
-    if not (1 <= lut_bits <= 16):
-        raise ValueError(f"exp2_table: lut_bits must lie in [1, 16], got {lut_bits}")
-    if not (2 <= out_bits <= 30):
-        raise ValueError(f"exp2_table: out_bits must lie in [2, 30], got {out_bits}")
-    i = torch.arange(1 << lut_bits, dtype=torch.float64)
-    t = torch.round(torch.pow(2.0, -i / (1 << lut_bits)) * (1 << out_bits)).to(torch.int64)
-    return t.clamp(max=(1 << out_bits) - 1)
+    """The exp2 fraction ROM of ``hdl.numerics.exp2_table`` as int64 [2**lut_bits]."""
+    return torch.tensor(numerics.exp2_table(lut_bits, out_bits), dtype=torch.int64)
 
 
 def exp2_neg(x_fix: torch.Tensor, frac_bits: int, lut_bits: int, out_bits: int) -> torch.Tensor:

@@ -8,8 +8,8 @@ Both modes are exact integer matrix products, computed in int64 with torch:
   beat) and ``V`` [n, D] int8 (one row per beat); a tile has at most ``block``
   beats and its accumulators start from zero.
 
-The widths the hardware uses are derived here too, from exact value bounds,
-so the RTL and the benches agree on them:
+The widths the hardware uses are derived from exact value bounds in ``hdl.numerics``
+(re-exported here), so the RTL and the benches agree on them:
 
 ``operand_bits(p_bits)``        signed width of the resident/broadcast PE operand
 ``product_bits(p_bits)``        signed width of one PE product (both modes)
@@ -19,59 +19,9 @@ so the RTL and the benches agree on them:
 
 from __future__ import annotations
 
-# torch is imported inside the functions that need it: the RTL generator
-# (hdl/) uses only the width functions and must import quickly.
-
-INT8_MIN, INT8_MAX = -128, 127
-
-
-def signed_bits(lo: int, hi: int) -> int:
-    """Fewest two's-complement bits that hold every integer in [lo, hi]."""
-    if lo > hi:
-        raise ValueError(f"signed_bits: empty range [{lo}, {hi}]")
-    n = 1
-    while not (-(1 << (n - 1)) <= lo and hi <= (1 << (n - 1)) - 1):
-        n += 1
-    return n
-
-
-def _check_p_bits(p_bits: int) -> None:
-    if not isinstance(p_bits, int) or not 1 <= p_bits <= 16:
-        raise ValueError(f"p_bits: must be an integer in [1, 16], got {p_bits!r}")
-
-
-def operand_bits(p_bits: int) -> int:
-    """Signed width of the PE's resident/broadcast operand: int8 Q or zero-extended P."""
-    _check_p_bits(p_bits)
-    return max(8, p_bits + 1)
-
-
-def _product_range(p_bits: int) -> tuple[int, int]:
-    pmax = (1 << p_bits) - 1
-    qk = (INT8_MIN * INT8_MAX, INT8_MIN * INT8_MIN)
-    pv = (pmax * INT8_MIN, pmax * INT8_MAX)
-    return min(qk[0], pv[0]), max(qk[1], pv[1])
-
-
-def product_bits(p_bits: int) -> int:
-    """Signed width of one PE product, covering int8*int8 and P*int8."""
-    return signed_bits(*_product_range(p_bits))
-
-
-def score_bits(head_dim: int) -> int:
-    """Signed width of a QK score: a sum of ``head_dim`` int8*int8 products."""
-    if head_dim < 1:
-        raise ValueError(f"head_dim: must be >= 1, got {head_dim}")
-    return signed_bits(head_dim * INT8_MIN * INT8_MAX, head_dim * INT8_MIN * INT8_MIN)
-
-
-def tile_bits(block: int, p_bits: int) -> int:
-    """Signed width of a PV tile element: a sum of ``block`` P*int8 products."""
-    _check_p_bits(p_bits)
-    if block < 1:
-        raise ValueError(f"block: must be >= 1, got {block}")
-    pmax = (1 << p_bits) - 1
-    return signed_bits(block * pmax * INT8_MIN, block * pmax * INT8_MAX)
+# torch is imported inside the functions that need it.
+from hdl.numerics import (INT8_MAX, INT8_MIN, check_p_bits, operand_bits, product_bits,  # noqa: F401
+                           score_bits, signed_bits, tile_bits)
 
 
 def _as_int64(name: str, x, lo: int, hi: int, dims: int):
@@ -103,7 +53,7 @@ def pv(p, v, p_bits: int, block: int | None = None):
 
     ``block`` (when given) is the most beats a tile may have (the width bound).
     """
-    _check_p_bits(p_bits)
+    check_p_bits(p_bits)
     pt = _as_int64("p", p, 0, (1 << p_bits) - 1, 2)
     vt = _as_int64("v", v, INT8_MIN, INT8_MAX, 2)
     if pt.shape[1] != vt.shape[0]:
@@ -121,7 +71,7 @@ def probabilities(scores, p_bits: int):
     """
     import torch
 
-    _check_p_bits(p_bits)
+    check_p_bits(p_bits)
     s = torch.as_tensor(scores, dtype=torch.float64)
     if s.dim() != 2:
         raise ValueError(f"scores: expected [R, n], got shape {tuple(s.shape)}")

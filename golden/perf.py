@@ -10,7 +10,7 @@ Units (``cfg`` is an :class:`hdl.config.AcceleratorConfig`):
     beats streamed through the MPU (QK or PV): ``beats / MPU_EFFICIENCY``.  Calibrated by
     ``fast-prefill bench mpu`` (1.000 of peak: one beat per cycle).
 ``attention_engine_cycles(cfg, tiles_per_row)``
-    rows streamed back to back through ``hdl/attn_engine.py``: each kept tile costs
+    rows streamed back to back through ``hdl/attention/engine.py``: each kept tile costs
     ``2B + tile_gap(B)`` cycles, each row ``ROW_OVERHEAD`` more, plus one pipeline fill and
     drain ``2B + FILL_EXTRA``.  Calibrated on the RTL at B = 16 and B = 8 (docs/performance.md).
 ``gemm_cycles(cfg, M, K, N)``
@@ -18,11 +18,11 @@ Units (``cfg`` is an :class:`hdl.config.AcceleratorConfig`):
     held (R load beats), the N weight columns stream through (N beats), partial sums over the
     K / D chunks are added outside the array.  Projected (no GEMM RTL yet).
 ``index_generator_cycles(cfg, L, g, kept=None, lanes=None)``
-    one KV group of ``hdl/sig.py``: two K passes through ``lanes`` resident Q_last blocks
+    one KV group of ``hdl/index/sig.py``: two K passes through ``lanes`` resident Q_last blocks
     (one key row per ``ceil(8D / bus)`` cycles), the fixed costs and the selection.
     Calibrated on the RTL (ci preset, several lengths and group sizes: tests/test_perf.py).
 
-The accelerator top (hdl/fast_prefill_top.py), one layer:
+The accelerator top (hdl/top/fast_prefill_top.py), one layer:
 
 ``top_layer_cycles(cfg, golden, seq_len, heads, kv_heads, hbm_latency=30, pooled=True,
 inflight=BENCH_HBM_INFLIGHT)`` -> dict
@@ -72,24 +72,24 @@ ROW_OVERHEAD = 10
 #: Attention engine: one pipeline fill + drain per stream of rows is 2B + FILL_EXTRA
 #: (B = 16: 57, B = 8: 41).
 FILL_EXTRA = 25
-#: Index generator (hdl/sig.py): HBM latency of its bench, the last tile's drain beyond B
+#: Index generator (hdl/index/sig.py): HBM latency of its bench, the last tile's drain beyond B
 #: (divider and exp pipeline), pipeline stages, and the kept fraction of nb that the
 #: selection pops (SmolLM2 at gamma 0.95: 46/64 and 94/128).  Calibrated: tests/test_perf.py.
 SIG_HBM_LATENCY = 30
 SIG_DRAIN_EXTRA = 25
 SIG_PIPELINE = 8
 SIG_KEPT_FRACTION = 0.73
-#: HBM model of the simulation benches (fast_prefill.host.sim over cocotbext-axi's AxiRamRead):
+#: HBM model of the simulation benches (tb.kit.host_sim over cocotbext-axi's AxiRamRead):
 #: it takes an AR into a 2-entry queue and serves one burst at a time, so at most 3 bursts per
 #: port are in flight; each waits the latency from its AR handshake.  Found at ci: the index
 #: generator's and sig_pool's loads grow by ~(latency / 3) per block from latency 30 to 100.
 BENCH_HBM_INFLIGHT = 3
 #: Cycles between a burst's last beat and the next burst's service (fitted at ci, latency 100).
 HBM_AR_GAP = 0
-#: hdl.sig_params.MAX_OUTSTANDING: read bursts the index generator / sig_pool keep in flight
+#: hdl.index.params.MAX_OUTSTANDING: read bursts the index generator / sig_pool keep in flight
 #: (what a real HBM port takes; the evaluation uses it).
 SIG_MAX_OUTSTANDING = 8
-#: hdl/kv_dma.py: the cache's fetch bursts in flight.
+#: hdl/cache/dma.py: the cache's fetch bursts in flight.
 KV_MAX_OUTSTANDING = 4
 
 # ---------------------------------------------------------------- U280 and A5000 facts
@@ -190,7 +190,7 @@ def hbm_read_beat_rate(cfg: AcceleratorConfig) -> float:
     """Read beats per kernel cycle one m_axi port gets from its HBM pseudo-channel: 1 while a
     beat per cycle is within the channel's HBM_CHANNEL_GBPS, less on a wider or faster port
     (0.75 for 512 bits at 300 MHz).  The simulation benches' HBM model paces its R channel
-    by the same figure (fast_prefill.host.sim.beat_rate)."""
+    by the same figure (tb.kit.host_sim.beat_rate)."""
     return min(1.0, HBM_CHANNEL_GBPS * 1e9 / (cfg.axi_bytes * cfg.clock_mhz * 1e6))
 
 
@@ -206,7 +206,7 @@ def _stream_cycles(rows_cycles: float, bursts: int, burst_beats: int, hbm_latenc
 def index_generator_cycles(cfg: AcceleratorConfig, seq_len: int, group: int, kept: int | None = None,
                            hbm_latency: int = SIG_HBM_LATENCY, lanes: int | None = None,
                            inflight: int = BENCH_HBM_INFLIGHT) -> int:
-    """Cycles of ``hdl/sig.py`` (scorer + selection) for one KV group of ``group`` query heads.
+    """Cycles of ``hdl/index/sig.py`` (scorer + selection) for one KV group of ``group`` query heads.
 
     The RTL holds the Q_last block of up to ``lanes`` heads (default cfg.lanes, one B x D
     MPU each) and streams K through them twice, one key row per ``ceil(8D / axi_data_bits)``
@@ -241,7 +241,7 @@ def index_generator_cycles(cfg: AcceleratorConfig, seq_len: int, group: int, kep
 def pooled_row_cycles(cfg: AcceleratorConfig, seq_len: int, group: int,
                       hbm_latency: int = SIG_HBM_LATENCY,
                       inflight: int = BENCH_HBM_INFLIGHT) -> tuple[int, int]:
-    """Cycles of ``hdl/sig_pool.py`` for one KV group: (block-means load, all rows back to back).
+    """Cycles of ``hdl/index/pool.py`` for one KV group: (block-means load, all rows back to back).
 
     The load reads K and the group's Q rows, one row per ``ceil(8D / bus)`` cycles, one burst
     per block (latency-bound like the index generator's passes when ``inflight`` bursts do
@@ -263,35 +263,35 @@ def pooled_row_cycles(cfg: AcceleratorConfig, seq_len: int, group: int,
 
 
 # ---------------------------------------------------------------- the accelerator top, one layer
-#: Top (hdl/fast_prefill_top.py, hdl/top_sched.py) structure constants.  Read off the RTL's FSMs
+#: Top (hdl/top/fast_prefill_top.py, hdl/top/sched.py) structure constants.  Read off the RTL's FSMs
 #: (named after the state they count) or measured once on the RTL at ci (tests/test_perf.py,
 #: docs/performance.md "Calibration of the layer model"):
 TOP_CHECK = 5            # accept, two check cycles (+1 wait), FIN: once per run (top_sched)
 TOP_GROUP_FIXED = 4      # per KV group: S_GRP, S_LDW, S_NEXT, the start handshakes (fitted at ci)
 TOP_IDX_HEAD = 4         # index dump per head: rd_head held two cycles, sizes, the segment switch
 TOP_IDX_SEG = 2          # index dump per segment (header, vertical, slash): command + the last beat
-IDX_HEADER_WORDS = 8     # hdl.shell.IDX_HEADER_WORDS
-#: grp_attn (hdl/grp_attn.py, hdl/grp_rows.py, hdl/kv_cache.py)
+IDX_HEADER_WORDS = 8     # hdl.top.shell.IDX_HEADER_WORDS
+#: grp_attn (hdl/group/grp_attn.py, hdl/group/rows.py, hdl/cache/kv_cache.py)
 ATT_FIXED = 8            # S_CLEAR, S_GO, the RUN check (cwait 3) and the start of the cache
 ROW_SCAN = 2             # builder A per row beyond the r + 1 blocks it scans (the down scan, row end)
 POOL_ROW = 14            # sig_pool's latency of one requested row beyond 2 (r + 1) + kept (docs/grp_attn.md)
 POOL_COPY = 2            # provider: cycles per head to copy sig_pool's output row (address held 2)
 POOL_HANDSHAKE = 8       # per row: pr_start, pr_done sampled, the ack, the builder's restart (fitted at ci)
-CACHE_SERVE_DEPTH = 64   # hdl.kv_cache.SERVE_DEPTH: decisions ahead of the output
+CACHE_SERVE_DEPTH = 64   # hdl.cache.kv_cache.SERVE_DEPTH: decisions ahead of the output
 CACHE_DECIDE = 2         # cycles per cache decision (+ ceil(slots / 8) when a victim is searched)
-CACHE_SEARCH_WIDTH = 8   # hdl.kv_cache.SEARCH_WIDTH
-CACHE_OUT_QUEUE = 4      # hdl/kv_cache.py: slot words read ahead into the output queue
+CACHE_SEARCH_WIDTH = 8   # hdl.cache.kv_cache.SEARCH_WIDTH
+CACHE_OUT_QUEUE = 4      # hdl/cache/kv_cache.py: slot words read ahead into the output queue
 ACCESS_GAP = 0           # cache output cycles per access beyond its 2B rows (x row beats)
 MISS_EXTRA = 4           # a fetch beyond latency + 2 KW beats before the slot may be read
 ATT_TAIL = 40            # a row's last K/V row to its first O word: the last PV, the normalisation
-O_FIFO_WORDS = 64        # hdl.grp_lane.O_FIFO_DEPTH: bus words of O a lane buffers before m_axi_o
+O_FIFO_WORDS = 64        # hdl.group.lane.O_FIFO_DEPTH: bus words of O a lane buffers before m_axi_o
 ENGINE_O_ROWS = 1        # finished rows whose O an engine holds while it computes the next one
 O_BURST = 16             # grp_attn's O bursts: at most 16 beats, per lane
 O_BURST_OVERHEAD = 2     # its write master per burst: the pick (OI) and the AW handshake (OA)
 
 
 def cache_index_depth(cfg: AcceleratorConfig) -> int:
-    """Entries of the cache's index memory (hdl.kv_cache.index_depth: the dense count at
+    """Entries of the cache's index memory (hdl.cache.kv_cache.index_depth: the dense count at
     max_seq_len capped at 64 nb_max, a power of two): a KV group whose merged stream has more
     accesses is refused by the RTL (grp_attn status bit 4, the top's status 11)."""
     _check_cfg(cfg)
@@ -329,7 +329,7 @@ def _np_mask(mask):
 def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_sizes,
                            hbm_latency: int = SIG_HBM_LATENCY, pooled: bool = False,
                            inflight: int = BENCH_HBM_INFLIGHT) -> dict:
-    """Cycles of ``hdl/grp_attn.py`` for one KV group (``cnt_attn_cycles`` of the group).
+    """Cycles of ``hdl/group/grp_attn.py`` for one KV group (``cnt_attn_cycles`` of the group).
 
     mask            bool [g, nb, nb]: the group's heads' kept tiles (the golden pattern).
     vertical_union  the group's vertical key blocks (union over its heads; the cache's tier 1).
@@ -425,7 +425,7 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
                 o_done[rows[i - 1]] = o_end
             if r >= 2 and r not in q_ready:
                 # the lane asks for block r once the engine took block r - 2 out of its
-                # two-block Q FIFO, at the start of row r - 2 (hdl/grp_lane.py's credits)
+                # two-block Q FIFO, at the start of row r - 2 (hdl/group/lane.py's credits)
                 asked = row_end.get(r - 3, 0.0) + prefix_done
                 q_ready[r] = max(qp.burst(asked, q_beats) for _ in range(g))
             ready = max(ready, q_ready.get(r, 0.0) - prefix_done)
@@ -433,7 +433,7 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
             if held in o_done:
                 ready = max(ready, o_done[held] - g * O_FIFO_WORDS)
         if ev.outcome == "miss":
-            # hdl/kv_dma.py takes the fetches in decision order and starts one only once its
+            # hdl/cache/dma.py takes the fetches in decision order and starts one only once its
             # slot's previous occupant has been read out (served >= thr)
             issue = max(dec, dma)
             if ev.victim >= 0 and ev.victim in last_read:
@@ -461,7 +461,7 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
 def group_phase_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_sizes, seq_len: int,
                        hbm_latency: int = SIG_HBM_LATENCY, pooled: bool = True,
                        inflight: int = BENCH_HBM_INFLIGHT) -> dict:
-    """The phases of one KV group in the top, in the order they run (hdl/top_sched.py).
+    """The phases of one KV group in the top, in the order they run (hdl/top/sched.py).
 
     mask [g, nb, nb], vertical_union, set_sizes as :func:`attention_group_cycles`.
     Returns {"codes", "sig", "dump", "other" (= codes + dump + TOP_GROUP_FIXED), "attn" (the
@@ -495,7 +495,7 @@ def group_phase_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_sizes, 
 def top_layer_cycles(cfg: AcceleratorConfig, golden: dict, seq_len: int, heads: int,
                      kv_heads: int, hbm_latency: int = SIG_HBM_LATENCY, pooled: bool = True,
                      inflight: int = BENCH_HBM_INFLIGHT) -> dict:
-    """Cycles of ``hdl/fast_prefill_top.py`` for one layer, named like the top's counters.
+    """Cycles of ``hdl/top/fast_prefill_top.py`` for one layer, named like the top's counters.
 
     golden        what the golden side knows before the run: a dict with ``pattern`` (a
                   golden.pattern.Pattern: mask [H, nb, nb], per-head vertical / slash sets), as
@@ -954,7 +954,7 @@ def rtl_top_runs(cfg: AcceleratorConfig, cases, hbm_latency: int = SIG_HBM_LATEN
     """Run SmolLM2 layers through the RTL top and the layer model, side by side.
 
     cases   iterable of (layer, tokens, row_gamma_on); every case runs in one simulation of
-            ``hdl/fast_prefill_top.py`` (Verilator, cached build) through the bench's own job
+            ``hdl/top/fast_prefill_top.py`` (Verilator, cached build) through the bench's own job
             builders: ``tb.benchmarks.top.layer_tensors`` / ``golden_for``, the host driver's
             ``Accelerator.plan`` (row_gamma 0 when off, else the preset's sparsity) and
             ``tb/test_top.py`` (which checks O, the sets and the cache counters bit-exact).
@@ -965,7 +965,7 @@ def rtl_top_runs(cfg: AcceleratorConfig, cases, hbm_latency: int = SIG_HBM_LATEN
 
     import torch
 
-    from fast_prefill.host.driver import Accelerator
+    from host.driver import Accelerator
     from tb.benchmarks.top import golden_for, layer_tensors
     from tb.kit.runner import build_dir_for, run
 

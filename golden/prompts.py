@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fast_prefill.errors import UserError
+from hdl.errors import UserError
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 

@@ -18,8 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
-SCALE_MANT_BITS = 16
-QMAX = 127
+from hdl.numerics import QMAX, SCALE_MANT_BITS  # noqa: F401
 
 
 @dataclass(frozen=True)

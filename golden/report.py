@@ -21,7 +21,7 @@ from golden import fixed_attention
 from golden.estimator_fixed import estimate_pattern_fixed
 from golden.pattern import Pattern, build_pattern, dense_pattern, recall
 from golden.smollm2 import SmolLM2, prompt_tokens
-from fast_prefill.errors import UserError
+from hdl.errors import UserError
 from hdl.config import AcceleratorConfig
 
 POLICIES = ("liveness", "lru", "none")

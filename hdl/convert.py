@@ -1,6 +1,6 @@
 """Converter: one Verilog file per hardware unit for a configuration.
 
-A *unit* is a module ``hdl/<name>.py`` that defines ``UNIT_NAME`` (the Verilog
+A *unit* is a module under ``hdl/`` (``hdl/<package>/<name>.py``) that defines ``UNIT_NAME`` (the Verilog
 module and file name) and ``top(cfg)`` (the MyHDL instance to convert).  Units
 are discovered, so a new unit needs no edit here.
 
@@ -28,16 +28,16 @@ import tempfile
 from pathlib import Path
 
 import hdl
-from fast_prefill.errors import UserError
+from hdl.errors import UserError
 from hdl.config import AcceleratorConfig, ConfigError, SparsityConfig
 
 
 def _unit_modules() -> dict:
     found = {}
-    for info in pkgutil.iter_modules(hdl.__path__):
-        if info.name in ("config", "convert", "synth") or info.name.startswith("_"):
+    for info in pkgutil.walk_packages(hdl.__path__, prefix="hdl."):
+        if info.ispkg or info.name.rsplit(".", 1)[-1].startswith("_"):
             continue
-        module = importlib.import_module(f"hdl.{info.name}")
+        module = importlib.import_module(info.name)
         name = getattr(module, "UNIT_NAME", None)
         if name and callable(getattr(module, "top", None)):
             found[name] = module
@@ -69,20 +69,20 @@ def config_hash(cfg: AcceleratorConfig) -> str:
 CONVERT_CACHE = Path(os.environ.get("FAST_PREFILL_CONVERT_CACHE",
                                     Path(__file__).resolve().parents[1] / "build" / "convert-cache"))
 
-# golden modules imported by hdl/ (checked by tests/test_convert_lint.py)
-_GOLDEN_DEPS = ("estimator_fixed", "fixedpoint", "mpu", "quant", "__init__")
+def _sources() -> list[Path]:
+    """Every source file of hdl/, its subpackages included."""
+    return sorted(Path(__file__).resolve().parent.glob("**/*.py"))
 
 
 def _source_key(name: str, cfg: AcceleratorConfig) -> str:
-    """Hash of everything a conversion depends on: unit, config, MyHDL version, and the sources
-    of hdl/ and of the golden modules that hdl/ imports (widths, tables)."""
+    """Hash of everything a conversion depends on: unit, config, MyHDL version and the sources
+    of hdl/ (which imports nothing outside itself: tests/test_layering.py)."""
     import myhdl
 
     root = Path(__file__).resolve().parents[1]
     h = hashlib.sha256(json.dumps([name, dataclasses.asdict(cfg), myhdl.__version__]).encode())
-    sources = sorted(root.glob("hdl/*.py")) + [root / "golden" / f"{m}.py" for m in _GOLDEN_DEPS]
-    for path in sources:
-        h.update(path.name.encode())
+    for path in _sources():
+        h.update(path.relative_to(root).as_posix().encode())
         h.update(path.read_bytes())
     return h.hexdigest()
 
@@ -91,7 +91,7 @@ def convert_unit(name: str, cfg: AcceleratorConfig, out_dir: str | Path) -> Path
     """Convert unit ``name`` for ``cfg`` into ``out_dir/<name>.v``; returns the path.
 
     A conversion is reused from ``CONVERT_CACHE`` while its inputs are unchanged (unit, config,
-    MyHDL version, the sources of hdl/ and of the golden modules it imports).
+    MyHDL version, the sources of hdl/).
 
     The file is rewritten only when its content changes (its mtime then
     tells a build system nothing new happened).
@@ -159,7 +159,7 @@ def lint_file(path: str | Path, top: str | None = None) -> list[str]:
     """
     import subprocess
 
-    from fast_prefill.toolchain import verilator_exe
+    from hdl.toolchain import verilator_exe
 
     path = Path(path)
     if not path.exists():

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fast_prefill.errors import UserError
+from hdl.errors import UserError
 from hdl.config import AcceleratorConfig
 from hdl.convert import convert_unit
 

@@ -1,4 +1,4 @@
-"""cocotb bench of the sparse attention engine (hdl/attn_engine.py), bit-exact against
+"""cocotb bench of the sparse attention engine (hdl/attention/engine.py), bit-exact against
 golden.fixed_attention.fixed_attention_tile_reference.
 
 Run through tests/test_attention_engine.py (tb.kit.runner.run); jobs (input streams and
@@ -18,7 +18,7 @@ import cocotb
 import torch
 from cocotb.triggers import ReadOnly, RisingEdge
 
-from hdl.attn_engine import widths
+from hdl.attention.engine import widths
 from tb.kit.bits import pack, unpack
 from tb.kit.runner import config_from_env
 from tb.kit.scoreboard import Scoreboard

@@ -1,4 +1,4 @@
-"""cocotb bench of the attention group datapath (hdl/grp_attn.py), exact against the golden models.
+"""cocotb bench of the attention group datapath (hdl/group/grp_attn.py), exact against the golden models.
 
 Run through tests/test_grp_attn.py (tb.kit.runner.run); the config arrives in FAST_PREFILL_CFG.
 Environment knobs:
@@ -35,7 +35,7 @@ from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 from cocotbext.axi import AxiRamRead, AxiRamWrite, AxiReadBus, AxiResp, AxiWriteBus
 
 from golden import cache_sim
-from hdl.grp_attn import ERR_INDEX, ERR_KV, ERR_O, ERR_PARAM, ERR_POOL, ERR_Q
+from hdl.group.grp_attn import ERR_INDEX, ERR_KV, ERR_O, ERR_PARAM, ERR_POOL, ERR_Q
 from tb.kit.runner import config_from_env
 from tb.kit.scoreboard import Scoreboard
 from tb.kit.stream import random_pauses

@@ -1,4 +1,4 @@
-"""cocotb bench of the KV cache (hdl/kv_cache.py), exact against golden/cache_sim.py.
+"""cocotb bench of the KV cache (hdl/cache/kv_cache.py), exact against golden/cache_sim.py.
 
 Run through tests/test_kv_cache.py (tb.kit.runner.run); the config arrives in
 FAST_PREFILL_CFG.  Environment knobs:
@@ -30,7 +30,7 @@ from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 from cocotbext.axi import AxiRamRead, AxiReadBus, AxiResp
 
 from golden import cache_sim
-from hdl.kv_cache import ERR_AXI, ERR_INDEX, ERR_PARAM, params
+from hdl.cache.kv_cache import ERR_AXI, ERR_INDEX, ERR_PARAM, params
 from tb.kit.runner import config_from_env
 from tb.kit.scoreboard import Scoreboard
 from tb.kit.stream import StreamDriver, StreamMonitor, never, random_pauses

@@ -1,4 +1,4 @@
-"""cocotb bench of the MPU (hdl/mpu.py), bit-exact against golden/mpu.py.
+"""cocotb bench of the MPU (hdl/mpu/mpu.py), bit-exact against golden/mpu.py.
 
 Run through tests/test_mpu.py (tb.kit.runner.run); the config arrives in
 FAST_PREFILL_CFG.  Other environment knobs:
@@ -19,7 +19,7 @@ import torch
 from cocotb.triggers import ReadOnly, RisingEdge
 
 from golden import mpu as gold
-from hdl.mpu import widths
+from hdl.mpu.mpu import widths
 from tb.kit.bits import pack, unpack
 from tb.kit.runner import config_from_env
 from tb.kit.scoreboard import Scoreboard

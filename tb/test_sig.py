@@ -1,4 +1,4 @@
-"""cocotb bench of the Sparse Index Generator scorer (hdl/sig.py), bit-exact against
+"""cocotb bench of the Sparse Index Generator scorer (hdl/index/sig.py), bit-exact against
 golden.estimator_fixed (pass1_row_stats, pass2_scores).
 
 Run through tests/test_sig.py (tb.kit.runner.run).  The cases (HBM images, scale codes and the
@@ -22,7 +22,7 @@ import torch
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, Timer
 from cocotbext.axi import AxiRamRead, AxiReadBus
 
-from hdl.sig_params import ERR_NAMES, sig_widths
+from hdl.index.params import ERR_NAMES, sig_widths
 from tb.kit.runner import config_from_env
 from tb.kit.scoreboard import Scoreboard
 from tb.kit.stream import random_pauses

@@ -1,4 +1,4 @@
-"""cocotb bench of the pooled per-row estimate (hdl/sig_pool.py), bit-exact against
+"""cocotb bench of the pooled per-row estimate (hdl/index/pool.py), bit-exact against
 golden.estimator_fixed.pooled_row_mask_fixed.
 
 Run through tests/test_sig_pool.py (tb.kit.runner.run).  The cases (HBM images, scale codes,
@@ -23,7 +23,7 @@ import torch
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, Timer
 from cocotbext.axi import AxiRamRead, AxiReadBus
 
-from hdl.sig_params import ERR_NAMES
+from hdl.index.params import ERR_NAMES
 from tb.kit.runner import config_from_env
 from tb.kit.scoreboard import Scoreboard
 from tb.kit.tb import TB

@@ -1,4 +1,4 @@
-"""cocotb bench of the accelerator top (hdl/fast_prefill_top.py) through the host driver.
+"""cocotb bench of the accelerator top (hdl/top/fast_prefill_top.py) through the host driver.
 
 Run through tests/test_top.py (tb.kit.runner.run).  The cases come prepared (host side: the
 driver's ``Accelerator.plan`` and the golden results of tb/benchmarks/top.py) in a torch file
@@ -25,9 +25,9 @@ import cocotb
 import torch
 from cocotb.triggers import ClockCycles, RisingEdge
 
-from fast_prefill.host.driver import Accelerator
-from fast_prefill.host.sim import CocotbTransport
-from hdl import shell
+from host.driver import Accelerator
+from tb.kit.host_sim import CocotbTransport
+from hdl.top import shell
 from tb.kit.runner import config_from_env
 from tb.kit.scoreboard import Scoreboard
 from tb.kit.tb import TB

@@ -150,3 +150,14 @@ def test_check_width_and_saturate():
         check_width(torch.tensor([-1]), 8, False, "z")
     check_width(torch.tensor([255]), 8, False, "z")
     assert saturate(torch.tensor([-1000, 5, 1000]), 8).tolist() == [-128, 5, 127]
+
+
+def test_exp2_table_torch_free_matches_torch():
+    """hdl.numerics builds the ROM without torch; it equals torch's float64 pow and round
+    (round half to even in both) at every table size the checks admit."""
+    from hdl.numerics import exp2_table as rom
+    for lut_bits in range(1, 13):
+        for out_bits in (2, 8, 15, 16, 24, 30):
+            i = torch.arange(1 << lut_bits, dtype=torch.float64)
+            ref = torch.round(torch.pow(2.0, -i / (1 << lut_bits)) * (1 << out_bits)).to(torch.int64)
+            assert rom(lut_bits, out_bits) == ref.clamp(max=(1 << out_bits) - 1).tolist()

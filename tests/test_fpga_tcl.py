@@ -3,7 +3,7 @@
 Every Vivado command the scripts use is replaced by a stand-in that records its call
 (JSON, one line each) and returns a plausible handle; the real generator
 (``python -m fast_prefill.fpga emit``) runs for real.  The recorded calls are then
-checked against the generated RTL and ``hdl/shell.py``: the part, the file list, the
+checked against the generated RTL and ``hdl/top/shell.py``: the part, the file list, the
 top and every kernel port the scripts reference, the HBM bindings, the clock, the
 register map of kernel.xml and of the packaged IP.  The stand-ins write no bitstream,
 and the scripts must say so and fail rather than claim one.
@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 
 from fast_prefill import fpga
-from fast_prefill.errors import UserError
-from hdl import shell
+from hdl.errors import UserError
+from hdl.top import shell
 from hdl.config import ConfigError, preset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -132,17 +132,9 @@ def port_list_verilog(cfg) -> str:
             + "\n);\n" + "\n".join(decls) + "\nendmodule\n")
 
 
-def top_available() -> bool:
-    """Whether a unit module declares the top (read as text: importing every unit is slow)."""
-    return any(re.search(rf"^UNIT_NAME\s*=\s*[\"']{fpga.TOP_NAME}[\"']", p.read_text(), re.M)
-               for p in (ROOT / "hdl").glob("*.py"))
-
-
 @pytest.fixture(scope="module")
 def real_top(tmp_path_factory):
     """The converter's output for the top at the ci preset: (folder, [paths])."""
-    if not top_available():
-        pytest.skip("top not built yet")
     from hdl.convert import convert_all
     d = tmp_path_factory.mktemp("rtl")
     paths = convert_all(preset(PRESET), d, [fpga.TOP_NAME])

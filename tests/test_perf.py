@@ -103,7 +103,7 @@ def test_prefill_split_and_scaling():
 
 
 def test_cache_index_depth_matches_rtl():
-    from hdl.kv_cache import index_depth
+    from hdl.cache.kv_cache import index_depth
 
     for name in ("ci", "smollm2", "u280"):
         assert perf.cache_index_depth(preset(name)) == index_depth(preset(name))
@@ -205,7 +205,7 @@ def test_density_model_labels():
 
 # ---------------------------------------------------------------- index generator
 def test_index_generator_model_predicts_rtl_ci():
-    """hdl/sig.py on real SmolLM2 groups of several lengths and group sizes, and the model
+    """hdl/index/sig.py on real SmolLM2 groups of several lengths and group sizes, and the model
     given the same kept-set sizes (the selection's data-dependent part)."""
     from tb.benchmarks.sig import make_case, real_qk
     lat = 30
@@ -237,7 +237,7 @@ def _check_top_runs(runs):
 
 
 def test_top_layer_model_predicts_rtl_ci():
-    """The whole top (hdl/fast_prefill_top.py) on real SmolLM2 layers at ci, run here through
+    """The whole top (hdl/top/fast_prefill_top.py) on real SmolLM2 layers at ci, run here through
     the bench's job builders: a pooled (row_gamma on) and a row_gamma 0 layer, 256 tokens,
     HBM latency 30.  The model gets only the golden pattern and the run's settings."""
     runs = perf.rtl_top_runs(CI, perf.QUICK_CASES, 30, tag="perf-top")
@@ -296,7 +296,7 @@ def test_top_layer_model_predicts_rtl_u280():
     """The u280 preset's top (one lane, D = 128: four 256-bit beats per K/V row) on random
     Q/K/V (SmolLM2's heads are D = 64): 4 heads on one KV head at 512 tokens, so 4 passes;
     O, sets and counters bit-exact in the bench, the model within 5 % (measured: +0.4 %)."""
-    from fast_prefill.host.driver import Accelerator
+    from host.driver import Accelerator
     from tb.benchmarks.top import golden_for
 
     cfg = preset("u280")

@@ -1,4 +1,4 @@
-"""Accelerator top (hdl/fast_prefill_top.py) end to end through the host driver.
+"""Accelerator top (hdl/top/fast_prefill_top.py) end to end through the host driver.
 
 Cases (ci preset, one simulator run, tb/test_top.py), built on the host with the driver's
 ``Accelerator.plan`` and the golden model (tb/benchmarks/top.py ``golden_for``):
@@ -43,7 +43,7 @@ def have_smollm2():
 
 
 def _job(layer: int, n_tokens: int, sp=None, gold: bool = True, cfg=CFG):
-    from fast_prefill.host.driver import Accelerator
+    from host.driver import Accelerator
     from tb.benchmarks.top import golden_for, layer_tensors
     q, k, v = layer_tensors(layer, n_tokens, cfg)
     job = Accelerator(cfg, None).plan(q, k, v, sp)
@@ -136,12 +136,12 @@ def test_top_smollm2_preset(have_smollm2):
 
 
 def test_top_unsupported_and_ports():
-    """The top's port list is exactly hdl.shell.top_ports; a preset the units cannot build is
+    """The top's port list is exactly hdl.top.shell.top_ports; a preset the units cannot build is
     reported through unsupported(), not by a conversion failure."""
     import inspect
 
-    from hdl import fast_prefill_top as top_mod
-    from hdl.shell import top_ports
+    from hdl.top import fast_prefill_top as top_mod
+    from hdl.top.shell import top_ports
     names = [n for n, _, _ in top_ports(CFG)]
     params = list(inspect.signature(top_mod.fast_prefill_top.func).parameters)
     assert params == names + ["cfg"]
@@ -154,10 +154,10 @@ def test_top_unsupported_and_ports():
 
 def test_driver_plan_layout():
     """Host side only: the memory map is 4 KiB aligned and non-overlapping, the register values
-    follow hdl.shell, the scale table holds the quantiser's codes, bad settings are refused."""
-    from fast_prefill.host.driver import Accelerator
+    follow hdl.top.shell, the scale table holds the quantiser's codes, bad settings are refused."""
+    from host.driver import Accelerator
     from hdl.config import ConfigError
-    from hdl.shell import layout
+    from hdl.top.shell import layout
     gen = torch.Generator().manual_seed(0)
     H, Hkv, L, D = 6, 2, 70, CFG.head_dim
     q, k, v = (torch.randn(n, L, D, generator=gen) for n in (H, Hkv, Hkv))

@@ -41,7 +41,7 @@ def _tclargs(args, out: Path) -> list[str]:
 
 
 def run(args) -> int:
-    from fast_prefill.errors import UserError
+    from hdl.errors import UserError
     from fast_prefill.fpga import PLATFORM, install_message
 
     vivado = shutil.which("vivado")

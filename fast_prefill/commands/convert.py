@@ -24,7 +24,7 @@ def run(args) -> int:
     names = args.unit or units()
     unknown = sorted(set(names) - set(units()))
     if unknown:
-        from fast_prefill.errors import UserError
+        from hdl.errors import UserError
         raise UserError(f"unknown unit(s) {unknown}; units: {units()}")
     out = args.out or Path("build") / "verilog" / args.preset
     skipped = {n: unsupported_reason(n, cfg) for n in names}

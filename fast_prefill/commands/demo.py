@@ -1,7 +1,7 @@
 """``fast-prefill demo``: the accelerator RTL on one SmolLM2 attention layer, end to end.
 
 Captures the layer's post-RoPE Q/K/V on the prompt (golden.smollm2), quantises and lays them
-out with the host driver (fast_prefill.host), builds ``fast_prefill_top`` with Verilator (cached
+out with the host driver (host), builds ``fast_prefill_top`` with Verilator (cached
 under build/sim), runs it with the cocotb HBM model (tb/test_top.py), and prints: pattern density
 and recall, output error vs dense float attention, cycles per unit, the time projected at the
 preset's clock, HBM traffic vs a dense run, cache hit rates and the bit-exact verdict against
@@ -25,7 +25,7 @@ import threading
 import time
 from pathlib import Path
 
-from fast_prefill.errors import UserError
+from hdl.errors import UserError
 from hdl.config import PRESETS
 
 DEFAULT_TOKENS = 1024
@@ -141,7 +141,7 @@ def run_top(cfg, layer: int, n_tokens: int, prompt, lat: int = 30, waves: bool =
     """Run one layer through the top RTL; returns the report dict (see :func:`format_report`)."""
     import torch
 
-    from fast_prefill.host.driver import Accelerator
+    from host.driver import Accelerator
     from golden.attention import dense_attention, relative_error
     from golden.cache_sim import liveness, simulate_liveness
     from golden.pattern import dense_pattern, recall

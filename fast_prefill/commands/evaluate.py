@@ -37,7 +37,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from fast_prefill.errors import UserError
+    from hdl.errors import UserError
     from golden import evaluate as ev
     from golden import perf
     from hdl.config import ConfigError, preset

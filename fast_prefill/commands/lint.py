@@ -23,7 +23,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from fast_prefill.errors import UserError
+    from hdl.errors import UserError
     from hdl.convert import build_config, convert_unit, lint_file, units, unsupported_reason
 
     failures = 0

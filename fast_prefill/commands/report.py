@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from fast_prefill.errors import UserError
+from hdl.errors import UserError
 from hdl.config import PRESETS, preset
 
 

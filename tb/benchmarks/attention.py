@@ -2,7 +2,7 @@
 
 ``fast-prefill bench attention [--preset ci] [--rows N] [--layer L ...]``
     Streams N (head, query block) rows of real SmolLM2 tensors (2048 tokens, the preset's
-    default sparsity pattern) through hdl/attn_engine.py with no idle and no backpressure,
+    default sparsity pattern) through hdl/attention/engine.py with no idle and no backpressure,
     checks every output bit-exact, and prints cycles per kept tile over the ideal 2*B MPU
     beats per tile (target <= 1.10).
 
@@ -137,7 +137,7 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     import torch
 
-    from fast_prefill.errors import UserError
+    from hdl.errors import UserError
     from hdl.config import preset
     from tb.kit.runner import build_dir_for, run as run_bench
 

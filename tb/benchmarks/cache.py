@@ -14,7 +14,7 @@
    set sizes measured on SmolLM2 at 8192 tokens, kept as is and grown with L as they grew
    from 2048 to 8192; and a sparser variant with half of each.  Targets: liveness <= 1.05x
    compulsory when a group's distinct blocks fit the tiers; LRU / liveness >= 2 at 128K.
-3. The RTL (hdl/kv_cache.py, ``ci`` preset) on one real SmolLM2 KV group through
+3. The RTL (hdl/cache/kv_cache.py, ``ci`` preset) on one real SmolLM2 KV group through
    tb/test_kv_cache.py::test_cases (which scoreboards every decision and every K/V row
    against the golden simulator): its counters next to golden's.
 
@@ -368,7 +368,7 @@ def add_arguments(p) -> None:
 
 
 def _check_layers(layers, what) -> list[int]:
-    from fast_prefill.errors import UserError
+    from hdl.errors import UserError
     for layer in layers:
         if not 0 <= layer < SMOLLM2_LAYERS:
             raise UserError(f"{what}: layer {layer} outside [0, {SMOLLM2_LAYERS})")
@@ -378,7 +378,7 @@ def _check_layers(layers, what) -> list[int]:
 def run(args) -> int:
     import time
 
-    from fast_prefill.errors import UserError
+    from hdl.errors import UserError
     from hdl.config import preset
 
     def log(msg):

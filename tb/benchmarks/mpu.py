@@ -25,7 +25,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from fast_prefill.errors import UserError
+    from hdl.errors import UserError
     from hdl.config import preset
     from tb.kit.runner import build_dir_for, run as run_bench
 
@@ -79,7 +79,7 @@ def synth(args) -> int:
     from pathlib import Path
 
     from hdl.convert import config_hash
-    from hdl.mpu import dsp_groups
+    from hdl.mpu.mpu import dsp_groups
     from hdl.synth import synth_unit
 
     rows = []

@@ -1,7 +1,7 @@
 """Sparse Index Generator benchmark: cycles per KV group vs the ideal, and the on-chip memories.
 
 ``fast-prefill bench sig [--tokens N ...] [--layer L] [--lat C]``
-    Runs real SmolLM2 KV groups (ci preset) through hdl/sig.py with HBM latency C and no
+    Runs real SmolLM2 KV groups (ci preset) through hdl/index/sig.py with HBM latency C and no
     backpressure, checks them bit-exact (row stats, v, d, the selected vertical / slash sets with
     the preset's sparsity settings) and prints cycles (scoring + selection) over the ideal
     ``2 passes * g*B rows * L keys * D MACs / (MACs per cycle)``, where the unit's MACs per cycle
@@ -9,7 +9,7 @@
     for L >= 1024.  Then lists every memory (``reg [W] name [0:N-1]``) of the converted design
     with its size, to show that the state is O(nb) per head, not O(B*L).  Then the same at D = 64
     (B = 16, 1024 tokens; a key row is two 256-bit beats), once on the 256-bit port and once with a
-    512-bit path, and the pooled per-row estimate (hdl/sig_pool.py, ci, 512 tokens): the means
+    512-bit path, and the pooled per-row estimate (hdl/index/pool.py, ci, 512 tokens): the means
     load and the cycles per row.
 
 Host-side helpers shared with tests/test_sig.py and tests/test_sig_pool.py (torch; no
@@ -34,7 +34,7 @@ def _code(mant: int, exp: int) -> int:
 
 
 def sel_regs(sp, gamma_bits: int = 16) -> dict:
-    """The selection registers of hdl/sig.py for a SparsityConfig (host side)."""
+    """The selection registers of hdl/index/sig.py for a SparsityConfig (host side)."""
     from golden.estimator_fixed import gamma_code
     return {"sel_mode": int(sp.mode == "topk"), "sel_code": gamma_code(sp.gamma, gamma_bits),
             "sel_min": sp.min_budget, "sel_max": sp.max_budget, "sel_topk_v": sp.topk_vertical,
@@ -102,7 +102,7 @@ def make_case(name: str, qq, kq, cfg=None, kv: int = 0, g: int | None = None,
 
 def make_pool_case(name: str, qq, kq, cfg=None, kv: int = 0, g: int | None = None, err: int = 0,
                    row_gamma: float | None = None, rows=None, **regs) -> dict:
-    """One run of hdl/sig_pool.py: the HBM image of KV head ``kv``'s K and every Q row of its
+    """One run of hdl/index/pool.py: the HBM image of KV head ``kv``'s K and every Q row of its
     group, all scale codes, the row_gamma code and the golden per-row mask
     (``golden.estimator_fixed.pooled_row_mask_fixed``, bool [g, nb, nb]) for ``rows`` (default
     every row block, in order)."""
@@ -188,7 +188,7 @@ def cfg_d64(axi_data_bits: int = 256):
 
 
 def _scorer_table(cfg, tokens: list[int], layer: int, lat: int, tag: str) -> float:
-    """Run real SmolLM2 groups through hdl/sig.py for ``cfg``; print cycles / ideal; worst ratio
+    """Run real SmolLM2 groups through hdl/index/sig.py for ``cfg``; print cycles / ideal; worst ratio
     for L >= 1024."""
     import json
 
@@ -223,7 +223,7 @@ def _scorer_table(cfg, tokens: list[int], layer: int, lat: int, tag: str) -> flo
 
 
 def _pool_table(cfg, n: int, layer: int, lat: int) -> None:
-    """Run one real group through hdl/sig_pool.py (every row); print load and per-row cycles."""
+    """Run one real group through hdl/index/pool.py (every row); print load and per-row cycles."""
     import json
 
     import torch

@@ -2,8 +2,8 @@
 compulsory, simulation speed.
 
 ``fast-prefill bench top [--tokens N] [--layer L] [--preset P] [--lat C]``
-    Runs one full SmolLM2 layer (all heads, every KV group) through hdl/fast_prefill_top.py with
-    the host driver (fast_prefill.host) and the HBM model of fast_prefill.host.sim, checks the
+    Runs one full SmolLM2 layer (all heads, every KV group) through hdl/top/fast_prefill_top.py with
+    the host driver (host) and the HBM model of tb.kit.host_sim, checks the
     index sets (and O when the attention datapath is built) bit-exact against the golden model,
     and prints:
     * cycles: total (cnt_cycles) vs the sum of the ideal unit cycles.  Per unit two bounds, and
@@ -12,7 +12,7 @@ compulsory, simulation speed.
       and the attention's union accesses x 2B (one K and one V row per cycle over the group's
       merged key-block stream); *bus*, the bytes the unit must move through its busiest port
       divided by that port's bytes per cycle (the HBM pseudo-channel model of
-      fast_prefill.host.sim: ``min(axi bytes, 14.375 GB/s / clock)``), see :func:`bus_cycles`.
+      tb.kit.host_sim: ``min(axi bytes, 14.375 GB/s / clock)``), see :func:`bus_cycles`.
       The split per unit (cnt_sig_cycles, cnt_attn_cycles) and the rest (codes, index dump,
       checks);
     * HBM bytes read / written vs compulsory (Q, K, V, codes read once by the attention phase,
@@ -102,9 +102,9 @@ def ideal_cycles(gold: dict, cfg, L: int, pooled: bool = False) -> dict:
 
 def port_bytes_per_cycle(cfg, write: bool = False) -> float:
     """Bytes one m_axi port moves per kernel cycle in the simulation's HBM model: one beat per
-    cycle, the read data capped at one HBM pseudo-channel (fast_prefill.host.sim.beat_rate: 48
+    cycle, the read data capped at one HBM pseudo-channel (tb.kit.host_sim.beat_rate: 48
     bytes per cycle at 512 bits and 300 MHz); the model does not throttle writes."""
-    from fast_prefill.host.sim import beat_rate
+    from tb.kit.host_sim import beat_rate
     return cfg.axi_bytes * (1.0 if write else beat_rate(cfg))
 
 
@@ -171,7 +171,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from fast_prefill.commands.demo import run_top
-    from fast_prefill.errors import UserError
+    from hdl.errors import UserError
     from hdl.config import ConfigError, preset
     try:
         cfg = preset(args.preset)

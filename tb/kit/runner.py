@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
-from fast_prefill.toolchain import setup_verilator_env
+from hdl.toolchain import setup_verilator_env
 from hdl.config import AcceleratorConfig
 from hdl.convert import config_hash, convert_unit
 
@@ -178,7 +178,7 @@ _RUNTIME_OBJS = ("verilated", "verilated_dpi", "verilated_vpi", "verilated_threa
 def _runtime_key(waves: bool) -> str:
     """The runtime objects depend on the tool versions, the make flags and tracing."""
     import cocotb
-    from fast_prefill.toolchain import verilator_bin_dir
+    from hdl.toolchain import verilator_bin_dir
 
     stamp = json.dumps([cocotb.__version__, str(verilator_bin_dir()),
                         (verilator_bin_dir() / "verilator_bin").stat().st_mtime,

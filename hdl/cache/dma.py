@@ -1,0 +1,183 @@
+"""HBM read DMA of the KV cache: AXI4 INCR bursts that fill cache slots with K and V blocks.
+
+For each fetch entry ``{thr, slot, block}`` (in decision order) the DMA waits
+until the output has finished reading the slot's previous occupant
+(``served >= thr``), then reads the K block at ``k_base + block * B*D`` and the
+V block at ``v_base + block * B*D`` into the slot: words ``0 .. KW-1`` hold K,
+``KW .. 2KW-1`` hold V (``KW = B*D / bus bytes``).  Each part is cut into INCR
+bursts of at most 256 beats that never cross a 4 KiB boundary.  Address
+requests run ahead of the data: up to ``bursts`` bursts are outstanding.
+
+An error response (``rresp`` SLVERR or DECERR, or a beat with an ID other than
+the single ID 0 that the DMA uses) on any beat sets ``err``: no new
+burst is issued, the outstanding bursts are drained (AXI gives no way to
+cancel them), then ``idle`` rises.
+
+Ports (``clk`` rising edge; ``rst`` synchronous, active high)
+    clr                 start a run (clears counters, error, queues)
+    k_base, v_base      byte addresses of block 0 of the KV head's K and V (bus aligned)
+    fq_empty, fq_dout, fq_pop   the fetch queue (FWFT)
+    served              accesses whose reads the output has issued
+    m_axi_ar*, m_axi_r*  AXI4 read address and data channels (arid = 0, arsize = bus
+                        width, INCR; one ID, so the data returns in order)
+    w1_en, w2_en, w_addr, w_data   write port of the tier 1 / tier 2 memories
+    fetch_done          fetches completed (every beat of K and V written)
+    nbytes              bytes received from HBM
+    err                 an error response was seen (level, until ``clr``)
+    idle                no fetch in progress and nothing outstanding
+Parameters
+    nbb, t1, t2, cb, bd (bytes of one K block), ab (address bits), db (data bits), bursts
+"""
+
+from __future__ import annotations
+
+from myhdl import Signal, always, always_comb, block, concat, enum, intbv
+
+from hdl.common.fifo import kv_fifo
+
+
+def _log2(x: int) -> int:
+    return (x - 1).bit_length()
+
+
+@block
+def kv_dma(clk, rst, clr, k_base, v_base, fq_empty, fq_dout, fq_pop, served,
+           m_axi_arid, m_axi_araddr, m_axi_arlen, m_axi_arsize, m_axi_arburst, m_axi_arvalid,
+           m_axi_arready, m_axi_rid, m_axi_rdata, m_axi_rresp, m_axi_rlast, m_axi_rvalid,
+           m_axi_rready,
+           w1_en, w2_en, w_addr, w_data, fetch_done, nbytes, err, idle,
+           nbb, t1, t2, cb, bd, ab, db, bursts=4):
+    BUSB = db // 8
+    KW = bd // BUSB                      # words of one K (or V) block
+    WPS = 2 * KW                         # words per slot
+    LBD, LBUS, LWPS = _log2(bd), _log2(BUSB), _log2(WPS)
+    S = t1 + t2
+    SB = max(1, (S - 1).bit_length())
+    TAW = max(1, (max(t1, t2) * WPS - 1).bit_length())
+    BW = 2 + TAW                         # burst entry: {last_of_fetch, tier2, word address}
+    St = enum("IDLE", "SETUP", "AR")
+    state = Signal(St.IDLE)
+
+    f_blk = Signal(intbv(0)[nbb:])
+    part = Signal(bool(0))
+    tier2 = Signal(bool(0))
+    addr = Signal(intbv(0)[ab:])
+    left = Signal(intbv(0, min=0, max=KW + 1))
+    waddr = Signal(intbv(0)[TAW:])
+    blen = Signal(intbv(0, min=0, max=257))
+
+    b_push, b_pop, b_empty = (Signal(bool(0)) for _ in range(3))
+    b_din, b_dout = Signal(intbv(0)[BW:]), Signal(intbv(0)[BW:])
+    b_count = Signal(intbv(0, min=0, max=bursts + 1))
+    bq = kv_fifo(clk, rst, clr, b_push, b_din, b_pop, b_dout, None, b_empty, b_count, bursts, BW)
+
+    rcnt = Signal(intbv(0, min=0, max=257))
+    ndone = Signal(intbv(0)[cb:])
+    nb_bytes = Signal(intbv(0)[48:])
+    err_r = Signal(bool(0))
+    beat = Signal(bool(0))
+    start_ok = Signal(bool(0))
+
+    @always_comb
+    def comb():
+        m_axi_arid.next = 0
+        m_axi_arsize.next = LBUS
+        m_axi_arburst.next = 1
+        m_axi_rready.next = not b_empty
+        beat.next = m_axi_rvalid and not b_empty
+        b_pop.next = m_axi_rvalid and not b_empty and m_axi_rlast
+        start_ok.next = (state == St.IDLE and not fq_empty and not err_r
+                         and served >= fq_dout[cb + SB + nbb:SB + nbb])
+        fetch_done.next = ndone
+        nbytes.next = nb_bytes
+        err.next = err_r
+        idle.next = state == St.IDLE and b_empty
+
+    @always_comb
+    def pop():
+        fq_pop.next = start_ok
+
+    @always_comb
+    def wport():
+        w1_en.next = beat and not b_dout[TAW]
+        w2_en.next = beat and b_dout[TAW]
+        w_addr.next = (b_dout[TAW:] + rcnt) % (1 << TAW)
+        w_data.next = m_axi_rdata
+
+    @always(clk.posedge)
+    def issue():
+        slot = intbv(0)[SB:]
+        to4k = intbv(0, min=0, max=4097)
+        n = intbv(0, min=0, max=4097)
+        b_push.next = 0
+        if rst or clr:
+            state.next = St.IDLE
+            m_axi_arvalid.next = 0
+        elif state == St.IDLE:
+            if start_ok:
+                slot[:] = fq_dout[SB + nbb:nbb]
+                f_blk.next = fq_dout[nbb:]
+                addr.next = k_base + (fq_dout[nbb:] << LBD)
+                left.next = KW
+                part.next = 0
+                if slot < t1:
+                    tier2.next = 0
+                    waddr.next = slot << LWPS
+                else:
+                    tier2.next = 1
+                    waddr.next = (slot - t1) << LWPS
+                state.next = St.SETUP
+        elif state == St.SETUP:
+            if err_r:
+                state.next = St.IDLE
+            elif b_count + b_push < bursts:
+                # b_push is registered: the previous burst's entry may still be on its way
+                # into the queue (checking only "not full" lost it with 4 bursts in flight)
+                to4k[:] = 4096 - addr[12:]
+                n[:] = to4k >> LBUS
+                if left < n:
+                    n[:] = left
+                if n > 256:
+                    n[:] = 256
+                blen.next = n
+                m_axi_araddr.next = addr
+                m_axi_arlen.next = n - 1
+                m_axi_arvalid.next = 1
+                state.next = St.AR
+        elif state == St.AR:
+            if m_axi_arready:
+                m_axi_arvalid.next = 0
+                b_push.next = 1
+                addr.next = addr + (blen << LBUS)
+                waddr.next = waddr + blen
+                left.next = left - blen
+                if left == blen and part:
+                    b_din.next = concat(bool(1), tier2, waddr)
+                    state.next = St.IDLE
+                else:
+                    b_din.next = concat(bool(0), tier2, waddr)
+                    state.next = St.SETUP
+                    if left == blen:
+                        part.next = 1
+                        left.next = KW
+                        addr.next = v_base + (f_blk << LBD)
+
+    @always(clk.posedge)
+    def receive():
+        if rst or clr:
+            rcnt.next = 0
+            ndone.next = 0
+            nb_bytes.next = 0
+            err_r.next = 0
+        elif beat:
+            nb_bytes.next = nb_bytes + BUSB
+            if m_axi_rresp != 0 or m_axi_rid != 0:
+                err_r.next = 1
+            if m_axi_rlast:
+                rcnt.next = 0
+                if b_dout[TAW + 1]:
+                    ndone.next = ndone + 1
+            else:
+                rcnt.next = rcnt + 1
+
+    return bq, comb, pop, wport, issue, receive

@@ -1,0 +1,169 @@
+"""Liveness unit of the KV cache: index memory, backward next-use pass, forward access stream.
+
+One run holds one KV group's merged access stream (rows ascending, key blocks
+ascending inside a row, as ``golden.cache_sim.access_trace``).  Phases:
+
+1. LOAD: entries arrive on the ``in_*`` stream and are written to the index
+   memory in order.  Each is checked: ``block <= row < nb``, strictly after the
+   previous entry in (row, block) order, and room left in the memory.  A bad
+   entry raises ``bad`` (the rest of the stream, up to ``in_last``, is
+   accepted and dropped so the producer never hangs).
+2. BACKWARD: the memory is read from the last entry to the first with a
+   ``seen`` table of one row per key block (valid bits cleared at start):
+   ``next_row[i] = seen[block]`` (none when not seen), then ``seen[block] = row``.
+   One entry per cycle; the results go to a second memory beside the index.
+3. FORWARD: entries ``0 .. n-1`` leave on the ``f_*`` stream with their
+   next-use row: exactly ``golden.cache_sim.liveness(...).next_row``.
+
+Ports (``clk`` rising edge; ``rst`` synchronous, active high)
+    clr                 start a run (the caller checked nb); clears the tables
+    abort               stop (an error elsewhere); ``fwd_done`` still rises
+    nb                  key blocks of the run, 1 .. max_blocks
+    in_valid, in_ready, in_row, in_block, in_vert, in_last   the index stream
+    f_valid, f_ready    forward stream handshake
+    f_row, f_block, f_vert   the entry
+    f_has_next, f_next  the next row that reads ``f_block`` (f_has_next = 0: last use)
+    n_acc               entries loaded
+    bad                 an entry was rejected (level, until ``clr``)
+    fwd_done            every entry has left on the forward stream (or the run was
+                        aborted or rejected): level, until ``clr``
+Parameters
+    nbb     bits of a block / row index;  depth  index memory entries (power of two)
+"""
+
+from __future__ import annotations
+
+from myhdl import Signal, always, always_comb, block, concat, enum, intbv
+
+from hdl.cache.ram import kv_ram
+
+
+@block
+def kv_liveness(clk, rst, clr, abort, nb, in_valid, in_ready, in_row, in_block, in_vert, in_last,
+                f_valid, f_ready, f_row, f_block, f_vert, f_has_next, f_next, n_acc, bad, fwd_done,
+                nbb, depth):
+    NB = 1 << nbb
+    AB = (depth - 1).bit_length()
+    EW = 2 * nbb + 1                      # entry: {vert, row, block}
+    XW = nbb + 1                          # next-use entry: {has_next, next_row}
+    St = enum("IDLE", "LOAD", "DISCARD", "BACK", "FWD", "DONE")
+    state = Signal(St.IDLE)
+
+    # index memory and next-use memory
+    e_we, e_re, x_we, x_re = (Signal(bool(0)) for _ in range(4))
+    e_waddr, e_raddr, x_waddr, x_raddr = (Signal(intbv(0)[AB:]) for _ in range(4))
+    e_wdata, e_rdata = Signal(intbv(0)[EW:]), Signal(intbv(0)[EW:])
+    x_wdata, x_rdata = Signal(intbv(0)[XW:]), Signal(intbv(0)[XW:])
+    emem = kv_ram(clk, e_we, e_waddr, e_wdata, e_re, e_raddr, e_rdata, depth, EW)
+    xmem = kv_ram(clk, x_we, x_waddr, x_wdata, x_re, x_raddr, x_rdata, depth, XW)
+
+    seen_v = Signal(intbv(0)[NB:])
+    seen_row = [Signal(intbv(0)[nbb:]) for _ in range(NB)]
+
+    n = Signal(intbv(0, min=0, max=depth + 1))
+    first = Signal(bool(1))
+    prev_row = Signal(intbv(0)[nbb + 1:])
+    prev_blk = Signal(intbv(0)[nbb + 1:])
+    # backward pass: read address, and the address whose data is on e_rdata
+    ra = Signal(intbv(0, min=-1, max=depth))
+    pv = Signal(bool(0))
+    pa = Signal(intbv(0)[AB:])
+    # forward pass
+    fa = Signal(intbv(0, min=0, max=depth + 1))
+    fv = Signal(bool(0))
+    adv = Signal(bool(0))
+
+    @always_comb
+    def handshake():
+        in_ready.next = state == St.LOAD or state == St.DISCARD
+        adv.next = state == St.FWD and (not fv or f_ready) and not abort
+
+    @always_comb
+    def ports():
+        # write index entries while loading; read them back in either pass
+        e_we.next = state == St.LOAD and in_valid
+        e_waddr.next = n[AB:]
+        e_wdata.next = concat(in_vert, in_row, in_block)
+        if state == St.BACK:
+            e_re.next = ra >= 0
+            e_raddr.next = ra[AB:]
+        else:
+            e_re.next = adv and fa < n
+            e_raddr.next = fa[AB:]
+        x_re.next = adv and fa < n
+        x_raddr.next = fa[AB:]
+        x_we.next = state == St.BACK and pv
+        x_waddr.next = pa
+        x_wdata.next = concat(seen_v[e_rdata[nbb:]], seen_row[e_rdata[nbb:]])
+        f_valid.next = fv and not abort
+        f_block.next = e_rdata[nbb:]
+        f_row.next = e_rdata[2 * nbb:nbb]
+        f_vert.next = e_rdata[2 * nbb]
+        f_has_next.next = x_rdata[nbb]
+        f_next.next = x_rdata[nbb:]
+        n_acc.next = n
+        fwd_done.next = state == St.DONE
+
+    @always(clk.posedge)
+    def fsm():
+        ok = bool(0)
+        if rst:
+            state.next = St.IDLE
+            n.next = 0
+            bad.next = 0
+            fv.next = 0
+            pv.next = 0
+        elif clr:
+            state.next = St.LOAD
+            n.next = 0
+            first.next = 1
+            bad.next = 0
+            seen_v.next = 0
+            fv.next = 0
+            pv.next = 0
+            fa.next = 0
+        elif abort and state != St.IDLE and state != St.LOAD and state != St.DISCARD:
+            fv.next = 0
+            state.next = St.DONE
+        elif state == St.LOAD:
+            if in_valid:
+                ok = (in_block <= in_row and in_row < nb and n < depth
+                      and (first or in_row > prev_row or (in_row == prev_row and in_block > prev_blk)))
+                first.next = 0
+                prev_row.next = in_row
+                prev_blk.next = in_block
+                if ok:
+                    n.next = n + 1
+                    if in_last:
+                        ra.next = n
+                        pv.next = 0
+                        state.next = St.BACK
+                else:
+                    bad.next = 1
+                    state.next = St.DONE if in_last else St.DISCARD
+        elif state == St.DISCARD:
+            if in_valid and in_last:
+                state.next = St.DONE
+        elif state == St.BACK:
+            # cycle k reads address ra; cycle k+1 sees its data and writes its next use
+            pv.next = ra >= 0
+            pa.next = ra[AB:]
+            if ra >= 0:
+                ra.next = ra - 1
+            if pv:
+                seen_v.next[e_rdata[nbb:]] = 1
+                seen_row[e_rdata[nbb:]].next = e_rdata[2 * nbb:nbb]
+                if pa == 0:
+                    state.next = St.FWD
+                    fa.next = 0
+                    fv.next = 0
+        elif state == St.FWD:
+            if adv:
+                if fa < n:
+                    fa.next = fa + 1
+                    fv.next = 1
+                else:
+                    fv.next = 0
+                    state.next = St.DONE
+
+    return emem, xmem, handshake, ports, fsm

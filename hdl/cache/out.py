@@ -1,0 +1,208 @@
+"""Output side of the KV cache: reads each access's slot and streams its K rows then its V rows.
+
+Serve entries ``{fetch_seq, block, row, slot}`` arrive in stream order.  The
+head entry starts once the DMA has completed ``fetch_seq`` fetches; its
+``2 * KW`` words are read from the tier memory holding the slot, one per cycle,
+into a small word queue (credit-counted so a read never overflows it), and the
+converter turns words into token rows of ``D`` int8: ``B`` K rows, then ``B``
+V rows.  When a row is narrower than a bus word each word gives ``P`` rows;
+when it is wider, ``Q`` words are gathered into one row.
+
+``served`` counts the accesses whose reads have all been issued: from then on
+the DMA may overwrite the slot (the read register has the old word).
+``stall`` counts cycles in which the head entry waits for its fetch.
+
+Ports (``clk`` rising edge; ``rst`` synchronous, active high)
+    clr, abort          start a run / stop issuing (``o_valid`` drops)
+    sv_empty, sv_dout, sv_pop   the serve queue (FWFT)
+    fetch_done          fetches completed by the DMA
+    r1_en, r2_en, r_addr, r1_data, r2_data   read ports of the tier memories
+    o_valid, o_ready    output beat handshake
+    o_data [8D]         one token row, element d at bits [8d+7:8d]
+    o_kv                0: a K row, 1: a V row
+    o_row, o_block      the access: query row block and key block
+    o_last              last V row of the access
+    served, emitted     accesses read / fully delivered
+    stall               cycles waiting on HBM
+Parameters
+    nbb, t1, t2, cb, bd (bytes of one K block), db (bus bits), dw (row bits, 8D), qdepth
+"""
+
+from __future__ import annotations
+
+from myhdl import Signal, always, always_comb, block, concat, intbv
+
+from hdl.common.fifo import kv_fifo
+
+
+@block
+def kv_out(clk, rst, clr, abort, sv_empty, sv_dout, sv_pop, fetch_done,
+           r1_en, r2_en, r_addr, r1_data, r2_data,
+           o_valid, o_ready, o_data, o_kv, o_row, o_block, o_last,
+           served, emitted, stall, nbb, t1, t2, cb, bd, db, dw, qdepth=4):
+    BUSB = db // 8
+    KW = bd // BUSB
+    WPS = 2 * KW
+    LWPS = (WPS - 1).bit_length()
+    S = t1 + t2
+    SB = max(1, (S - 1).bit_length())
+    TAW = max(1, (max(t1, t2) * WPS - 1).bit_length())
+    P = max(1, db // dw)                    # rows per word
+    Q = max(1, dw // db)                    # words per row
+    TW = 2 + 2 * nbb                        # word tags: {last word, kv, block, row}
+    QW = TW + db
+    QB = (qdepth - 1).bit_length() + 1
+
+    busy = Signal(bool(0))
+    wc = Signal(intbv(0, min=0, max=WPS + 1))
+    base = Signal(intbv(0)[TAW:])
+    tier2 = Signal(bool(0))
+    t_row, t_blk = Signal(intbv(0)[nbb:]), Signal(intbv(0)[nbb:])
+    issue = Signal(bool(0))
+    inflight = Signal(bool(0))
+    in_tier2 = Signal(bool(0))
+    in_tags = Signal(intbv(0)[TW:])
+    start = Signal(bool(0))
+    nserved = Signal(intbv(0)[cb:])
+    nemit = Signal(intbv(0)[cb:])
+    nstall = Signal(intbv(0)[32:])
+
+    q_push, q_pop, q_empty = (Signal(bool(0)) for _ in range(3))
+    q_din, q_dout = Signal(intbv(0)[QW:]), Signal(intbv(0)[QW:])
+    q_count = Signal(intbv(0, min=0, max=qdepth + 1))
+    wq = kv_fifo(clk, rst, clr, q_push, q_din, q_pop, q_dout, None, q_empty, q_count, qdepth, QW)
+
+    @always_comb
+    def control():
+        start.next = (not busy and not sv_empty and not abort
+                      and fetch_done >= sv_dout[cb + 2 * nbb + SB:2 * nbb + SB])
+        issue.next = busy and not abort and q_count + inflight < qdepth
+
+    @always_comb
+    def ports():
+        sv_pop.next = start
+        r1_en.next = issue and not tier2
+        r2_en.next = issue and tier2
+        r_addr.next = (base + wc) % (1 << TAW)
+        q_push.next = inflight
+        if in_tier2:
+            q_din.next = concat(in_tags, r2_data)
+        else:
+            q_din.next = concat(in_tags, r1_data)
+        served.next = nserved
+        emitted.next = nemit
+        stall.next = nstall
+
+    @always(clk.posedge)
+    def reader():
+        slot = intbv(0)[SB:]
+        inflight.next = issue
+        in_tier2.next = tier2
+        if issue:
+            in_tags.next = concat(wc == WPS - 1, wc >= KW, t_blk, t_row)
+        if rst or clr:
+            busy.next = 0
+            inflight.next = 0
+            nserved.next = 0
+            nstall.next = 0
+        else:
+            if not busy and not sv_empty and not abort and not start:
+                nstall.next = nstall + 1
+            if start:
+                slot[:] = sv_dout[SB:]
+                t_row.next = sv_dout[nbb + SB:SB]
+                t_blk.next = sv_dout[2 * nbb + SB:nbb + SB]
+                if slot < t1:
+                    tier2.next = 0
+                    base.next = slot << LWPS
+                else:
+                    tier2.next = 1
+                    base.next = (slot - t1) << LWPS
+                wc.next = 0
+                busy.next = 1
+            elif issue:
+                if wc == WPS - 1:
+                    busy.next = 0
+                    nserved.next = nserved + 1
+                wc.next = wc + 1
+
+    if Q == 1:
+        piece = Signal(intbv(0, min=0, max=P))
+        obeat = Signal(bool(0))
+
+        @always_comb
+        def convert():
+            t = intbv(0)[dw:]
+            t[:] = q_dout[db:] >> (piece * dw)   # keeps the low dw bits
+            o_data.next = t
+            o_valid.next = not q_empty and not abort
+            o_row.next = q_dout[db + nbb:db]
+            o_block.next = q_dout[db + 2 * nbb:db + nbb]
+            o_kv.next = q_dout[db + 2 * nbb]
+            o_last.next = q_dout[db + 2 * nbb + 1] and piece == P - 1
+            obeat.next = not q_empty and not abort and o_ready
+            q_pop.next = not q_empty and not abort and o_ready and piece == P - 1
+
+        @always(clk.posedge)
+        def count():
+            if rst or clr:
+                piece.next = 0
+                nemit.next = 0
+            elif obeat:
+                if piece == P - 1:
+                    piece.next = 0
+                    if q_dout[db + 2 * nbb + 1]:
+                        nemit.next = nemit + 1
+                else:
+                    piece.next = piece + 1
+
+        return wq, control, ports, reader, convert, count
+
+    # Q > 1: gather Q words into one row
+    gath = Signal(intbv(0)[dw:])
+    qi = Signal(intbv(0, min=0, max=Q))
+    ov = Signal(bool(0))
+    o_tags = Signal(intbv(0)[TW:])
+    load = Signal(bool(0))
+    take = Signal(bool(0))
+
+    @always_comb
+    def gather_ctl():
+        load.next = not q_empty and not abort and qi == Q - 1 and (not ov or o_ready)
+        take.next = not q_empty and not abort and qi < Q - 1
+        o_valid.next = ov and not abort
+        o_row.next = o_tags[nbb:]
+        o_block.next = o_tags[2 * nbb:nbb]
+        o_kv.next = o_tags[2 * nbb]
+        o_last.next = o_tags[2 * nbb + 1]
+
+    @always_comb
+    def gather_pop():
+        q_pop.next = load or take
+
+    @always(clk.posedge)
+    def gather():
+        g = intbv(0)[dw:]
+        if rst or clr:
+            qi.next = 0
+            ov.next = 0
+            nemit.next = 0
+        else:
+            if ov and o_ready and not abort:
+                ov.next = 0
+                if o_tags[2 * nbb + 1]:
+                    nemit.next = nemit + 1
+            if take:
+                g[:] = gath
+                g[:] = (g >> db) | (q_dout[db:] << (dw - db))
+                gath.next = g
+                qi.next = qi + 1
+            elif load:
+                g[:] = gath
+                g[:] = (g >> db) | (q_dout[db:] << (dw - db))
+                o_data.next = g
+                o_tags.next = q_dout[QW:db]
+                ov.next = 1
+                qi.next = 0
+
+    return wq, control, ports, reader, gather_ctl, gather_pop, gather

@@ -1,0 +1,1 @@
+"""Primitives shared by the units: FIFO, AXI4 read and write masters."""
