@@ -1,4 +1,4 @@
-"""Attention engine (hdl/attn_engine.py): RTL bench runner and host-side checks.
+"""Attention engine (hdl/attention/engine.py): RTL bench runner and host-side checks.
 
 The cocotb bench (tb/test_attention.py) checks every output row, the row stats (m, l) and
 every P column bit-exact against golden.fixed_attention.fixed_attention_tile_reference.
@@ -14,7 +14,7 @@ import torch
 
 from golden.fixed_attention import FixedAttentionInputs, fixed_attention_tile_reference
 from golden.quant import QuantTensor
-from hdl.attn_engine import widths
+from hdl.attention.engine import widths
 from hdl.config import ConfigError, preset
 from tb.benchmarks.attention import build_jobs, pick_rows, real_inputs, sink_heavy_heads
 from tb.kit.runner import build_dir_for, run

@@ -1,4 +1,4 @@
-"""Attention group datapath (hdl/grp_attn.py): case builders, RTL bench runner, host checks.
+"""Attention group datapath (hdl/group/grp_attn.py): case builders, RTL bench runner, host checks.
 
 Cases are built here (torch, golden models), saved to a file and handed to the cocotb bench
 tb/test_grp_attn.py, which runs them through one Verilator build and checks every O row of
@@ -241,7 +241,7 @@ def test_grp_attn_rtl_2k(have_smollm2, tmp_path):
 # ---- checks without a simulator ---------------------------------------------
 
 def test_params_and_unsupported():
-    from hdl.grp_attn import params, unsupported
+    from hdl.group.grp_attn import params, unsupported
     p = params(CI)
     assert p["G"] == CI.max_group and p["NB"] == CI.max_blocks
     assert unsupported(CI) is None

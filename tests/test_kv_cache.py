@@ -1,4 +1,4 @@
-"""KV cache RTL bench runner (hdl/kv_cache.py + tb/test_kv_cache.py) and its unit checks.
+"""KV cache RTL bench runner (hdl/cache/kv_cache.py + tb/test_kv_cache.py) and its unit checks.
 
 Cases are built here (torch, with the builders of tb/benchmarks/cache.py, which
 the ``fast-prefill bench cache`` table shares), saved to a file and handed to the
@@ -99,7 +99,7 @@ def test_kv_cache_rtl_real_2k(have_smollm2):
 # ---- checks without a simulator ---------------------------------------------
 
 def test_params_reject_blocks_smaller_than_a_bus_word():
-    from hdl.kv_cache import params
+    from hdl.cache.kv_cache import params
     with pytest.raises(ConfigError, match="block"):
         params(preset("ci", block=4, head_dim=4, mpu_rows=4, lut_rows=0))
     with pytest.raises(ConfigError, match="cfg"):
@@ -107,7 +107,7 @@ def test_params_reject_blocks_smaller_than_a_bus_word():
 
 
 def test_index_depth_covers_the_dense_stream_when_small():
-    from hdl.kv_cache import index_depth
+    from hdl.cache.kv_cache import index_depth
     for name in ("ci", "smollm2", "u280"):
         cfg = preset(name)
         nb = cfg.max_blocks

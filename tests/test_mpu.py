@@ -1,4 +1,4 @@
-"""MPU bench runner: builds hdl/mpu.py per config with Verilator and runs tb/test_mpu.py.
+"""MPU bench runner: builds hdl/mpu/mpu.py per config with Verilator and runs tb/test_mpu.py.
 
 Each parameter set gets its own build folder (build/sim/mpu-<config-hash>/,
 cached).  Real SmolLM2 tiles are prepared here (torch) and handed to the

@@ -1,4 +1,4 @@
-"""Sparse Index Generator (scorer layer) bench runner: builds hdl/sig.py for the ci preset and
+"""Sparse Index Generator (scorer layer) bench runner: builds hdl/index/sig.py for the ci preset and
 runs tb/test_sig.py on cases prepared here (HBM images + golden.estimator_fixed results).
 
 Cases: real SmolLM2 Q/K (quantised as the attention engine does it), random tensors, edge cases
@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from hdl.config import preset
-from hdl.sig_params import ERR_ALIGN, ERR_GROUP, ERR_L_BIG, ERR_L_ZERO, ERR_SEL, sig_widths
+from hdl.index.params import ERR_ALIGN, ERR_GROUP, ERR_L_BIG, ERR_L_ZERO, ERR_SEL, sig_widths
 from tb.benchmarks.sig import K_ADDR, cfg_d64, make_case, quant, real_qk
 from tb.kit.runner import build_dir_for, run
 
@@ -199,11 +199,11 @@ def test_widths_wide_rows():
 
 
 def _select_sim(cases: list[dict], cfg) -> list[list[int]]:
-    """MyHDL simulation of hdl/sig_select.py alone: per case insert the scores (v order: rising
+    """MyHDL simulation of hdl/index/select.py alone: per case insert the scores (v order: rising
     index, d order: falling), pulse go, wait for idle, read the index memory."""
     from myhdl import Signal, StopSimulation, always, block, delay, instance, intbv
 
-    from hdl.sig_select import sig_select
+    from hdl.index.select import sig_select
     w = sig_widths(cfg)
     outs: list[list[int]] = []
 
@@ -268,7 +268,7 @@ def _select_sim(cases: list[dict], cfg) -> list[list[int]]:
 
 
 def test_select_unit_random_ties():
-    """hdl/sig_select.py alone (MyHDL simulation, nb_max = 16) on 120 random score vectors with
+    """hdl/index/select.py alone (MyHDL simulation, nb_max = 16) on 120 random score vectors with
     heavy ties (values from a 4-value alphabet, zeros, one huge entry), random gamma codes
     (incl. 1 and 2**16), budgets, top-k counts and forced windows, both tie orders (v / d):
     the set equals golden select_fixed / select_topk_fixed plus the forced entries."""

@@ -1,4 +1,4 @@
-"""Pooled per-row estimate (hdl/sig_pool.py) bench runner: builds the unit and runs
+"""Pooled per-row estimate (hdl/index/pool.py) bench runner: builds the unit and runs
 tb/test_sig_pool.py on cases prepared here (HBM images + golden pooled_row_mask_fixed).
 
 Cases: real SmolLM2 Q/K (ci preset, 512 tokens, several layers and KV groups), random tensors,
@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 
 from hdl.config import preset
-from hdl.sig_params import ERR_ALIGN, ERR_GROUP, ERR_L_BIG, ERR_L_ZERO, ERR_SEL
+from hdl.index.params import ERR_ALIGN, ERR_GROUP, ERR_L_BIG, ERR_L_ZERO, ERR_SEL
 from tb.benchmarks.sig import K_ADDR, make_pool_case, quant, real_qk
 from tb.kit.runner import build_dir_for, run
 

@@ -17,7 +17,7 @@ import torch
 
 import golden.smollm2 as sm
 from fast_prefill.cli import main as cli_main
-from fast_prefill.errors import UserError
+from hdl.errors import UserError
 from golden.prompts import PROMPTS, prompt_text
 from golden.smollm2 import (INSTALL_HINT, MAX_TOKENS, ModelFileError, SmolLM2, cache_dir, cache_path,
                             load_qkv, perplexity, prompt_tokens)
