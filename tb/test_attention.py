@@ -20,7 +20,7 @@ from cocotb.triggers import ReadOnly, RisingEdge
 
 from hdl.attention.engine import widths
 from tb.kit.bits import pack, unpack
-from tb.kit.runner import config_from_env
+from tb.kit.runner import config_from_env, inputs_from_env
 from tb.kit.scoreboard import Scoreboard
 from tb.kit.stream import StreamDriver, StreamMonitor, never, random_pauses
 from tb.kit.tb import TB
@@ -105,10 +105,7 @@ class AttnTB(TB):
 
 
 def _jobs() -> list[dict]:
-    path = os.environ.get("ATTN_JOBS")
-    if not path:
-        raise RuntimeError("ATTN_JOBS is not set: run through tests/test_attention_engine.py")
-    return torch.load(path)
+    return inputs_from_env("ATTN_JOBS")
 
 
 @cocotb.test()

@@ -3,11 +3,12 @@
 Run through tests/test_grp_attn.py (tb.kit.runner.run); the config arrives in FAST_PREFILL_CFG.
 Environment knobs:
     GRP_CASES        torch file {"cases": [...]} (tests/test_grp_attn.py::make_case)
-    GRP_LAT          HBM latency in cycles per burst (default 20); GRP_AXI_BP pause rate
+    GRP_LAT          HBM latency in cycles, one burst at a time (tb.kit.hbm, pipelined=False;
+                     default 20; also on the O writes); GRP_AXI_BP pause rate of every channel
     GRP_BENCH_OUT    JSON file for the measured cycles
     GRP_MAX_CYCLES   watchdog budget of one cocotb test
 
-Memories: cocotbext-axi ``AxiRamRead`` on m_axi_q (Q) and m_axi_kv (K, V), ``AxiRamWrite`` on
+Memory: one tb.kit.hbm.Hbm with read ports m_axi_q (Q) and m_axi_kv (K, V) and the write port
 m_axi_o (O).  The index generator's readback (rd_head, rd_blk -> rd_nv, rd_ns, rd_vi, rd_si)
 is emulated from the case's Python sets, registered (one cycle); so is ``sig_pool``'s row
 interface (pr_start/pr_row -> pr_done/pr_err after the unit's documented row latency
@@ -18,27 +19,25 @@ through the kc_* / qc_* ports.  Every run checks: status; every O row < L of eve
 against golden.fixed_attention.fixed_sparse_attention (bit-exact), and that every padding row
 was written; the cache's hits per tier, misses, bytes and every decision against
 golden.cache_sim (liveness, the build's tiers); tiles, accesses, Q and O bytes; every AXI
-burst of the q and o ports (INCR, bus size, <= 256 beats, inside one 4 KiB page).
+burst of every port follows the HBM port's rules (tb.kit.hbm, checked as it is issued).
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import random
 
 import cocotb
 import numpy as np
-import torch
-from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
-from cocotbext.axi import AxiRamRead, AxiRamWrite, AxiReadBus, AxiResp, AxiWriteBus
+from cocotb.triggers import ReadOnly, RisingEdge
+from cocotbext.axi import AxiReadBus, AxiResp, AxiWriteBus
 
 from golden import cache_sim
 from hdl.group.grp_attn import ERR_INDEX, ERR_KV, ERR_O, ERR_PARAM, ERR_POOL, ERR_Q
-from tb.kit.runner import config_from_env
+from tb.kit.cache_decisions import DecisionMonitor, check_decisions
+from tb.kit.hbm import Hbm
+from tb.kit.runner import config_from_env, inputs_from_env, write_output
 from tb.kit.scoreboard import Scoreboard
-from tb.kit.stream import random_pauses
 from tb.kit.tb import TB
 
 RAM_SIZE = 1 << 23
@@ -60,30 +59,13 @@ class GrpTB(TB):
         d = dut
         for s in (d.start, d.kc_we, d.qc_we, d.dbg_head, d.row_guard, d.pr_done, d.pr_err):
             s.value = 0
-        self.qram = AxiRamRead(AxiReadBus.from_prefix(d, "m_axi_q"), d.clk, d.rst, size=RAM_SIZE)
-        self.kvram = AxiRamRead(AxiReadBus.from_prefix(d, "m_axi_kv"), d.clk, d.rst,
-                                size=RAM_SIZE)
-        self.oram = AxiRamWrite(AxiWriteBus.from_prefix(d, "m_axi_o"), d.clk, d.rst,
-                                size=RAM_SIZE)
-        for ram in (self.qram, self.kvram, self.oram):
-            ram.log.setLevel(logging.WARNING)
-        if axi_bp:
-            for i, ch in enumerate((self.qram.ar_channel, self.qram.r_channel,
-                                    self.kvram.ar_channel, self.kvram.r_channel,
-                                    self.oram.aw_channel, self.oram.w_channel)):
-                ch.set_pause_generator(random_pauses(axi_bp, seed + 10 + i, burst=3))
-        for ram in (self.qram, self.kvram):
-            self._wrap_latency(ram.ar_channel)
-        self._wrap_latency(self.oram.aw_channel)
-        # injected errors: port -> (beat / burst number, resp)
-        self.inject: dict[str, tuple[int, AxiResp]] = {}
-        self.count = {"q": 0, "kv": 0, "o": 0}
-        self._wrap_errors()
+        self.hbm = Hbm(d.clk, size=RAM_SIZE, latency=self.lat, pipelined=False)
+        self.hbm.read_port("q", AxiReadBus.from_prefix(d, "m_axi_q"), d.rst)
+        self.hbm.read_port("kv", AxiReadBus.from_prefix(d, "m_axi_kv"), d.rst)
+        self.hbm.write_port("o", AxiWriteBus.from_prefix(d, "m_axi_o"), d.rst)
+        self.hbm.random_pauses(axi_bp, seed + 10)
         self.sets: tuple[list, list] = ([], [])
-        self.decisions: list[tuple] = []
-        self.bursts: dict[str, list] = {"q": [], "o": [], "kv": []}
-        self.cycle = 0
-        cocotb.start_soon(self._watch())
+        self.decisions = DecisionMonitor(d, d.clk)
         cocotb.start_soon(self._sig_emulator())
         # sig_pool emulation: rows[r][h] = int (bit c = block c kept) or None (all ones)
         self.pool_rows: list | None = None
@@ -93,49 +75,9 @@ class GrpTB(TB):
         cocotb.start_soon(self._pool_emulator())
         self.sb = Scoreboard("grp_attn")
 
-    def _wrap_latency(self, ch):
-        orig = ch.recv
-        clk, tb = self.clk, self
-
-        async def recv():
-            a = await orig()
-            if tb.lat:
-                await ClockCycles(clk, tb.lat)
-            return a
-        ch.recv = recv
-
-    def _wrap_errors(self):
-        tb = self
-        for port, ch, field in (("q", self.qram.r_channel, "rresp"),
-                                ("kv", self.kvram.r_channel, "rresp"),
-                                ("o", self.oram.b_channel, "bresp")):
-            orig = ch.send
-
-            def make(orig, port, field):
-                async def send(x):
-                    inj = tb.inject.get(port)
-                    if inj is not None and tb.count[port] == inj[0]:
-                        setattr(x, field, inj[1])
-                    tb.count[port] += 1
-                    await orig(x)
-                return send
-            ch.send = make(orig, port, field)
-
-    async def _watch(self):
-        d = self.dut
-        while True:
-            await RisingEdge(self.clk)
-            await ReadOnly()
-            self.cycle += 1
-            if d.dec_valid.value:
-                self.decisions.append((int(d.dec_hit.value), int(d.dec_slot.value),
-                                       int(d.dec_evict.value), int(d.dec_victim.value),
-                                       int(d.dec_freed.value)))
-            for port, pre in (("q", "m_axi_q_ar"), ("kv", "m_axi_kv_ar"), ("o", "m_axi_o_aw")):
-                if getattr(d, pre + "valid").value and getattr(d, pre + "ready").value:
-                    self.bursts[port].append(
-                        (int(getattr(d, pre + "addr").value), int(getattr(d, pre + "len").value),
-                         int(getattr(d, pre + "size").value), int(getattr(d, pre + "burst").value)))
+    @property
+    def cycle(self) -> int:
+        return self.hbm.cycle
 
     async def _sig_emulator(self):
         """sig's set readback, registered: the address seen in a cycle answers in the next."""
@@ -195,32 +137,23 @@ class GrpTB(TB):
     # ---- programming ------------------------------------------------------------
     async def write_codes(self, case: dict) -> None:
         d = self.dut
+        nb = case["nb"]
         await RisingEdge(self.clk)
-        for c in range(case["nb"]):
-            d.kc_we.value = 1
-            d.kc_addr.value = c
-            d.kc_data.value = _code(case["km"][c], case["ke"][c])
-            await RisingEdge(self.clk)
-        d.kc_we.value = 0
-        for h in range(case["g"]):
-            for c in range(case["nb"]):
-                d.qc_we.value = 1
-                d.qc_head.value = h
-                d.qc_addr.value = c
-                d.qc_data.value = _code(case["qm"][h, c], case["qe"][h, c])
-                await RisingEdge(self.clk)
-        d.qc_we.value = 0
+        await self.write_entries(d.kc_we, (d.kc_addr, d.kc_data),
+                                 ((c, _code(case["km"][c], case["ke"][c])) for c in range(nb)))
+        await self.write_entries(d.qc_we, (d.qc_head, d.qc_addr, d.qc_data),
+                                 ((h, c, _code(case["qm"][h, c], case["qe"][h, c]))
+                                  for h in range(case["g"]) for c in range(nb)))
 
     def load_memory(self, case: dict) -> None:
         B, D = self.cfg.block, self.cfg.head_dim
         nb, g = case["nb"], case["g"]
         for h in range(g):
-            self.qram.write(case["q_addr"] + h * case["q_stride"],
-                            case["q"][h].numpy().astype(np.uint8).tobytes())
-            self.oram.write(case["o_addr"] + h * case["o_stride"],
-                            bytes([FILL]) * (nb * B * D * 4))
-        self.kvram.write(case["k_addr"], case["k"].numpy().astype(np.uint8).tobytes())
-        self.kvram.write(case["v_addr"], case["v"].numpy().astype(np.uint8).tobytes())
+            self.hbm.write(case["q_addr"] + h * case["q_stride"],
+                           case["q"][h].numpy().astype(np.uint8).tobytes())
+            self.hbm.write(case["o_addr"] + h * case["o_stride"], bytes([FILL]) * (nb * B * D * 4))
+        self.hbm.write(case["k_addr"], case["k"].numpy().astype(np.uint8).tobytes())
+        self.hbm.write(case["v_addr"], case["v"].numpy().astype(np.uint8).tobytes())
 
     async def start_run(self, case: dict, **over) -> None:
         d = self.dut
@@ -258,7 +191,7 @@ class GrpTB(TB):
         nb, g = case["nb"], case["g"]
         out = []
         for h in range(g):
-            raw = self.oram.read(case["o_addr"] + h * case["o_stride"], nb * B * D * 4)
+            raw = self.hbm.read(case["o_addr"] + h * case["o_stride"], nb * B * D * 4)
             out.append(np.frombuffer(raw, dtype="<i4").reshape(nb * B, D))
         return np.stack(out).astype(np.int64)
 
@@ -277,18 +210,6 @@ def set_pool(tb: GrpTB, case: dict) -> None:
                     for r in range(nb)]
 
 
-def check_bursts(tb: GrpTB, name: str, port: str, start: int) -> int:
-    bus = tb.cfg.axi_bytes
-    n = 0
-    for addr, alen, size, burst in tb.bursts[port][start:]:
-        beats = alen + 1
-        assert burst == 1 and size == (bus - 1).bit_length(), f"{name}: {port} burst/size"
-        assert beats <= 256 and (addr & 4095) + beats * bus <= 4096, \
-            f"{name}: {port} burst at {addr:#x} of {beats} beats crosses 4 KiB or is too long"
-        n += 1
-    return n
-
-
 async def run_case(tb: GrpTB, case: dict, name: str | None = None) -> dict:
     """One full run of ``case`` with every check; returns counters and timing."""
     cfg = tb.cfg
@@ -305,7 +226,6 @@ async def run_case(tb: GrpTB, case: dict, name: str | None = None) -> dict:
     tb.sets = (case["vertical"], case["slash"])
     set_pool(tb, case)
     tb.decisions.clear()
-    marks = {p: len(v) for p, v in tb.bursts.items()}
     t0 = tb.cycle
     await tb.start_run(case)
     await tb.wait_done()
@@ -329,19 +249,11 @@ async def run_case(tb: GrpTB, case: dict, name: str | None = None) -> dict:
     sb.check(f"{name}: cache [hit1, hit2, miss, bytes, accesses]",
              [gold.hits_tier1, gold.hits_tier2, gold.misses, gold.hbm_bytes, lv.accesses],
              [got["hit1"], got["hit2"], got["miss"], got["kv_bytes"], got["access"]], ["counter"])
-    t1n = cfg.tier1_blocks
-    exp_dec = [(int(e.outcome == cache_sim.HIT), e.tier, e.slot, e.victim, int(e.freed))
-               for e in gold.events]
-    dec = [(h, 1 if s < t1n else 2, s if s < t1n else s - t1n, vic if ev else -1, fr)
-           for h, s, ev, vic, fr in tb.decisions]
-    sb.check(f"{name}: cache decisions", np.array(exp_dec, dtype=np.int64).reshape(-1, 5),
-             np.array(dec, dtype=np.int64).reshape(-1, 5), ["access", "field"])
+    check_decisions(sb, f"{name}: cache", gold, tb.decisions.log, cfg.tier1_blocks)
     head_bytes = nb * B * cfg.head_dim
     sb.check(f"{name}: [tiles, q bytes, o bytes]",
              [case["tiles"], g * head_bytes, 4 * g * head_bytes],
              [got["tiles"], got["q_bytes"], got["o_bytes"]], ["counter"])
-    for port in ("q", "o"):
-        check_bursts(tb, name, port, marks[port])
     ideal = lv.accesses * 2 * B
     res = {"name": name, "L": L, "g": g, "nb": nb, "accesses": lv.accesses, **got,
            "pool_requests": len(tb.pool_reqs),
@@ -354,23 +266,11 @@ async def run_case(tb: GrpTB, case: dict, name: str | None = None) -> dict:
 
 
 def load_cases() -> list[dict]:
-    path = os.environ.get("GRP_CASES")
-    if not path:
-        raise RuntimeError("GRP_CASES is not set: run through tests/test_grp_attn.py")
-    return torch.load(path, weights_only=False)["cases"]
+    return inputs_from_env("GRP_CASES")["cases"]
 
 
 def _bench_out(key: str, value) -> None:
-    out = os.environ.get("GRP_BENCH_OUT")
-    if not out:
-        return
-    data = {}
-    if os.path.exists(out):
-        with open(out) as f:
-            data = json.load(f)
-    data[key] = value
-    with open(out, "w") as f:
-        json.dump(data, f)
+    write_output("GRP_BENCH_OUT", value, key=key)
 
 
 @cocotb.test()
@@ -448,10 +348,8 @@ async def test_axi_errors(dut):
         tb.load_memory(case)
         await tb.write_codes(case)
         tb.sets = (case["vertical"], case["slash"])
-        tb.count[port] = 0
-        tb.inject = {port: (n, AxiResp.SLVERR)}
+        tb.hbm.inject(port, AxiResp.SLVERR, n)
         await _expect_error(tb, case, f"SLVERR on {port}", code)
-        tb.inject = {}
         await run_case(tb, case, f"after SLVERR on {port}")
     dut._log.info(tb.sb.summary())
 

@@ -4,7 +4,8 @@ Run through tests/test_kv_cache.py (tb.kit.runner.run); the config arrives in
 FAST_PREFILL_CFG.  Environment knobs:
     KV_CASES        torch file: {"cases": [case, ...]} (see tb/benchmarks/cache.py::make_case)
     KV_IDLE, KV_BP  pause rates of the index stream and of the K/V output stream
-    KV_LAT          HBM latency in cycles per burst;  KV_AXI_BP  pause rate of AR and R
+    KV_LAT          HBM latency in cycles, one burst at a time (tb.kit.hbm, pipelined=False)
+    KV_AXI_BP       pause rate of AR and R
     KV_BENCH_OUT    JSON file where test_cases writes per-case counts and cycles
     KV_MAX_CYCLES   watchdog budget of one cocotb test
 
@@ -12,26 +13,24 @@ Every run is checked against the golden simulator (policy "liveness", the
 config's tier sizes): hits per tier, misses, HBM bytes, and the per-access
 event log (hit/miss, tier, slot, victim, freed); the fetched blocks in order
 (from the AXI read addresses) equal the golden misses; every delivered K and V
-row equals the HBM contents; every AXI burst is INCR, <= 256 beats and stays
-inside one 4 KiB page.
+row equals the HBM contents; every AXI burst follows the HBM port's rules (tb.kit.hbm).
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import random
 
 import cocotb
 import numpy as np
-import torch
-from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
-from cocotbext.axi import AxiRamRead, AxiReadBus, AxiResp
+from cocotb.triggers import ReadOnly, RisingEdge
+from cocotbext.axi import AxiReadBus, AxiResp
 
 from golden import cache_sim
 from hdl.cache.kv_cache import ERR_AXI, ERR_INDEX, ERR_PARAM, params
-from tb.kit.runner import config_from_env
+from tb.kit.cache_decisions import DecisionMonitor, check_decisions
+from tb.kit.hbm import Hbm
+from tb.kit.runner import config_from_env, inputs_from_env, write_output
 from tb.kit.scoreboard import Scoreboard
 from tb.kit.stream import StreamDriver, StreamMonitor, never, random_pauses
 from tb.kit.tb import TB
@@ -61,56 +60,15 @@ class KvTB(TB):
                                  {"data": d.o_data, "kv": d.o_kv, "row": d.o_row,
                                   "block": d.o_block, "last": d.o_last},
                                  backpressure=random_pauses(bp, seed + 1, burst=4) if bp else never())
-        self.ram = AxiRamRead(AxiReadBus.from_prefix(d, "m_axi"), d.clk, d.rst, size=HBM_SIZE)
-        self.ram.log.setLevel(logging.WARNING)   # it logs every burst at INFO: slow
-        if axi_bp:
-            self.ram.ar_channel.set_pause_generator(random_pauses(axi_bp, seed + 2, burst=3))
-            self.ram.r_channel.set_pause_generator(random_pauses(axi_bp, seed + 3, burst=3))
-        self._wrap_latency()
-        self.inject: tuple[int, int] | None = None   # (beat number, rresp) of an injected error
-        self.beats_sent = 0
-        self._wrap_errors()
-        self.decisions: list[tuple] = []
-        self.ars: list[tuple[int, int, int, int, int]] = []   # (cycle, addr, len, size, burst)
-        self.cycle = 0
-        cocotb.start_soon(self._watch())
+        self.hbm = Hbm(d.clk, size=HBM_SIZE, latency=self.lat, pipelined=False)
+        self.axi = self.hbm.read_port("m_axi", AxiReadBus.from_prefix(d, "m_axi"), d.rst)
+        self.hbm.random_pauses(axi_bp, seed + 2)
+        self.decisions = DecisionMonitor(d, d.clk)
         self.sb = Scoreboard("kv_cache")
 
-    def _wrap_latency(self):
-        orig = self.ram.ar_channel.recv
-        clk, tb = self.clk, self
-
-        async def recv():
-            ar = await orig()
-            if tb.lat:
-                await ClockCycles(clk, tb.lat)
-            return ar
-        self.ram.ar_channel.recv = recv
-
-    def _wrap_errors(self):
-        orig = self.ram.r_channel.send
-        tb = self
-
-        async def send(r):
-            if tb.inject is not None and tb.beats_sent == tb.inject[0]:
-                r.rresp = tb.inject[1]
-            tb.beats_sent += 1
-            await orig(r)
-        self.ram.r_channel.send = send
-
-    async def _watch(self):
-        d = self.dut
-        while True:
-            await RisingEdge(self.clk)
-            await ReadOnly()
-            self.cycle += 1
-            if d.dec_valid.value:
-                self.decisions.append((int(d.dec_hit.value), int(d.dec_slot.value),
-                                       int(d.dec_evict.value), int(d.dec_victim.value),
-                                       int(d.dec_freed.value)))
-            if d.m_axi_arvalid.value and d.m_axi_arready.value:
-                self.ars.append((self.cycle, int(d.m_axi_araddr.value), int(d.m_axi_arlen.value),
-                                 int(d.m_axi_arsize.value), int(d.m_axi_arburst.value)))
+    @property
+    def cycle(self) -> int:
+        return self.hbm.cycle
 
     # ---- one run ----------------------------------------------------------
     async def start_run(self, seq_len: int, k_base: int, v_base: int) -> None:
@@ -146,8 +104,8 @@ class KvTB(TB):
                 "status": int(d.status.value)}
 
     def fill_hbm(self, k_base: int, v_base: int, k: np.ndarray, v: np.ndarray) -> None:
-        self.ram.write(k_base, k.astype(np.uint8).tobytes())
-        self.ram.write(v_base, v.astype(np.uint8).tobytes())
+        self.hbm.write(k_base, k.astype(np.uint8).tobytes())
+        self.hbm.write(v_base, v.astype(np.uint8).tobytes())
 
 
 async def run_case(tb: KvTB, case: dict, name: str) -> dict:
@@ -164,7 +122,7 @@ async def run_case(tb: KvTB, case: dict, name: str) -> dict:
     tb.fill_hbm(k_base, v_base, k, v)
     tb.decisions.clear()
     tb.out.clear()
-    ar0 = len(tb.ars)
+    ar0 = len(tb.axi.bursts)
     await tb.start_run(case["seq_len"], k_base, v_base)
     t0 = tb.cycle
     tb.send_trace(lv.rows, lv.blocks, lv.vertical)
@@ -176,27 +134,14 @@ async def run_case(tb: KvTB, case: dict, name: str) -> dict:
     sb.check(f"{name}: counts [hit1, hit2, miss, bytes]",
              [gold.hits_tier1, gold.hits_tier2, gold.misses, gold.hbm_bytes],
              [got["hit1"], got["hit2"], got["miss"], got["bytes"]], ["counter"])
-    # every decision: (hit, tier, slot in tier, victim or -1, freed)
-    t1n = cfg.tier1_blocks
-    exp = [(int(e.outcome == cache_sim.HIT), e.tier, e.slot, e.victim, int(e.freed))
-           for e in gold.events]
-    dec = [(h, 1 if s < t1n else 2, s if s < t1n else s - t1n, vic if ev else -1, fr)
-           for h, s, ev, vic, fr in tb.decisions]
-    sb.check(f"{name}: number of decisions", [len(exp)], [len(dec)], ["n"])
-    sb.check(f"{name}: decisions", np.array(exp, dtype=np.int64).reshape(-1, 5),
-             np.array(dec, dtype=np.int64).reshape(-1, 5), ["access", "field"])
-    # the fetched blocks, in order, are the golden misses; bursts obey AXI rules
-    ars = tb.ars[ar0:]
-    k_blocks = []
-    for cyc, addr, alen, size, burst in ars:
-        n = alen + 1
-        assert burst == 1 and size == (p["bus_bytes"] - 1).bit_length(), f"{name}: AR burst/size"
-        assert n <= 256 and (addr & 4095) + n * p["bus_bytes"] <= 4096, \
-            f"{name}: burst at {addr:#x} of {n} beats crosses 4 KiB or exceeds 256 beats"
-        if k_base <= addr < k_base + nb * BD and (addr - k_base) % BD == 0:
-            k_blocks.append((addr - k_base) // BD)
+    check_decisions(sb, name, gold, tb.decisions.log, cfg.tier1_blocks)
+    # the fetched blocks, in order, are the golden misses (tb.kit.hbm checks the burst rules):
+    # the first K burst of each block fetch, with its cycle for the prefetch check
+    k_fetches = [b for b in tb.axi.bursts[ar0:]
+                 if k_base <= b.addr < k_base + nb * BD and (b.addr - k_base) % BD == 0]
     misses = [c for row in gold.row_misses for c in row]
-    sb.check(f"{name}: fetched K blocks in order", misses, k_blocks, ["fetch"])
+    sb.check(f"{name}: fetched K blocks in order", misses,
+             [(b.addr - k_base) // BD for b in k_fetches], ["fetch"])
     # delivered rows: per access B K rows then B V rows of the right block
     beats = tb.out.beats
     n_acc = lv.accesses
@@ -214,20 +159,14 @@ async def run_case(tb: KvTB, case: dict, name: str) -> dict:
     exp_tags[:, B:, 2] = 1
     exp_tags[:, -1, 3] = 1
     sb.check(f"{name}: row/block/kv/last tags", exp_tags, tags, ["access", "beat", "tag"])
-    # cycle of each fetch's first K burst, for the prefetch check
-    ar_cycles = [c for c, addr, *_ in ars if k_base <= addr < k_base + nb * BD
-                 and (addr - k_base) % BD == 0]
     return {"name": name, "nb": nb, "accesses": n_acc, "distinct": gold.distinct_blocks,
             "gold_misses": gold.misses, "gold_bytes": gold.hbm_bytes,
             "compulsory": gold.compulsory_bytes, **got, "run_cycles": t1 - t0,
-            "fetch_cycles": ar_cycles, "t0": t0}
+            "fetch_cycles": [b.cycle for b in k_fetches], "t0": t0}
 
 
 def load_cases() -> list[dict]:
-    path = os.environ.get("KV_CASES")
-    if not path:
-        raise RuntimeError("KV_CASES is not set: run through tests/test_kv_cache.py")
-    return torch.load(path, weights_only=False)["cases"]
+    return inputs_from_env("KV_CASES")["cases"]
 
 
 @cocotb.test()
@@ -242,10 +181,7 @@ async def test_cases(dut):
         dut._log.info("%s: nb=%d accesses=%d misses=%d (compulsory %d) bytes=%d stall=%d "
                       "cycles=%d", r["name"], r["nb"], r["accesses"], r["miss"], r["distinct"],
                       r["bytes"], r["stall"], r["run_cycles"])
-    out = os.environ.get("KV_BENCH_OUT")
-    if out:
-        with open(out, "w") as f:
-            json.dump(results, f)
+    write_output("KV_BENCH_OUT", results)
     dut._log.info(tb.sb.summary())
 
 
@@ -292,8 +228,7 @@ async def test_axi_errors(dut):
     lv = cache_sim.liveness(case["mask"], case["vertical"])
     for resp, beat in ((AxiResp.SLVERR, 3), (AxiResp.DECERR, 17)):
         tb.fill_hbm(case["k_base"], case["v_base"], case["k"].numpy(), case["v"].numpy())
-        tb.beats_sent = 0
-        tb.inject = (beat, resp)
+        tb.hbm.inject("m_axi", resp, beat)
         await tb.start_run(case["seq_len"], case["k_base"], case["v_base"])
         tb.send_trace(lv.rows, lv.blocks, lv.vertical)
         await tb.wait_done(f"error {resp}")
@@ -303,7 +238,6 @@ async def test_axi_errors(dut):
         await ReadOnly()
         assert not dut.m_axi_arvalid.value and not dut.o_valid.value, "activity after done"
         await tb.src.wait_done()
-        tb.inject = None
     await run_case(tb, case, "after errors")
     dut._log.info(tb.sb.summary())
 

@@ -10,7 +10,6 @@ FAST_PREFILL_CFG.  Other environment knobs:
 
 from __future__ import annotations
 
-import json
 import os
 import random
 
@@ -21,7 +20,7 @@ from cocotb.triggers import ReadOnly, RisingEdge
 from golden import mpu as gold
 from hdl.mpu.mpu import widths
 from tb.kit.bits import pack, unpack
-from tb.kit.runner import config_from_env
+from tb.kit.runner import config_from_env, inputs_from_env, write_output
 from tb.kit.scoreboard import Scoreboard
 from tb.kit.stream import StreamDriver, StreamMonitor, never, random_pauses
 from tb.kit.tb import TB
@@ -256,10 +255,7 @@ async def test_throughput(dut):
     got_t = await tb.collect_tiles(len(tiles))
     for t, ((p, v), g) in enumerate(zip(tiles, got_t)):
         tb.sb.check(f"throughput: tile {t}", gold.pv(p, v, tb.PB, B), g, ["row", "col"])
-    out = os.environ.get("MPU_BENCH_OUT")
-    if out:
-        with open(out, "w") as f:
-            json.dump(result, f)
+    write_output("MPU_BENCH_OUT", result)
     for mode, r in result.items():
         dut._log.info("%s: %d beats in %d cycles (%.3f)", mode, r["beats"], r["cycles"], r["efficiency"])
         assert r["beats"] == r["cycles"], f"{mode}: {r['beats']} beats took {r['cycles']} cycles"
@@ -270,7 +266,7 @@ async def test_real_tiles(dut):
     """Real SmolLM2 Q.K^T and P.V tiles (prepared by tests/test_mpu.py), idle + backpressure."""
     tb = MpuTB(dut, seed=61)
     await tb.start()
-    data = torch.load(os.environ["MPU_REAL"])
+    data = inputs_from_env("MPU_REAL")
     n = 0
     for i, (q, k) in enumerate(data["qk"]):
         n = await qk_check(tb, q, k, f"real qk {i}", n)

@@ -3,7 +3,8 @@ golden.estimator_fixed (pass1_row_stats, pass2_scores).
 
 Run through tests/test_sig.py (tb.kit.runner.run).  The cases (HBM images, scale codes and the
 golden results) come prepared in a torch file named by ``SIG_CASES``; other knobs:
-    SIG_LAT       HBM latency in cycles (pipelined: each burst answers LAT cycles after its AR)
+    SIG_LAT       HBM latency in cycles (tb.kit.hbm, pipelined: each burst answers LAT cycles
+                  after its AR)
     SIG_AXI_BP    pause rate of the AR and R channels (random backpressure)
     SIG_OUT       path of a JSON file with the cycles of every case (the benchmark reads it)
 Each case: program codes and registers, pulse start, wait for done (a watchdog bounds it),
@@ -12,112 +13,131 @@ check err, then read back m, l of every Q_last row and v, d of every block of ev
 
 from __future__ import annotations
 
-import json
-import logging
 import os
-from collections import deque
 
 import cocotb
 import torch
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, Timer
-from cocotbext.axi import AxiRamRead, AxiReadBus
+from cocotbext.axi import AxiReadBus
 
 from hdl.index.params import ERR_NAMES, sig_widths
-from tb.kit.runner import config_from_env
+from tb.kit.hbm import Hbm
+from tb.kit.runner import config_from_env, inputs_from_env, write_output
 from tb.kit.scoreboard import Scoreboard
-from tb.kit.stream import random_pauses
 from tb.kit.tb import TB
 
 HBM_SIZE = 1 << 22
 
 
-class SigTB(TB):
-    def __init__(self, dut, lat: int, bp: float, seed: int = 1):
+class IndexTB(TB):
+    """What hdl/index/sig.py and hdl/index/pool.py share: the load registers (seq_len, group,
+    k_addr, q_addr, q_stride, start / done / err) and the HBM on m_axi (pipelined latency
+    ``lat``, random AR and R pauses at the rate ``bp``).  Subclasses name their inputs to
+    clear (``inputs``), write their scale codes (``write_codes``) and their own registers
+    (``unit_registers``)."""
+
+    inputs: tuple[str, ...] = ()
+
+    def __init__(self, dut, lat: int, bp: float, name: str, seed: int = 1):
         super().__init__(dut, max_cycles=int(os.environ.get("SIG_MAX_CYCLES", "2000000")))
         self.cfg = config_from_env()
-        self.w = sig_widths(self.cfg)
         self.lat = lat
-        d = dut
-        for name in ("start", "qc_we", "kc_we", "rd_head", "rd_row", "rd_blk", "sel_mode", "sel_code",
-                     "sel_min", "sel_max", "sel_topk_v", "sel_topk_s", "sel_win"):
-            getattr(d, name).value = 0
-        self.ram = AxiRamRead(AxiReadBus.from_prefix(d, "m_axi"), d.clk, d.rst, size=HBM_SIZE)
-        self.ram.log.setLevel(logging.WARNING)
-        if bp:
-            self.ram.ar_channel.set_pause_generator(random_pauses(bp, seed + 2, burst=3))
-            self.ram.r_channel.set_pause_generator(random_pauses(bp, seed + 3, burst=3))
-        self.cycle = 0
-        self.ar_times: deque[int] = deque()
-        self.sb = Scoreboard("sig")
-        self._wrap_latency()
-        cocotb.start_soon(self._watch())
+        for sig in ("start",) + self.inputs:
+            getattr(dut, sig).value = 0
+        self.hbm = Hbm(dut.clk, size=HBM_SIZE, latency=lat, pipelined=True)
+        self.hbm.read_port("m_axi", AxiReadBus.from_prefix(dut, "m_axi"), dut.rst)
+        self.hbm.random_pauses(bp, seed + 2)
+        self.sb = Scoreboard(name)
 
-    def _wrap_latency(self):
-        # Pipelined latency: a burst's data may start LAT cycles after its AR handshake.
-        orig = self.ram.ar_channel.recv
-        tb = self
+    @property
+    def cycle(self) -> int:
+        return self.hbm.cycle
 
-        async def recv():
-            ar = await orig()
-            t0 = tb.ar_times.popleft() if tb.ar_times else tb.cycle
-            while tb.cycle < t0 + tb.lat:
-                await RisingEdge(tb.clk)
-            return ar
-        self.ram.ar_channel.recv = recv
+    async def write_codes(self, case: dict) -> None:
+        raise NotImplementedError
 
-    async def _watch(self):
-        d = self.dut
-        while True:
-            await RisingEdge(self.clk)
-            await ReadOnly()
-            self.cycle += 1
-            if d.m_axi_arvalid.value and d.m_axi_arready.value:
-                self.ars_check(int(d.m_axi_araddr.value), int(d.m_axi_arlen.value))
-                self.ar_times.append(self.cycle)
+    def unit_registers(self, case: dict) -> dict:
+        return {}
 
-    def ars_check(self, addr: int, alen: int) -> None:
-        nbytes = (alen + 1) * self.cfg.axi_bytes
-        assert addr % self.cfg.axi_bytes == 0, f"unaligned burst at {addr:#x}"
-        assert addr // 4096 == (addr + nbytes - 1) // 4096, f"burst {addr:#x}+{nbytes} crosses 4 KiB"
-        assert int(self.dut.m_axi_arburst.value) == 1, "burst type must be INCR"
-
-    async def run_case(self, case: dict) -> dict:
+    async def launch(self, case: dict) -> None:
+        """The case's HBM image, codes and registers, then one start pulse."""
         d = self.dut
         for addr, blob in case["mem"]:
-            self.ram.write(addr, blob)
+            self.hbm.write(addr, blob)
         await RisingEdge(self.clk)
-        for h, code in enumerate(case["qcodes"]):
-            d.qc_we.value, d.qc_head.value, d.qc_data.value = 1, h, code
-            await RisingEdge(self.clk)
-        d.qc_we.value = 0
-        for c, code in enumerate(case["kcodes"]):
-            d.kc_we.value, d.kc_addr.value, d.kc_data.value = 1, c, code
-            await RisingEdge(self.clk)
-        d.kc_we.value = 0
-        d.seq_len.value = case["L"]
-        d.group.value = case["g"]
-        d.k_addr.value = case["k_addr"]
-        d.q_addr.value = case["q_addr"]
-        d.q_stride.value = case["q_stride"]
-        for reg in ("sel_mode", "sel_code", "sel_min", "sel_max", "sel_topk_v", "sel_topk_s", "sel_win"):
-            getattr(d, reg).value = case[reg]
+        await self.write_codes(case)
+        regs = {"seq_len": case["L"], "group": case["g"], "k_addr": case["k_addr"],
+                "q_addr": case["q_addr"], "q_stride": case["q_stride"], **self.unit_registers(case)}
+        for reg, value in regs.items():
+            getattr(d, reg).value = value
         d.start.value = 1
         await RisingEdge(self.clk)
         d.start.value = 0
-        t0 = self.cycle
-        limit = case.get("max_cycles", 50 * case["L"] + 5000)
-        await RisingEdge(self.clk)
+
+    async def wait_for(self, sig, limit: int, what: str, since: int | None = None) -> int:
+        """Wait (checking in ReadOnly) until ``sig`` is high; returns the cycles since ``since``
+        (default: now).  More than ``limit`` of them fail the test."""
+        t0 = self.cycle if since is None else since
         while True:
             await ReadOnly()
-            if d.done.value:
-                break
+            if sig.value:
+                return self.cycle - t0
             if self.cycle - t0 > limit:
-                raise AssertionError(f"{case['name']}: no done within {limit} cycles")
+                raise AssertionError(f"{what}: no answer within {limit} cycles")
             await RisingEdge(self.clk)
-        cycles = self.cycle - t0
-        err = int(d.err.value)
-        assert not d.pv_fault.value, f"{case['name']}: pv_fault"
+
+    async def run_case(self, case: dict) -> dict:
+        raise NotImplementedError
+
+    @classmethod
+    async def run_all(cls, dut, cases_var: str, out_var: str, describe) -> None:
+        """Every case of the file ``cases_var`` names, in order after one reset, with the HBM
+        latency SIG_LAT and the pause rate SIG_AXI_BP; logs ``describe(result)`` per case and
+        writes the results to the JSON file ``out_var`` names."""
+        data = inputs_from_env(cases_var)
+        tb = cls(dut, lat=int(os.environ.get("SIG_LAT", "30")), bp=float(os.environ.get("SIG_AXI_BP", "0.2")))
+        await tb.start()
+        results = []
+        for case in data["cases"]:
+            r = await tb.run_case(case)
+            dut._log.info("%s: L=%d g=%d err=%d: %s", r["name"], r["L"], r["g"], case["err"], describe(r))
+            results.append(r)
+            await ClockCycles(dut.clk, 2)
+        write_output(out_var, results)
+        dut._log.info(tb.sb.summary())
+
+    def check_err(self, case: dict) -> int:
+        err = int(self.dut.err.value)
         self.sb.check(f"{case['name']}: err ({ERR_NAMES.get(err, err)})", [case["err"]], [err], ["i"])
+        return err
+
+
+class SigTB(IndexTB):
+    inputs = ("qc_we", "kc_we", "rd_head", "rd_row", "rd_blk", "sel_mode", "sel_code", "sel_min",
+              "sel_max", "sel_topk_v", "sel_topk_s", "sel_win")
+
+    def __init__(self, dut, lat: int, bp: float, seed: int = 1):
+        super().__init__(dut, lat, bp, "sig", seed)
+        self.w = sig_widths(self.cfg)
+
+    async def write_codes(self, case: dict) -> None:
+        d = self.dut
+        await self.write_entries(d.qc_we, (d.qc_head, d.qc_data), enumerate(case["qcodes"]))
+        await self.write_entries(d.kc_we, (d.kc_addr, d.kc_data), enumerate(case["kcodes"]))
+
+    def unit_registers(self, case: dict) -> dict:
+        return {reg: case[reg] for reg in ("sel_mode", "sel_code", "sel_min", "sel_max",
+                                           "sel_topk_v", "sel_topk_s", "sel_win")}
+
+    async def run_case(self, case: dict) -> dict:
+        d = self.dut
+        await self.launch(case)
+        t0 = self.cycle
+        await RisingEdge(self.clk)
+        cycles = await self.wait_for(d.done, case.get("max_cycles", 50 * case["L"] + 5000),
+                                     f"{case['name']}: done", since=t0)
+        assert not d.pv_fault.value, f"{case['name']}: pv_fault"
+        self.check_err(case)
         if case["err"] == 0:
             await self.readback(case)
         return {"name": case["name"], "L": case["L"], "g": case["g"], "cycles": cycles,
@@ -175,17 +195,4 @@ class SigTB(TB):
 @cocotb.test()
 async def test_cases(dut):
     """Every prepared case in order (one reset), bit-exact, with HBM latency and backpressure."""
-    data = torch.load(os.environ["SIG_CASES"], weights_only=False)
-    tb = SigTB(dut, lat=int(os.environ.get("SIG_LAT", "30")), bp=float(os.environ.get("SIG_AXI_BP", "0.2")))
-    await tb.start()
-    results = []
-    for case in data["cases"]:
-        r = await tb.run_case(case)
-        dut._log.info("%s: L=%d g=%d err=%d: %d cycles", r["name"], r["L"], r["g"], case["err"], r["cycles"])
-        results.append(r)
-        await ClockCycles(dut.clk, 2)
-    out = os.environ.get("SIG_OUT")
-    if out:
-        with open(out, "w") as f:
-            json.dump(results, f)
-    dut._log.info(tb.sb.summary())
+    await SigTB.run_all(dut, "SIG_CASES", "SIG_OUT", lambda r: f"{r['cycles']} cycles")

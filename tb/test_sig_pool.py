@@ -3,7 +3,7 @@ golden.estimator_fixed.pooled_row_mask_fixed.
 
 Run through tests/test_sig_pool.py (tb.kit.runner.run).  The cases (HBM images, scale codes,
 the row_gamma code and the golden masks) come prepared in a torch file named by ``POOL_CASES``;
-other knobs: ``SIG_LAT`` (HBM latency), ``SIG_AXI_BP`` (random AR/R pauses), ``POOL_OUT``
+other knobs: ``SIG_LAT`` (HBM latency, pipelined as in tb/test_sig.py), ``SIG_AXI_BP`` (random AR/R pauses), ``POOL_OUT``
 (JSON file with the load cycles and every row's cycles, for the benchmark).
 Each case: program the codes and registers, pulse start, wait for done and check err; then the
 rows in the case's order, back to back: row r+1 is started as soon as the unit's front is free
@@ -14,48 +14,33 @@ must answer pr_err with pr_done.
 
 from __future__ import annotations
 
-import json
-import logging
-import os
-
 import cocotb
 import torch
-from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, Timer
-from cocotbext.axi import AxiRamRead, AxiReadBus
+from cocotb.triggers import ReadOnly, RisingEdge, Timer
 
-from hdl.index.params import ERR_NAMES
-from tb.kit.runner import config_from_env
-from tb.kit.scoreboard import Scoreboard
-from tb.kit.tb import TB
-from tb.test_sig import HBM_SIZE, SigTB
+from tb.test_sig import IndexTB
 
 
-class PoolTB(SigTB):
-    """SigTB's AXI RAM, latency model and burst checks, with the pool unit's inputs."""
+class PoolTB(IndexTB):
+    """The index generator's load registers and HBM (tb.test_sig.IndexTB), with the pool unit's
+    codes, row requests and row readback."""
+
+    inputs = ("pq_we", "pk_we", "pr_start", "pr_row", "pr_rd_head", "pr_rd_blk", "pr_code")
 
     def __init__(self, dut, lat: int, bp: float, seed: int = 1):
-        TB.__init__(self, dut, max_cycles=int(os.environ.get("SIG_MAX_CYCLES", "2000000")))
-        from collections import deque
-
-        from tb.kit.stream import random_pauses
-        self.cfg = config_from_env()
-        self.lat = lat
-        d = dut
-        for name in ("start", "pq_we", "pk_we", "pr_start", "pr_row", "pr_rd_head", "pr_rd_blk", "pr_code"):
-            getattr(d, name).value = 0
-        self.ram = AxiRamRead(AxiReadBus.from_prefix(d, "m_axi"), d.clk, d.rst, size=HBM_SIZE)
-        self.ram.log.setLevel(logging.WARNING)
-        if bp:
-            self.ram.ar_channel.set_pause_generator(random_pauses(bp, seed + 2, burst=3))
-            self.ram.r_channel.set_pause_generator(random_pauses(bp, seed + 3, burst=3))
-        self.cycle = 0
-        self.ar_times = deque()
-        self.sb = Scoreboard("sig_pool")
-        self._wrap_latency()
+        super().__init__(dut, lat, bp, "sig_pool", seed)
         self.dones = 0
         self.done_log: list[tuple[int, int, int]] = []
-        cocotb.start_soon(self._watch())
         cocotb.start_soon(self._watch_done())
+
+    async def write_codes(self, case: dict) -> None:
+        d = self.dut
+        q_entries = ((h, c, code) for h, codes in enumerate(case["qcodes"]) for c, code in enumerate(codes))
+        await self.write_entries(d.pq_we, (d.pq_head, d.pq_blk, d.pq_data), q_entries)
+        await self.write_entries(d.pk_we, (d.pk_blk, d.pk_data), enumerate(case["kcodes"]))
+
+    def unit_registers(self, case: dict) -> dict:
+        return {"pr_code": case["pr_code"]}
 
     async def _watch_done(self):
         # every pr_done pulse, in order: (cycle, pr_err, pr_cycles)
@@ -87,16 +72,6 @@ class PoolTB(SigTB):
                 raise AssertionError(f"{what}: still busy after {limit} cycles")
             await RisingEdge(self.clk)
 
-    async def wait_for(self, sig, limit: int, what: str) -> int:
-        t0 = self.cycle
-        while True:
-            await ReadOnly()
-            if sig.value:
-                return self.cycle - t0
-            if self.cycle - t0 > limit:
-                raise AssertionError(f"{what}: no answer within {limit} cycles")
-            await RisingEdge(self.clk)
-
     async def read_row(self, g: int, nb: int) -> torch.Tensor:
         d = self.dut
         got = torch.zeros(g, self.cfg.max_blocks, dtype=torch.bool)
@@ -117,33 +92,12 @@ class PoolTB(SigTB):
 
     async def run_case(self, case: dict) -> dict:
         d = self.dut
-        for addr, blob in case["mem"]:
-            self.ram.write(addr, blob)
-        await RisingEdge(self.clk)
-        for h, codes in enumerate(case["qcodes"]):
-            for c, code in enumerate(codes):
-                d.pq_we.value, d.pq_head.value, d.pq_blk.value, d.pq_data.value = 1, h, c, code
-                await RisingEdge(self.clk)
-        d.pq_we.value = 0
-        for c, code in enumerate(case["kcodes"]):
-            d.pk_we.value, d.pk_blk.value, d.pk_data.value = 1, c, code
-            await RisingEdge(self.clk)
-        d.pk_we.value = 0
-        d.seq_len.value = case["L"]
-        d.group.value = case["g"]
-        d.k_addr.value = case["k_addr"]
-        d.q_addr.value = case["q_addr"]
-        d.q_stride.value = case["q_stride"]
-        d.pr_code.value = case["pr_code"]
-        d.start.value = 1
-        await RisingEdge(self.clk)
-        d.start.value = 0
+        await self.launch(case)
         await RisingEdge(self.clk)
         load = await self.wait_for(d.done, case.get("max_cycles", 20 * case["L"] * (case["g"] + 1) + 5000),
                                    f"{case['name']}: means load")
-        err = int(d.err.value)
         name = case["name"]
-        self.sb.check(f"{name}: err ({ERR_NAMES.get(err, err)})", [case["err"]], [err], ["i"])
+        self.check_err(case)
         if case["err"]:
             # a refused load leaves no means: a row request must be refused too, never hang
             await RisingEdge(self.clk)
@@ -203,18 +157,6 @@ class PoolTB(SigTB):
 @cocotb.test()
 async def test_cases(dut):
     """Every prepared case in order (one reset), bit-exact, with HBM latency and backpressure."""
-    data = torch.load(os.environ["POOL_CASES"], weights_only=False)
-    tb = PoolTB(dut, lat=int(os.environ.get("SIG_LAT", "30")), bp=float(os.environ.get("SIG_AXI_BP", "0.2")))
-    await tb.start()
-    results = []
-    for case in data["cases"]:
-        r = await tb.run_case(case)
-        dut._log.info("%s: L=%d g=%d err=%d: load %d cycles, row latencies %s, all rows %s cycles", r["name"],
-                      r["L"], r["g"], case["err"], r["load"], r.get("row_cycles", [])[:8], r.get("rows_total"))
-        results.append(r)
-        await ClockCycles(dut.clk, 2)
-    out = os.environ.get("POOL_OUT")
-    if out:
-        with open(out, "w") as f:
-            json.dump(results, f)
-    dut._log.info(tb.sb.summary())
+    await PoolTB.run_all(dut, "POOL_CASES", "POOL_OUT",
+                         lambda r: f"load {r['load']} cycles, row latencies {r.get('row_cycles', [])[:8]}, "
+                                   f"all rows {r.get('rows_total')} cycles")

@@ -2,7 +2,7 @@
 
 Run through tests/test_top.py (tb.kit.runner.run).  The cases come prepared (host side: the
 driver's ``Accelerator.plan`` and the golden results of tb/benchmarks/top.py) in a torch file
-named by ``TOP_CASES``; ``TOP_LAT`` sets the HBM latency, ``TOP_OUT`` names a JSON file for the
+named by ``TOP_CASES``; ``TOP_LAT`` sets the HBM latency (pipelined, tb.kit.host_sim), ``TOP_OUT`` names a JSON file for the
 counters and timings of every case (the benchmark and the demo read it), ``TOP_PROGRESS`` a file
 that gets the simulated cycle count every 2000 cycles; a case with ``dump`` saves the decoded O and
 index sets there (torch file).
@@ -18,17 +18,16 @@ every wait.
 
 from __future__ import annotations
 
-import json
 import os
 
 import cocotb
 import torch
 from cocotb.triggers import ClockCycles, RisingEdge
 
+from hdl.top import shell
 from host.driver import Accelerator
 from tb.kit.host_sim import CocotbTransport
-from hdl.top import shell
-from tb.kit.runner import config_from_env
+from tb.kit.runner import config_from_env, inputs_from_env, write_output
 from tb.kit.scoreboard import Scoreboard
 from tb.kit.tb import TB
 
@@ -158,7 +157,7 @@ async def test_registers(dut):
 @cocotb.test()
 async def test_cases(dut):
     """Every prepared case in order (one reset): status, sets, O and counters."""
-    data = torch.load(os.environ["TOP_CASES"], weights_only=False)
+    data = inputs_from_env("TOP_CASES")
     tb = TopTB(dut, lat=int(os.environ.get("TOP_LAT", "30")))
     await tb.start()
     if os.environ.get("TOP_PROGRESS"):
@@ -167,8 +166,5 @@ async def test_cases(dut):
     for case in data["cases"]:
         results.append(await run_case(tb, case))
         await ClockCycles(dut.ap_clk, 4)
-    out = os.environ.get("TOP_OUT")
-    if out:
-        with open(out, "w") as f:
-            json.dump(results, f)
+    write_output("TOP_OUT", results)
     dut._log.info(tb.sb.summary())

@@ -10,15 +10,6 @@ from golden.attention import (block_mask_to_token_mask, check_qkv, dense_attenti
 from hdl.config import ConfigError
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small int/float64 matmuls: one thread avoids oversubscribing the shared CPUs."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _rand(H=6, Hkv=2, L=150, D=16, seed=0):
     g = torch.Generator().manual_seed(seed)
     return (torch.randn(H, L, D, generator=g) * 2, torch.randn(Hkv, L, D, generator=g) * 2,

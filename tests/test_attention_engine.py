@@ -17,7 +17,7 @@ from golden.quant import QuantTensor
 from hdl.attention.engine import widths
 from hdl.config import ConfigError, preset
 from tb.benchmarks.attention import build_jobs, pick_rows, real_inputs, sink_heavy_heads
-from tb.kit.runner import build_dir_for, run
+from tb.kit.runner import run, save_inputs
 
 CI = preset("ci")
 REAL_LAYERS = (3, 18)          # 18: sink-heavy heads
@@ -121,21 +121,8 @@ def real_jobs(cfg, per_layer=5) -> list[dict]:
     return jobs
 
 
-@pytest.fixture(scope="module")
-def have_smollm2():
-    try:
-        from golden.smollm2 import model_path
-        model_path()
-    except Exception as exc:  # noqa: BLE001 - any missing piece means no real data
-        pytest.fail(f"SmolLM2 tensors unavailable: {exc}")
-    return True
-
-
 def _run(cfg, jobs, tag, **env):
-    bdir = build_dir_for("attn_engine", cfg)
-    bdir.mkdir(parents=True, exist_ok=True)
-    path = bdir / f"jobs-{tag}.pt"
-    torch.save(jobs, path)
+    path = save_inputs("attn_engine", cfg, f"jobs-{tag}.pt", jobs)
     run("attn_engine", cfg, "tb.test_attention", tag=tag,
         extra_env={"ATTN_JOBS": str(path), **{k: str(v) for k, v in env.items()}})
 

@@ -198,13 +198,19 @@ def test_misses_equal_exhaustive_optimum(case, t1, t2):
     assert s.misses == optimal_misses(trace, t1 + t2)
 
 
-@HYP
-@given(group_masks())
-def test_compulsory_when_capacity_suffices(case):
+def used_blocks(case) -> tuple:
+    """(mask, vertical, trace, the blocks the trace reads, the vertical ones among them)."""
     mask, vertical = case
     trace = naive_trace(mask)
     blocks = {c for _, c in trace}
-    nvert = len([c for c in blocks if c in vertical])
+    return mask, vertical, trace, blocks, [c for c in blocks if c in vertical]
+
+
+@HYP
+@given(group_masks())
+def test_compulsory_when_capacity_suffices(case):
+    mask, vertical, trace, blocks, vert_blocks = used_blocks(case)
+    nvert = len(vert_blocks)
     nslash = len(blocks) - nvert
     # the total suffices although the tiers are sized against the mix (spill covers it)
     live = simulate(mask, vertical, 1, max(1, len(blocks)), 3, "liveness")
@@ -230,10 +236,7 @@ def test_compulsory_when_capacity_suffices(case):
 def test_tier_attribution_without_spill(case):
     # When each tier fits its own blocks nothing spills: every hit of a vertical block
     # comes from tier 1 and every other hit from tier 2.
-    mask, vertical = case
-    trace = naive_trace(mask)
-    blocks = {c for _, c in trace}
-    vb = [c for c in blocks if c in vertical]
+    mask, vertical, trace, blocks, vb = used_blocks(case)
     s = simulate(mask, vertical, max(1, len(vb)), max(1, len(blocks) - len(vb)), 1)
     vhits = sum(1 for _, c in trace if c in vertical) - len(vb)
     assert s.hits_tier1 == vhits

@@ -1,8 +1,6 @@
 """Fixed-point index estimator (golden.estimator_fixed): self-consistency, bounds, float agreement
 on real SmolLM2 tensors, no overflow at L = 131072, bad inputs."""
 
-import math
-
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings

@@ -14,14 +14,6 @@ from golden.fixed_attention import (LOG2E, FixedAttentionInputs, fixed_attention
 from golden.quant import QuantTensor
 from hdl.config import ConfigError, preset
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small int/float64 matmuls: one thread avoids oversubscribing the shared CPUs."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 CI = preset("ci")          # B = 16, D = 16
 SMOL = preset("smollm2")   # B = 64, D = 64

@@ -26,7 +26,7 @@ import pytest
 import torch
 
 from hdl.config import ConfigError, preset
-from tb.kit.runner import build_dir_for, run
+from tb.kit.runner import run, save_inputs
 
 CI = preset("ci")
 Q_ADDR, K_ADDR, V_ADDR, O_ADDR = 0x10_0060, 0x4_0020, 0x8_0fe0, 0x20_0040
@@ -181,27 +181,9 @@ def _default_cases(cfg) -> list[dict]:
     ]
 
 
-@pytest.fixture(scope="module")
-def have_smollm2():
-    try:
-        from golden.smollm2 import model_path
-        model_path()
-    except Exception as exc:  # noqa: BLE001 - any missing piece means no real data
-        pytest.fail(f"SmolLM2 tensors unavailable: {exc}")
-    return True
-
-
-def _save(cfg, cases, fname: str):
-    bdir = build_dir_for("grp_attn", cfg)
-    bdir.mkdir(parents=True, exist_ok=True)
-    path = bdir / fname
-    torch.save({"cases": cases}, path)
-    return path
-
-
 def run_rtl_bench(cfg, cases, tag: str, testcase=None, extra_env: dict | None = None,
                   out=None):
-    path = _save(cfg, cases, f"cases-{tag}.pt")
+    path = save_inputs("grp_attn", cfg, f"cases-{tag}.pt", {"cases": cases})
     env = {"GRP_CASES": str(path)}
     if out is not None:
         env["GRP_BENCH_OUT"] = str(out)

@@ -25,7 +25,7 @@ import torch
 from golden import cache_sim
 from hdl.config import ConfigError, preset
 from tb.benchmarks.cache import make_case, random_group, real_group  # shared with the bench
-from tb.kit.runner import build_dir_for, run
+from tb.kit.runner import run, save_inputs
 
 CONFIGS = {
     "ci": preset("ci"),
@@ -53,24 +53,10 @@ def cases_for(name: str, cfg) -> list[dict]:
     return cases
 
 
-@pytest.fixture(scope="module")
-def have_smollm2():
-    try:
-        from golden.smollm2 import model_path
-        model_path()
-    except Exception as exc:  # noqa: BLE001 - any missing piece means no real data
-        pytest.fail(f"SmolLM2 tensors unavailable: {exc}")
-    return True
-
-
 def run_rtl_bench(name: str, tag: str | None = None) -> None:
     """Build the cases of config ``name`` and run every cocotb test of tb/test_kv_cache.py."""
     cfg = CONFIGS[name]
-    cases = cases_for(name, cfg)
-    bdir = build_dir_for("kv_cache", cfg)
-    bdir.mkdir(parents=True, exist_ok=True)
-    path = bdir / "cases.pt"
-    torch.save({"cases": cases}, path)
+    path = save_inputs("kv_cache", cfg, "cases.pt", {"cases": cases_for(name, cfg)})
     run("kv_cache", cfg, "tb.test_kv_cache", extra_env={"KV_CASES": str(path)}, tag=tag or name)
 
 
@@ -88,10 +74,7 @@ def test_kv_cache_rtl_real_2k(have_smollm2):
     for kvh in range(3):
         m, vert, kq, vq = real_group(cfg, 2048, kv_head=kvh)
         cases.append(make_case(f"real-2048-kv{kvh}", cfg, m, vert, 10 + kvh, (kq, vq)))
-    bdir = build_dir_for("kv_cache", cfg)
-    bdir.mkdir(parents=True, exist_ok=True)
-    path = bdir / "cases-2k.pt"
-    torch.save({"cases": cases}, path)
+    path = save_inputs("kv_cache", cfg, "cases-2k.pt", {"cases": cases})
     run("kv_cache", cfg, "tb.test_kv_cache", testcase="test_cases",
         extra_env={"KV_CASES": str(path), "KV_MAX_CYCLES": "20000000"}, tag="real-2k")
 

@@ -14,7 +14,7 @@ import torch
 
 from golden import mpu as gold
 from hdl.config import preset
-from tb.kit.runner import BenchFailure, build_dir_for, run
+from tb.kit.runner import BenchFailure, run, save_inputs
 from tb.kit.scoreboard import Mismatch, check_exact
 
 CONFIGS = {
@@ -71,16 +71,6 @@ def real_tiles(cfg, n_qk: int = 2, n_pv: int = 2) -> dict:
     return {"qk": qk, "pv": pv}
 
 
-@pytest.fixture(scope="module")
-def have_smollm2():
-    try:
-        from golden.smollm2 import model_path
-        model_path()
-    except Exception as exc:  # noqa: BLE001 - any missing piece means no real data
-        pytest.fail(f"SmolLM2 tensors unavailable: {exc}")
-    return True
-
-
 def _params():
     out = []
     for name, (cfg, slow) in CONFIGS.items():
@@ -92,10 +82,7 @@ def _params():
 @pytest.mark.parametrize("name,cfg", _params())
 def test_mpu(name, cfg, have_smollm2):
     data = real_tiles(cfg)
-    bdir = build_dir_for("mpu", cfg)
-    bdir.mkdir(parents=True, exist_ok=True)
-    path = bdir / f"real-{REAL_LAYER}-{REAL_TOKENS}.pt"
-    torch.save(data, path)
+    path = save_inputs("mpu", cfg, f"real-{REAL_LAYER}-{REAL_TOKENS}.pt", data)
     res = run("mpu", cfg, "tb.test_mpu", extra_env={"MPU_REAL": str(path)}, tag=name)
     assert res.skipped == [], f"cocotb tests skipped: {res.skipped}"
 
@@ -142,6 +129,26 @@ def test_scoreboard_reports_first_mismatch():
     with pytest.raises(Mismatch, match=r"row=1, col=2: expected 6, got 7 \(2 of 12"):
         check_exact("t", e, g, ["row", "col"])
     check_exact("t", e, e.clone(), ["row", "col"])
+
+
+def test_hbm_burst_rules():
+    """tb.kit.hbm's AXI rules of an HBM port (32-byte bus): each one named when broken."""
+    from tb.kit.hbm import Burst, burst_violation
+    assert burst_violation(Burst(0, 4096 - 64, 2, 5, 1), 32) is None
+    for burst, needle in ((Burst(0, 0, 1, 5, 2), "not INCR"), (Burst(0, 0, 1, 4, 1), "bus width"),
+                          (Burst(0, 0, 257, 5, 1), "more than 256"), (Burst(0, 16, 1, 5, 1), "aligned"),
+                          (Burst(0, 4096 - 64, 3, 5, 1), "page"), (Burst(0, 0, 256, 5, 1), "page")):
+        assert needle in (burst_violation(burst, 32) or ""), burst
+
+
+def test_rate_pauses_keep_the_rate():
+    import itertools
+
+    from tb.kit.stream import rate_pauses
+    assert list(itertools.islice(rate_pauses(0.75), 8)) == [True, False, False, False] * 2
+    assert not any(itertools.islice(rate_pauses(1.0), 100))
+    with pytest.raises(ValueError):
+        next(rate_pauses(0.0))
 
 
 def test_runner_fails_on_failing_bench(tmp_path):

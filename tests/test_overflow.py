@@ -16,14 +16,6 @@ CONFIGS = [LONG, LONG.replace(p_bits=16), LONG.replace(p_bits=8, acc_frac_bits=1
            *PRESETS.values()]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_u280_reaches_128k():
     assert LONG.max_seq_len == 131072
 

@@ -82,14 +82,18 @@ def sparsity_case(draw):
                           local_window=draw(st.integers(1, 3)))
 
 
+def last_block(q, block: int) -> torch.Tensor:
+    """Q_last: the queries of the last block of q [H, L, D] (the estimate's input)."""
+    nb = -(-q.shape[1] // block)
+    return q[:, (nb - 1) * block:]
+
+
 # ---------------------------------------------------------------- scores
 @SETTINGS
 @given(qk_case(max_len=70))
 def test_scores_match_explicit_reference(case):
     q, k, block = case
-    L = q.shape[1]
-    nb = -(-L // block)
-    q_last = q[:, (nb - 1) * block:]
+    q_last = last_block(q, block)
     v, d = vertical_slash_scores(q_last, k, block)
     rv, rd = ref_scores(q_last, k, block)
     torch.testing.assert_close(v, rv, rtol=1e-9, atol=1e-9)
@@ -167,7 +171,7 @@ def test_pattern_properties(case, sp):
     assert m[:, r, 0].all() and m[:, r, r].all(), "sink or diagonal missing"
     for w in range(min(sp.local_window, nb)):
         assert m[:, r[w:], r[w:] - w].all(), f"local window offset {w} missing"
-    v, d = vertical_slash_scores(q[:, (nb - 1) * block:], k, block)
+    v, d = vertical_slash_scores(last_block(q, block), k, block)
     for h in range(H):
         assert 0 in pat.vertical[h] and 0 in pat.slash[h]
         assert pat.vertical[h] == sorted(set(pat.vertical[h]))
@@ -192,10 +196,8 @@ def test_pattern_properties(case, sp):
 @given(qk_case(max_len=100))
 def test_full_budget_covers_every_block_with_mass(case):
     q, k, block = case
-    L = q.shape[1]
-    nb = -(-L // block)
     pat = build_pattern(q, k, block, SparsityConfig(gamma=1.0))
-    v, d = vertical_slash_scores(q[:, (nb - 1) * block:], k, block)
+    v, d = vertical_slash_scores(last_block(q, block), k, block)
     for h in range(q.shape[0]):
         assert set(pat.vertical[h]) == set(torch.nonzero(v[h] > 0).flatten().tolist()) | {0}
         assert set(pat.slash[h]) == set(torch.nonzero(d[h] > 0).flatten().tolist()) | {0}

@@ -14,25 +14,18 @@ import torch
 
 from hdl.config import preset
 from hdl.index.params import ERR_ALIGN, ERR_GROUP, ERR_L_BIG, ERR_L_ZERO, ERR_SEL, sig_widths
-from tb.benchmarks.sig import K_ADDR, cfg_d64, make_case, quant, real_qk
-from tb.kit.runner import build_dir_for, run
+from tb.benchmarks.sig import K_ADDR, cfg_d64, make_case, quant, random_qk, real_qk
+from tb.kit.runner import run, save_inputs
 
 CFG = preset("ci")
 
 
-def rand_qk(L: int, seed: int, g: int = 3, scale: float = 1.0) -> tuple[QuantTensor, QuantTensor]:
-    gen = torch.Generator().manual_seed(seed)
-    q = torch.randn(g, L, CFG.head_dim, generator=gen) * scale
-    k = torch.randn(1, L, CFG.head_dim, generator=gen) * scale
-    return quant(q, k)
-
-
 def edge_cases() -> list[dict]:
     D = CFG.head_dim
-    out = [make_case("rand-L77", *rand_qk(77, 1, scale=2.0)),
-           make_case("rand-L20-lt2B", *rand_qk(20, 2, scale=3.0)),
-           make_case("rand-L5-ltB", *rand_qk(5, 3)),
-           make_case("rand-L48-g2", *rand_qk(48, 4), g=2)]
+    out = [make_case("rand-L77", *random_qk(77, 1, scale=2.0)),
+           make_case("rand-L20-lt2B", *random_qk(20, 2, scale=3.0)),
+           make_case("rand-L5-ltB", *random_qk(5, 3)),
+           make_case("rand-L48-g2", *random_qk(48, 4), g=2)]
     gen = torch.Generator().manual_seed(9)
     # all mass on the sink: key 0 aligned with every query, the rest orthogonal-ish and small
     L = 64
@@ -56,7 +49,7 @@ def selection_cases() -> list[dict]:
     D = CFG.head_dim
     sp = CFG.sparsity
     gen = torch.Generator().manual_seed(21)
-    rnd = rand_qk(150, 11, scale=2.0)
+    rnd = random_qk(150, 11, scale=2.0)
     uni = quant(torch.randn(3, 50, D, generator=gen), torch.ones(1, 50, D))
     kb = torch.randn(1, 16, D, generator=gen)
     ties = quant(torch.randn(3, 96, D, generator=gen), kb.repeat(1, 6, 1))
@@ -93,7 +86,7 @@ def selection_cases() -> list[dict]:
 
 
 def bad_cases() -> list[dict]:
-    qq, kq = rand_qk(40, 7)
+    qq, kq = random_qk(40, 7)
     base = make_case("good-after-bad", qq, kq)
     bad = []
     for name, change, err in (("L0", {"L": 0}, ERR_L_ZERO),
@@ -114,10 +107,7 @@ def bad_cases() -> list[dict]:
 
 
 def _run(tag: str, cases: list[dict], env: dict | None = None, cfg=CFG):
-    bdir = build_dir_for("sig", cfg)
-    bdir.mkdir(parents=True, exist_ok=True)
-    path = bdir / f"cases-{tag}.pt"
-    torch.save({"cases": cases}, path)
+    path = save_inputs("sig", cfg, f"cases-{tag}.pt", {"cases": cases})
     return run("sig", cfg, "tb.test_sig", extra_env={"SIG_CASES": str(path), **(env or {})}, tag=tag)
 
 

@@ -14,38 +14,28 @@ import torch
 
 from hdl.config import preset
 from hdl.index.params import ERR_ALIGN, ERR_GROUP, ERR_L_BIG, ERR_L_ZERO, ERR_SEL
-from tb.benchmarks.sig import K_ADDR, make_pool_case, quant, real_qk
-from tb.kit.runner import build_dir_for, run
+from tb.benchmarks.sig import K_ADDR, make_pool_case, quant, random_qk, real_qk
+from tb.kit.runner import run, save_inputs
 
 CFG = preset("ci")
 
 
-def _rand(L: int, seed: int, g: int = 3, scale: float = 1.0, cfg=CFG):
-    gen = torch.Generator().manual_seed(seed)
-    q = torch.randn(g, L, cfg.head_dim, generator=gen) * scale
-    k = torch.randn(1, L, cfg.head_dim, generator=gen) * scale
-    return quant(q, k, cfg)
-
-
 def _run(tag: str, cases: list[dict], env: dict | None = None, cfg=CFG):
-    bdir = build_dir_for("sig_pool", cfg)
-    bdir.mkdir(parents=True, exist_ok=True)
-    path = bdir / f"cases-{tag}.pt"
-    torch.save({"cases": cases}, path)
+    path = save_inputs("sig_pool", cfg, f"cases-{tag}.pt", {"cases": cases})
     return run("sig_pool", cfg, "tb.test_sig_pool", extra_env={"POOL_CASES": str(path), **(env or {})}, tag=tag)
 
 
 def edge_cases() -> list[dict]:
     D = CFG.head_dim
     gen = torch.Generator().manual_seed(3)
-    out = [make_pool_case("rand-L77-g0.7", *_rand(77, 1, scale=4.0), row_gamma=0.7),
-           make_pool_case("rand-L77", *_rand(77, 1, scale=2.0)),
-           make_pool_case("rand-L20-lt2B", *_rand(20, 2, scale=3.0)),
-           make_pool_case("rand-L5-ltB", *_rand(5, 3)),
-           make_pool_case("rand-L48-g2", *_rand(48, 4), g=2),
-           make_pool_case("rand-L130-gamma1", *_rand(130, 5, scale=2.0), row_gamma=1.0),
-           make_pool_case("rand-L100-code1", *_rand(100, 6), row_gamma=1.0 / 65536),
-           make_pool_case("rand-L160-order", *_rand(160, 7, scale=4.0), row_gamma=0.8,
+    out = [make_pool_case("rand-L77-g0.7", *random_qk(77, 1, scale=4.0), row_gamma=0.7),
+           make_pool_case("rand-L77", *random_qk(77, 1, scale=2.0)),
+           make_pool_case("rand-L20-lt2B", *random_qk(20, 2, scale=3.0)),
+           make_pool_case("rand-L5-ltB", *random_qk(5, 3)),
+           make_pool_case("rand-L48-g2", *random_qk(48, 4), g=2),
+           make_pool_case("rand-L130-gamma1", *random_qk(130, 5, scale=2.0), row_gamma=1.0),
+           make_pool_case("rand-L100-code1", *random_qk(100, 6), row_gamma=1.0 / 65536),
+           make_pool_case("rand-L160-order", *random_qk(160, 7, scale=4.0), row_gamma=0.8,
                           rows=[9, 0, 3, 3, 7, 1])]
     # ties: repeated key blocks and repeated query blocks give equal pooled logits
     kb = torch.randn(1, 16, D, generator=gen)
@@ -62,7 +52,7 @@ def edge_cases() -> list[dict]:
 
 
 def bad_cases() -> list[dict]:
-    base = make_pool_case("good-after-bad", *_rand(40, 8))
+    base = make_pool_case("good-after-bad", *random_qk(40, 8))
     bad = []
     for name, change, err in (("L0", {"L": 0}, ERR_L_ZERO),
                               ("Lbig", {"L": CFG.max_seq_len + 16}, ERR_L_BIG),

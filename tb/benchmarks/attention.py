@@ -139,7 +139,7 @@ def run(args) -> int:
 
     from hdl.errors import UserError
     from hdl.config import preset
-    from tb.kit.runner import build_dir_for, run as run_bench
+    from tb.kit.runner import run as run_bench, save_inputs
 
     cfg = preset(args.preset)
     if args.rows < 1:
@@ -148,11 +148,8 @@ def run(args) -> int:
     for layer in args.layer or [3, 15]:
         inputs, mask = real_inputs(cfg, layer, args.tokens)
         jobs = build_jobs(inputs, mask, pick_rows(mask, args.rows, seed=layer))
-        bdir = build_dir_for("attn_engine", cfg)
-        bdir.mkdir(parents=True, exist_ok=True)
-        path = bdir / f"bench-jobs-{layer}.pt"
-        out = bdir / f"bench-result-{layer}.pt"
-        torch.save(jobs, path)
+        path = save_inputs("attn_engine", cfg, f"bench-jobs-{layer}.pt", jobs)
+        out = path.with_name(f"bench-result-{layer}.pt")
         run_bench("attn_engine", cfg, "tb.test_attention", testcase="test_throughput",
                   tag=f"bench-{layer}", extra_env={"ATTN_JOBS": str(path), "ATTN_BENCH_OUT": str(out)})
         res = torch.load(out)

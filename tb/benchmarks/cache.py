@@ -298,20 +298,16 @@ def rtl_run(n_tokens: int, kv_head: int = 1, layer: int = REAL_LAYER) -> dict:
     """
     import json
 
-    import torch
-
     from golden import cache_sim
     from hdl.config import preset
-    from tb.kit.runner import build_dir_for, run as run_bench
+    from tb.kit.runner import run as run_bench, save_inputs
 
     cfg = preset("ci")
     mask, vert, kq, vq = real_group(cfg, n_tokens, kv_head=kv_head, layer=layer)
     case = make_case(f"real-{n_tokens}-L{layer}-kv{kv_head}", cfg, mask, vert, 1, (kq, vq))
-    bdir = build_dir_for("kv_cache", cfg)
-    bdir.mkdir(parents=True, exist_ok=True)
-    path, out = bdir / "bench-cases.pt", bdir / "bench-result.json"
+    path = save_inputs("kv_cache", cfg, "bench-cases.pt", {"cases": [case]})
+    out = path.with_name("bench-result.json")
     out.unlink(missing_ok=True)
-    torch.save({"cases": [case]}, path)
     with _stdout_to_stderr():
         run_bench("kv_cache", cfg, "tb.test_kv_cache", testcase="test_cases", tag="bench",
                   extra_env={"KV_CASES": str(path), "KV_BENCH_OUT": str(out),

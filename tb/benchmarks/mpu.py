@@ -24,10 +24,21 @@ def add_arguments(p) -> None:
                    help="beats per mode (default 32 tiles of block beats)")
 
 
+def throughput(cfg, beats: int, tag: str = "bench") -> dict:
+    """tb/test_mpu.py::test_throughput with ``beats`` beats per mode: per mode ("qk", "pv") the
+    beats, cycles, MACs and peak MACs it measured (checked bit-exact on the way)."""
+    from tb.kit.runner import build_dir_for, run as run_bench
+    out = build_dir_for("mpu", cfg) / f"{tag}-throughput.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    run_bench("mpu", cfg, "tb.test_mpu", testcase="test_throughput", tag=tag,
+              extra_env={"MPU_BENCH_OUT": str(out), "MPU_BENCH_BEATS": str(beats),
+                         "MPU_MAX_CYCLES": str(20 * beats + 100_000)})
+    return json.loads(out.read_text())
+
+
 def run(args) -> int:
     from hdl.errors import UserError
     from hdl.config import preset
-    from tb.kit.runner import build_dir_for, run as run_bench
 
     rows = []
     for name in args.preset or ["ci"]:
@@ -35,12 +46,7 @@ def run(args) -> int:
         beats = args.beats if args.beats is not None else 32 * cfg.block
         if beats < cfg.block:
             raise UserError(f"--beats must be at least one tile (block={cfg.block}), got {beats}")
-        out = build_dir_for("mpu", cfg) / "bench-throughput.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        run_bench("mpu", cfg, "tb.test_mpu", testcase="test_throughput", tag="bench",
-                  extra_env={"MPU_BENCH_OUT": str(out), "MPU_BENCH_BEATS": str(beats),
-                             "MPU_MAX_CYCLES": str(20 * beats + 100_000)})
-        res = json.loads(out.read_text())
+        res = throughput(cfg, beats)
         for mode in ("qk", "pv"):
             r = res[mode]
             rows.append((name, f"{cfg.mpu_rows}x{cfg.head_dim}", cfg.lut_rows, mode, r["beats"],

@@ -13,8 +13,8 @@
     load and the cycles per row.
 
 Host-side helpers shared with tests/test_sig.py and tests/test_sig_pool.py (torch; no
-simulator): make_case, make_pool_case, quant, real_qk (one KV group's HBM image, scale codes
-and golden results).
+simulator): make_case, make_pool_case (one KV group's HBM image, scale codes and golden results),
+quant, real_qk, random_qk.
 """
 
 from __future__ import annotations
@@ -59,23 +59,16 @@ def golden_sets(v, d, sp, nb: int, B: int, L: int) -> tuple[list, list]:
     return pat.vertical, pat.slash
 
 
-def make_case(name: str, qq, kq, cfg=None, kv: int = 0, g: int | None = None,
-              err: int = 0, sp=None, **regs) -> dict:
-    """One run: the HBM image of KV head ``kv``'s K and its group's Q, codes and golden results
-    (row stats, v, d, and the selected sorted sets for the SparsityConfig ``sp``, default
-    cfg.sparsity).
-
-    qq [H, L, D], kq [Hkv, L, D]; the group is query heads kv*g .. kv*g+g-1.
-    """
+def _group_image(name: str, qq, kq, cfg, kv: int, g: int | None, err: int):
+    """The group (query heads kv*g .. kv*g+g-1 of qq [H, L, D], KV head ``kv`` of kq [Hkv, L, D])
+    as QuantTensors, and the case fields both units load: lengths, addresses, the HBM image
+    (K at K_ADDR, head i's Q at Q_ADDR + i * q_stride: a head's bytes rounded up to 4 KiB, plus
+    a page) and the K codes."""
     import torch
 
-    from golden.estimator_fixed import pass1_row_stats, pass2_scores
     from golden.quant import QuantTensor
-    cfg = _ci() if cfg is None else cfg
-    sp = cfg.sparsity if sp is None else sp
     H, L, D = qq.values.shape
-    Hkv = kq.values.shape[0]
-    gg = H // Hkv
+    gg = H // kq.values.shape[0]
     g = gg if g is None else g
     B = cfg.block
     nb = -(-L // B)
@@ -86,10 +79,27 @@ def make_case(name: str, qq, kq, cfg=None, kv: int = 0, g: int | None = None,
     mem = [(K_ADDR, kg.values[0].to(torch.int8).numpy().tobytes())]
     for i in range(g):
         mem.append((Q_ADDR + i * stride, qg.values[i].to(torch.int8).numpy().tobytes()))
-    case = {"name": name, "L": L, "g": g, "nb": nb, "bq": L - (nb - 1) * B, "err": err,
-            "k_addr": K_ADDR, "q_addr": Q_ADDR, "q_stride": stride, "mem": mem,
-            "qcodes": [_code(qg.scale_mant[i, nb - 1], qg.scale_exp[i, nb - 1]) for i in range(g)],
+    case = {"name": name, "L": L, "g": g, "nb": nb, "err": err, "k_addr": K_ADDR, "q_addr": Q_ADDR,
+            "q_stride": stride, "mem": mem,
             "kcodes": [_code(kg.scale_mant[0, c], kg.scale_exp[0, c]) for c in range(nb)]}
+    return qg, kg, case
+
+
+def make_case(name: str, qq, kq, cfg=None, kv: int = 0, g: int | None = None,
+              err: int = 0, sp=None, **regs) -> dict:
+    """One run: the HBM image of KV head ``kv``'s K and its group's Q, codes and golden results
+    (row stats, v, d, and the selected sorted sets for the SparsityConfig ``sp``, default
+    cfg.sparsity).
+
+    qq [H, L, D], kq [Hkv, L, D]; the group is query heads kv*g .. kv*g+g-1.
+    """
+    from golden.estimator_fixed import pass1_row_stats, pass2_scores
+    cfg = _ci() if cfg is None else cfg
+    sp = cfg.sparsity if sp is None else sp
+    qg, kg, case = _group_image(name, qq, kq, cfg, kv, g, err)
+    L, g, nb, B = case["L"], case["g"], case["nb"], cfg.block
+    case["bq"] = L - (nb - 1) * B
+    case["qcodes"] = [_code(qg.scale_mant[i, nb - 1], qg.scale_exp[i, nb - 1]) for i in range(g)]
     case.update(sel_regs(sp))
     case.update(regs)
     if err == 0:
@@ -106,31 +116,15 @@ def make_pool_case(name: str, qq, kq, cfg=None, kv: int = 0, g: int | None = Non
     group, all scale codes, the row_gamma code and the golden per-row mask
     (``golden.estimator_fixed.pooled_row_mask_fixed``, bool [g, nb, nb]) for ``rows`` (default
     every row block, in order)."""
-    import torch
-
     from golden.estimator_fixed import EstimatorParams, gamma_code, pooled_row_mask_fixed
-    from golden.quant import QuantTensor
     cfg = _ci() if cfg is None else cfg
     rg = cfg.sparsity.row_gamma if row_gamma is None else row_gamma
-    H, L, D = qq.values.shape
-    Hkv = kq.values.shape[0]
-    gg = H // Hkv
-    g = gg if g is None else g
-    B = cfg.block
-    nb = -(-L // B)
-    heads = list(range(kv * gg, kv * gg + g))
-    qg = QuantTensor(qq.values[heads], qq.scale_mant[heads], qq.scale_exp[heads], B)
-    kg = QuantTensor(kq.values[kv:kv + 1], kq.scale_mant[kv:kv + 1], kq.scale_exp[kv:kv + 1], B)
-    stride = -(-L * D // 4096) * 4096 + 4096
-    mem = [(K_ADDR, kg.values[0].to(torch.int8).numpy().tobytes())]
-    for i in range(g):
-        mem.append((Q_ADDR + i * stride, qg.values[i].to(torch.int8).numpy().tobytes()))
+    qg, kg, case = _group_image(name, qq, kq, cfg, kv, g, err)
+    g, nb = case["g"], case["nb"]
     code = gamma_code(rg, EstimatorParams().gamma_bits) if rg > 0 else 0
-    case = {"name": name, "L": L, "g": g, "nb": nb, "err": err, "k_addr": K_ADDR, "q_addr": Q_ADDR,
-            "q_stride": stride, "mem": mem, "pr_code": code,
-            "qcodes": [[_code(qg.scale_mant[h, c], qg.scale_exp[h, c]) for c in range(nb)] for h in range(g)],
-            "kcodes": [_code(kg.scale_mant[0, c], kg.scale_exp[0, c]) for c in range(nb)],
-            "rows": list(range(nb)) if rows is None else list(rows)}
+    case.update(pr_code=code, rows=list(range(nb)) if rows is None else list(rows),
+                qcodes=[[_code(qg.scale_mant[h, c], qg.scale_exp[h, c]) for c in range(nb)]
+                        for h in range(g)])
     case.update(regs)
     if err == 0:
         case["mask"] = pooled_row_mask_fixed(qg, kg, cfg, code)
@@ -143,6 +137,16 @@ def quant(q, k, cfg=None):
     cfg = _ci() if cfg is None else cfg
     fi = quantize_attention_inputs(q, k, k.clone(), cfg)
     return fi.q, fi.k
+
+
+def random_qk(L: int, seed: int, g: int = 3, scale: float = 1.0, cfg=None):
+    """Quantised random Q [g, L, D] and K [1, L, D] (normal, times ``scale``)."""
+    import torch
+    cfg = _ci() if cfg is None else cfg
+    gen = torch.Generator().manual_seed(seed)
+    q = torch.randn(g, L, cfg.head_dim, generator=gen) * scale
+    k = torch.randn(1, L, cfg.head_dim, generator=gen) * scale
+    return quant(q, k, cfg)
 
 
 def real_qk(layer: int, n_tokens: int, cfg=None):
@@ -192,14 +196,10 @@ def _scorer_table(cfg, tokens: list[int], layer: int, lat: int, tag: str) -> flo
     for L >= 1024."""
     import json
 
-    import torch
-
-    from tb.kit.runner import build_dir_for, run as run_bench
+    from tb.kit.runner import run as run_bench, save_inputs
     cases = [make_case(f"L{layer}-kv0-{n}", *real_qk(layer, n, cfg), cfg=cfg, kv=0) for n in tokens]
-    bdir = build_dir_for("sig", cfg)
-    bdir.mkdir(parents=True, exist_ok=True)
-    path, out = bdir / f"cases-{tag}.pt", bdir / f"{tag}.json"
-    torch.save({"cases": cases}, path)
+    path = save_inputs("sig", cfg, f"cases-{tag}.pt", {"cases": cases})
+    out = path.with_name(f"{tag}.json")
     run_bench("sig", cfg, "tb.test_sig", tag=tag,
               extra_env={"SIG_CASES": str(path), "SIG_LAT": str(lat), "SIG_AXI_BP": "0",
                          "SIG_OUT": str(out)})
@@ -226,14 +226,10 @@ def _pool_table(cfg, n: int, layer: int, lat: int) -> None:
     """Run one real group through hdl/index/pool.py (every row); print load and per-row cycles."""
     import json
 
-    import torch
-
-    from tb.kit.runner import build_dir_for, run as run_bench
+    from tb.kit.runner import run as run_bench, save_inputs
     case = make_pool_case(f"L{layer}-kv0-{n}", *real_qk(layer, n, cfg), cfg=cfg, kv=0)
-    bdir = build_dir_for("sig_pool", cfg)
-    bdir.mkdir(parents=True, exist_ok=True)
-    path, out = bdir / "cases-bench.pt", bdir / "bench.json"
-    torch.save({"cases": [case]}, path)
+    path = save_inputs("sig_pool", cfg, "cases-bench.pt", {"cases": [case]})
+    out = path.with_name("bench.json")
     run_bench("sig_pool", cfg, "tb.test_sig_pool", tag="bench",
               extra_env={"POOL_CASES": str(path), "SIG_LAT": str(lat), "SIG_AXI_BP": "0",
                          "POOL_OUT": str(out)})

@@ -6,6 +6,12 @@ Public API
                                                               Verilog and the options are unchanged)
     run(unit, cfg, test_module, *, testcase=None, extra_env=None, seed=None,
         waves=None, tag="run")                   -> RunResult   (raises BenchFailure)
+    save_inputs(unit, cfg, name, obj)            -> Path   a torch file in the unit's build folder
+                                                           (the cases a bench reads)
+Bench side (inside the simulator)
+    config_from_env()                            the config of the run (FAST_PREFILL_CFG)
+    inputs_from_env(var)                         the torch file named by ``var`` (save_inputs)
+    write_output(var, data, key=None)            JSON into the file named by ``var``, if set
 
 ``run`` fails (raises :class:`BenchFailure`, an AssertionError) when any
 cocotb test failed or the simulator ended abnormally, inside pytest or not.
@@ -33,7 +39,6 @@ import json
 import os
 import re
 import shutil
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -279,3 +284,37 @@ def config_from_env() -> AcceleratorConfig:
     if not text:
         raise RuntimeError("FAST_PREFILL_CFG is not set: run benches through tb.kit.runner.run")
     return AcceleratorConfig(**json.loads(text))
+
+
+def save_inputs(unit: str, cfg: AcceleratorConfig, name: str, obj) -> Path:
+    """Save ``obj`` (torch) as ``name`` in the build folder of (unit, cfg); returns the path, which
+    the runner hands to the bench in an environment variable."""
+    import torch
+    bdir = build_dir_for(unit, cfg)
+    bdir.mkdir(parents=True, exist_ok=True)
+    path = bdir / name
+    torch.save(obj, path)
+    return path
+
+
+def inputs_from_env(var: str):
+    """What :func:`save_inputs` wrote to the file that ``var`` names (cocotb side)."""
+    import torch
+    path = os.environ.get(var)
+    if not path:
+        raise RuntimeError(f"{var} is not set: run the bench through its runner in tests/")
+    return torch.load(path, weights_only=False)
+
+
+def write_output(var: str, data, key: str | None = None) -> None:
+    """Write ``data`` as JSON to the file that ``var`` names, when it is set; with ``key``, as
+    that entry of the file's object (the other entries are kept)."""
+    path = os.environ.get(var)
+    if not path:
+        return
+    if key is not None:
+        whole = json.loads(Path(path).read_text()) if os.path.exists(path) else {}
+        whole[key] = data
+        data = whole
+    with open(path, "w") as f:
+        json.dump(data, f)

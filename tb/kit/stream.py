@@ -40,6 +40,20 @@ def random_pauses(rate: float, seed: int | None = None, burst: int = 1) -> Itera
             yield False
 
 
+def rate_pauses(rate: float) -> Iterator[bool]:
+    """A deterministic pattern with the fraction ``rate`` (0 < rate <= 1) of active cycles."""
+    if not 0.0 < rate <= 1.0:
+        raise ValueError(f"rate_pauses: rate must lie in (0, 1], got {rate}")
+    acc = 0.0
+    while True:
+        acc += rate
+        if acc >= 1.0:
+            acc -= 1.0
+            yield False
+        else:
+            yield True
+
+
 def periodic(on: int, off: int) -> Iterator[bool]:
     """``on`` cycles without pause, then ``off`` paused cycles, repeated."""
     if on < 1 or off < 0:

@@ -37,6 +37,16 @@ class TB:
     async def cycles(self, n: int) -> None:
         await ClockCycles(self.clk, n)
 
+    async def write_entries(self, we, signals, entries) -> None:
+        """One write per cycle into a table port: for each entry (a tuple of values, one per
+        signal of ``signals``) ``we`` high with the values; ``we`` low after the last one."""
+        for values in entries:
+            we.value = 1
+            for sig, value in zip(signals, values, strict=True):
+                sig.value = value
+            await RisingEdge(self.clk)
+        we.value = 0
+
     async def wait_until(self, cond, max_cycles: int, what: str) -> int:
         """Wait (at rising edges) until ``cond()`` holds; returns the cycles waited."""
         for n in range(max_cycles):
