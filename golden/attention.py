@@ -17,7 +17,9 @@ import math
 
 import torch
 
-__all__ = ["check_qkv", "check_block_mask", "dense_attention", "block_mask_to_token_mask",
+from hdl.config import ConfigError, num_blocks
+
+__all__ = ["check_sizes", "check_qkv", "check_block_mask", "dense_attention", "block_mask_to_token_mask",
            "sparse_attention", "relative_error"]
 
 _CHUNK = 512  # query rows per chunk: bounds memory at H * 512 * L scores
@@ -35,19 +37,27 @@ def check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
             raise ValueError(f"{name} must be a torch tensor, got {type(t).__name__}")
         if t.dim() != 3:
             raise ValueError(f"{name} must be 3-D [heads, L, D], got shape {tuple(t.shape)}")
-    H, L, D = q.shape
     if k.shape != v.shape:
         raise ValueError(f"shape mismatch: k {tuple(k.shape)} vs v {tuple(v.shape)}")
-    Hkv, Lk, Dk = k.shape
-    if L == 0 or Lk == 0:
+    if k.shape[1] == 0:
+        raise ValueError("seq_len: L = 0 (empty sequence)")
+    return check_sizes(q.shape, k.shape, "k/v", max_seq_len)
+
+
+def check_sizes(q_shape, k_shape, k_name: str = "k",
+                max_seq_len: int | None = None) -> tuple[int, int, int, int]:
+    """(H, Hkv, L, D) of a query shape [H, L, D] and a key (``k_name``) shape [Hkv, L, D]:
+    L > 0, the same L and D, H a multiple of Hkv (ValueError), L <= max_seq_len (ConfigError)."""
+    H, L, D = q_shape
+    Hkv, Lk, Dk = k_shape
+    if L == 0:
         raise ValueError("seq_len: L = 0 (empty sequence)")
     if Lk != L or Dk != D:
-        raise ValueError(f"shape mismatch: q {tuple(q.shape)} vs k/v {tuple(k.shape)} "
+        raise ValueError(f"shape mismatch: q {tuple(q_shape)} vs {k_name} {tuple(k_shape)} "
                          "(L and D must agree)")
     if H == 0 or Hkv == 0 or H % Hkv:
         raise ValueError(f"heads: H={H} is not a multiple of Hkv={Hkv}")
     if max_seq_len is not None and L > max_seq_len:
-        from hdl.config import ConfigError
         raise ConfigError(f"seq_len: {L} exceeds max_seq_len={max_seq_len}")
     return H, Hkv, L, D
 
@@ -60,7 +70,7 @@ def check_block_mask(mask: torch.Tensor, H: int, L: int, block: int) -> int:
     """
     if not isinstance(block, int) or block <= 0:
         raise ValueError(f"block must be a positive integer, got {block!r}")
-    nb = -(-L // block)
+    nb = num_blocks(L, block)
     if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
         raise ValueError("mask must be a bool tensor [H, nb, nb]")
     if tuple(mask.shape) != (H, nb, nb):

@@ -39,7 +39,7 @@ from golden.fixedpoint import (WidthError, bit_length, ceil_int, check_width, ex
                                recip, rshift_round, scale_logits)
 from golden.pattern import Pattern, assemble_pattern, dense_pattern
 from golden.quant import QMAX, QuantTensor, quantize_blocks
-from hdl.config import AcceleratorConfig, ConfigError, SparsityConfig
+from hdl.config import AcceleratorConfig, ConfigError, SparsityConfig, num_blocks
 from hdl.numerics import EstimatorParams, EstimatorWidths
 
 __all__ = [
@@ -110,7 +110,7 @@ def _tile_logits(qq: QuantTensor, kq: QuantTensor, cfg: AcceleratorConfig, p: Es
     Hkv = kq.values.shape[0]
     g = H // Hkv
     B = cfg.block
-    nb = -(-L // B)
+    nb = num_blocks(L, B)
     r0 = (nb - 1) * B
     nt = c1 - c0
     ql = qq.values[:, r0:].to(torch.float64)                          # [H, Bq, D]
@@ -149,7 +149,7 @@ def pass1_row_stats(qq: QuantTensor, kq: QuantTensor, cfg: AcceleratorConfig,
     """
     H, Hkv, L, D = _check_inputs(qq, kq, cfg)
     w = EstimatorWidths.derive(cfg, params)
-    nb = -(-L // cfg.block)
+    nb = num_blocks(L, cfg.block)
     m = l = None
     for c0 in range(0, nb, CHUNK_TILES):
         c1 = min(nb, c0 + CHUNK_TILES)
@@ -186,7 +186,7 @@ def pass2_scores(qq: QuantTensor, kq: QuantTensor, cfg: AcceleratorConfig, stats
     H, Hkv, L, D = _check_inputs(qq, kq, cfg)
     w = EstimatorWidths.derive(cfg, params)
     B = cfg.block
-    nb = -(-L // B)
+    nb = num_blocks(L, B)
     m, l = stats.m, stats.l
     check_width(l, w.row_sum, False, "row_sum")
     if int(l.min()) < 1:
@@ -300,7 +300,7 @@ def pooled_row_mask_fixed(qq: QuantTensor, kq: QuantTensor, cfg: AcceleratorConf
     w = EstimatorWidths.derive(cfg, params)
     B = cfg.block
     g = H // Hkv
-    nb = -(-L // B)
+    nb = num_blocks(L, B)
     lb = B.bit_length() - 1
     pad = nb * B - L
 
@@ -344,7 +344,7 @@ def estimate_pattern_fixed(qq: QuantTensor, kq: QuantTensor, cfg: AcceleratorCon
     B = cfg.block
     if (layer is not None and layer in sp.dense_layers) or L < sp.dense_below:
         return dense_pattern(H, L, B)
-    nb = -(-L // B)
+    nb = num_blocks(L, B)
     stats = pass1_row_stats(qq, kq, cfg, params)
     v, d = pass2_scores(qq, kq, cfg, stats, params)
     if sp.mode == "topk":

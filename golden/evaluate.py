@@ -9,7 +9,7 @@ Every number carries a label:
 ``assumed``     an input taken from a datasheet or a stated assumption.
 
 Public API
-    measured_density(lengths, block=64, sparsity=None, prompt="default") -> dict[int, dict]
+    measured_density(lengths, block=BLOCK, sparsity=None, prompt="default") -> dict[int, dict]
     DensityModel.fit(measured) -> DensityModel;  model(L) -> (density, label)
     kv_traffic(cfg, shape, seq_len, density, seed=0) -> dict  (bytes per layer, per policy)
     load_gpu_results(folder=GPU_DATA) -> list[dict];  gpu_efficiency(results) -> GpuEfficiency
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Sequence
 
 from golden import perf
-from hdl.config import AcceleratorConfig, SparsityConfig, preset
+from hdl.config import AcceleratorConfig, SparsityConfig, num_blocks, preset
 
 REPO = Path(__file__).resolve().parents[1]
 GPU_DATA = REPO / "golden" / "data" / "gpu"
@@ -36,10 +36,13 @@ CACHE = REPO / "build" / "perf"
 LENGTHS = (4096, 8192, 16384, 32768, 65536, 131072)
 DENSITY_LENGTHS = (1024, 2048, 8192)   # SmolLM2 captures that exist or are cheap to reuse
 PAPER = {"ttft_speedup": 2.5, "energy_efficiency": 4.5, "gpu": "NVIDIA RTX A5000"}
+#: the tiles of the config the evaluation projects (golden.perf.U280_PRESET): the block of the
+#: density measurements
+BLOCK = preset(perf.U280_PRESET).block
 
 
 # ---------------------------------------------------------------- density
-def measured_density(lengths: Sequence[int] = DENSITY_LENGTHS, block: int = 64,
+def measured_density(lengths: Sequence[int] = DENSITY_LENGTHS, block: int = BLOCK,
                      sparsity: SparsityConfig | None = None, prompt: str = "default") -> dict:
     """Mean tile density of the float pattern over all SmolLM2 layers and heads, per length.
 
@@ -102,13 +105,13 @@ class DensityModel:
         return cls(points=tuple(pts), alpha=-slope, ref_len=ref_len, ref_density=ref_d,
                    local_window=local_window)
 
-    def floor(self, seq_len: int, block: int = 64) -> float:
-        nb = -(-seq_len // block)
+    def floor(self, seq_len: int, block: int = BLOCK) -> float:
+        nb = num_blocks(seq_len, block)
         forced = nb + sum(nb - k for k in range(1, min(self.local_window, nb)))   # diagonals
         forced += nb - 1 if nb > 1 else 0                                          # sink column
         return min(1.0, (forced + nb) / (nb * (nb + 1) / 2)) if nb > 1 else 1.0
 
-    def __call__(self, seq_len: int, block: int = 64) -> tuple[float, str]:
+    def __call__(self, seq_len: int, block: int = BLOCK) -> tuple[float, str]:
         for L, d in self.points:
             if L == seq_len:
                 return d, "measured (SmolLM2-135M)"
@@ -215,7 +218,7 @@ def evaluate(models: Sequence[str] = ("llama-3.1-8b", "qwen2.5-7b"),
              density_model: DensityModel | None = None, gpu: perf.GpuSpec = perf.A5000,
              gpu_folder: Path = GPU_DATA, cache: bool = True) -> dict:
     """The evaluation tables as one JSON-able dict (see docs/performance.md)."""
-    plat = platform or perf.FpgaPlatform(preset("u280"))
+    plat = platform or perf.FpgaPlatform(preset(perf.U280_PRESET))
     cfg = plat.cfg
     for m in models:
         if m not in perf.MODELS:
@@ -405,59 +408,50 @@ def write_plots(res: dict, folder: Path) -> list[Path]:
     by = {m: [r for r in res["rows"] if r["model"] == m] for m in models}
     paths = []
 
-    def save(fig, name):
+    def plot(name, title, ylabel, curves, hlines=(), **legend):
+        """One log-log plot over the context length: ``curves`` (x, y, style, label), then the
+        horizontal lines ``hlines`` (y, line keywords)."""
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for x, y, style, label in curves:
+            ax.plot(x, y, style, label=label)
+        for y, kw in hlines:
+            ax.axhline(y, **kw)
+        ax.set(xscale="log", yscale="log", xlabel="context length (tokens)", ylabel=ylabel, title=title)
+        ax.legend(**legend)
         p = folder / name
         fig.tight_layout()
         fig.savefig(p, dpi=110)
         plt.close(fig)
         paths.append(p)
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for m in models:
-        L = [r["seq_len"] for r in by[m]]
-        ax.plot(L, [r["fpga"]["ttft_s"] for r in by[m]], "o-", label=f"{m} U280 (projected)")
-        ax.plot(L, [r["gpu_dense"]["ttft_s"] for r in by[m]], "s--", label=f"{m} A5000 dense (projected)")
-        ax.plot(L, [r["gpu_sparse"]["ttft_s"] for r in by[m]], "^:", label=f"{m} A5000 sparse (projected)")
-    ax.set(xscale="log", yscale="log", xlabel="context length (tokens)", ylabel="TTFT (s)",
-           title="Time to first token")
-    ax.legend(fontsize=7)
-    save(fig, "ttft_vs_length.png")
+    def per_model(series, rows=lambda m: by[m]):
+        """Curves of every model: ``series`` (row value, style, label suffix)."""
+        return [([r["seq_len"] for r in rows(m)], [value(r) for r in rows(m)], style, f"{m} {label}")
+                for m in models for value, style, label in series]
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for m in models:
-        L = [r["seq_len"] for r in by[m]]
-        ax.plot(L, [r["speedup_vs_gpu_dense"] for r in by[m]], "o-", label=f"{m} TTFT vs dense")
-        ax.plot(L, [r["speedup_vs_gpu_sparse"] for r in by[m]], "^:", label=f"{m} TTFT vs sparse")
-        ax.plot(L, [r["attention_speedup_vs_gpu_dense"] for r in by[m]], "s--",
-                label=f"{m} attention only vs dense")
-    ax.axhline(1.0, color="k", lw=0.8)
-    ax.axhline(res["paper"]["claims"]["ttft_speedup"], color="r", lw=0.8, ls="--", label="paper claim 2.5x")
-    ax.set(xscale="log", yscale="log", xlabel="context length (tokens)", ylabel="speedup (GPU time / FPGA time)",
-           title="U280 vs A5000 (projected)")
-    ax.legend(fontsize=7)
-    save(fig, "speedup_vs_gpu.png")
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    plot("ttft_vs_length.png", "Time to first token", "TTFT (s)", per_model([
+        (lambda r: r["fpga"]["ttft_s"], "o-", "U280 (projected)"),
+        (lambda r: r["gpu_dense"]["ttft_s"], "s--", "A5000 dense (projected)"),
+        (lambda r: r["gpu_sparse"]["ttft_s"], "^:", "A5000 sparse (projected)")]), fontsize=7)
+    plot("speedup_vs_gpu.png", "U280 vs A5000 (projected)", "speedup (GPU time / FPGA time)", per_model([
+        (lambda r: r["speedup_vs_gpu_dense"], "o-", "TTFT vs dense"),
+        (lambda r: r["speedup_vs_gpu_sparse"], "^:", "TTFT vs sparse"),
+        (lambda r: r["attention_speedup_vs_gpu_dense"], "s--", "attention only vs dense")]),
+        hlines=[(1.0, dict(color="k", lw=0.8)),
+                (res["paper"]["claims"]["ttft_speedup"], dict(color="r", lw=0.8, ls="--",
+                                                             label="paper claim 2.5x"))], fontsize=7)
     pts = res["density"]["points"]
-    ax.plot([q["seq_len"] for q in pts], [q["density"] for q in pts], "ko", label="measured (SmolLM2)")
     L = sorted({r["seq_len"] for r in res["rows"]} | {q["seq_len"] for q in pts})
     a, Lr, dr = res["density"]["alpha"], res["density"]["ref_len"], res["density"]["ref_density"]
-    ax.plot(L, [min(1.0, dr * (x / Lr) ** -a) for x in L], "b--", label=f"power law alpha={a:.2f} (projected)")
-    ax.set(xscale="log", yscale="log", xlabel="context length (tokens)", ylabel="mean tile density",
-           title="Kept tiles / causal tiles")
-    ax.legend(fontsize=8)
-    save(fig, "density_vs_length.png")
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for m in models:
-        rows = [r for r in by[m] if r["kv"]]
-        L = [r["seq_len"] for r in rows]
-        for key, style in (("none", "x:"), ("lru", "s--"), ("liveness", "o-"), ("compulsory", "k.")):
-            ax.plot(L, [r["kv"][key] / 1e9 for r in rows], style, label=f"{m} {key}")
-    ax.set(xscale="log", yscale="log", xlabel="context length (tokens)", ylabel="HBM K/V bytes per prompt (GB)",
-           title="KV cache traffic (projected, synthetic patterns)")
-    ax.legend(fontsize=6, ncol=2)
-    save(fig, "cache_traffic.png")
+    plot("density_vs_length.png", "Kept tiles / causal tiles", "mean tile density", [
+        ([q["seq_len"] for q in pts], [q["density"] for q in pts], "ko", "measured (SmolLM2)"),
+        (L, [min(1.0, dr * (x / Lr) ** -a) for x in L], "b--", f"power law alpha={a:.2f} (projected)")],
+        fontsize=8)
+    plot("cache_traffic.png", "KV cache traffic (projected, synthetic patterns)",
+         "HBM K/V bytes per prompt (GB)",
+         per_model([(lambda r, key=key: r["kv"][key] / 1e9, style, key)
+                    for key, style in (("none", "x:"), ("lru", "s--"), ("liveness", "o-"), ("compulsory", "k."))],
+                   rows=lambda m: [r for r in by[m] if r["kv"]]), fontsize=6, ncol=2)
     return paths
 
 

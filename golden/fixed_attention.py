@@ -35,7 +35,7 @@ from golden.attention import check_block_mask, check_qkv
 from golden.fixedpoint import (WidthError, bit_length, ceil_int, check_width, exp2_neg,
                                logit_multiplier, recip, rshift_round, scale_logits)
 from golden.quant import QMAX, QuantTensor, quantize_blocks
-from hdl.config import AcceleratorConfig, ConfigError
+from hdl.config import AcceleratorConfig, ConfigError, num_blocks
 
 __all__ = ["FixedAttentionInputs", "FixedAttentionResult", "quantize_attention_inputs", "center_and_smooth",
            "fixed_attention_tile_reference", "fixed_sparse_attention", "WidthError",
@@ -162,7 +162,7 @@ def _check_inputs(inputs: FixedAttentionInputs) -> tuple[int, int, int, int, int
     if inputs.q.block != cfg.block or inputs.k.block != cfg.block:
         raise ValueError(f"block: Q/K codes use block {inputs.q.block}/{inputs.k.block}, "
                          f"config has {cfg.block}")
-    nb = -(-L // cfg.block)
+    nb = num_blocks(L, cfg.block)
     if tuple(inputs.q.scale_mant.shape) != (H, nb) or tuple(inputs.k.scale_mant.shape) != (Hkv, nb):
         raise ValueError("scale codes must be [H, nb] for Q and [Hkv, nb] for K")
     if tuple(inputs.v_scale.shape) != (Hkv, D):
@@ -574,14 +574,14 @@ def time_models(layer: int, n_tokens: int, prompt: str = "default",
     ``cpu_s`` / ``wall_s``, identical)."""
     import time
 
-    from golden.report import fixed_layer
+    from golden.estimator_fixed import estimate_pattern_fixed
     from golden.smollm2 import load_qkv
     from hdl.config import preset
 
     cfg = preset(preset_name)
     cap = load_qkv(layer, n_tokens, prompt)
-    pattern, _ = fixed_layer(cfg, layer, cap.q, cap.k, cap.v, attention=False)
     inp = quantize_attention_inputs(cap.q, cap.k, cap.v, cfg)
+    pattern = estimate_pattern_fixed(inp.q, inp.k, cfg, layer=layer)
     out = dict(density=float(pattern.density().mean()), tiles=int(pattern.mask.sum()))
     res = {}
     for name, fn in (("compacted", fixed_sparse_attention), ("padded", _fixed_sparse_attention_padded)):

@@ -6,8 +6,8 @@ times, for one layer in bf16 (then scales by the layer count):
 * ``dense``   torch SDPA, causal, GQA (flash kernel where available);
 * ``index``   the dynamic vertical-slash pattern estimated on the GPU from Q and K
               (:func:`estimate_mask`: the golden.pattern definition, vectorised);
-* ``sparse``  FlexAttention with a BlockMask built from that tile mask (kept 64-token
-              tiles, causal inside the diagonal), on a tile mask at the density the
+* ``sparse``  FlexAttention with a BlockMask built from that tile mask (kept tiles of the
+              evaluation's block, causal inside the diagonal), on a tile mask at the density the
               evaluation uses for that length (``--density`` or golden.evaluate's model);
 * ``gemm``    the layer's linear projections as bf16 matmuls (for the GEMM efficiency).
 
@@ -34,10 +34,12 @@ from pathlib import Path
 import torch
 
 from golden import perf
-from hdl.config import SparsityConfig
+from hdl.config import SparsityConfig, num_blocks, preset
 
 OUT = Path(__file__).resolve().parent / "data" / "gpu"
 DEFAULT_LENGTHS = (4096, 8192, 16384, 32768, 65536, 131072)
+#: the tiles of the FPGA config the GPU is set against (golden.perf.U280_PRESET)
+BLOCK = preset(perf.U280_PRESET).block
 
 
 # ---------------------------------------------------------------- the estimator, device-generic
@@ -71,7 +73,7 @@ def estimate_mask(q: torch.Tensor, k: torch.Tensor, block: int, sp: SparsityConf
     if H % Hkv or k.shape[1:] != (L, D):
         raise ValueError(f"shapes: q {tuple(q.shape)} and k {tuple(k.shape)} do not match")
     g, dev = H // Hkv, q.device
-    nb = -(-L // block)
+    nb = num_blocks(L, block)
     q0 = (nb - 1) * block
     kk = k.to(dtype).repeat_interleave(g, dim=0)
     s = torch.einsum("hid,hjd->hij", q[:, q0:].to(dtype), kk) / math.sqrt(D)
@@ -172,7 +174,7 @@ def measure(shape: perf.ModelShape, lengths, densities: dict, block: int, sp: Sp
         idx_s = _time_cuda(lambda: estimate_mask(q[0], k[0], block, sp), repeat)
         idx_bytes = 2 * (2 * Hkv + H) * L * D
         row.update(index_s=idx_s * shape.layers, index_mem_eff=idx_bytes / idx_s / mem_bytes_s)
-        nb = -(-L // block)
+        nb = num_blocks(L, block)
         tiles = synthetic_tiles(H, nb, densities[L], seed=L, device=dev)
         bm = block_mask_from_tiles(tiles, L, block)
         sparse_s = _time_cuda(lambda: flex(q, k, v, block_mask=bm, enable_gqa=True), repeat)
@@ -224,16 +226,16 @@ def main(argv=None) -> int:
         densities = {L: args.density for L in lengths}
     else:
         from golden.evaluate import DensityModel, measured_density
-        dm = DensityModel.fit(measured_density(block=64, sparsity=sp), local_window=sp.local_window)
+        dm = DensityModel.fit(measured_density(block=BLOCK, sparsity=sp), local_window=sp.local_window)
         densities = {L: dm(L)[0] for L in lengths}
     t0 = time.time()
-    rows = measure(shape, lengths, densities, 64, sp, peak, mem, args.repeat)
+    rows = measure(shape, lengths, densities, BLOCK, sp, peak, mem, args.repeat)
     props = torch.cuda.get_device_properties(0)
     data = {"gpu": name, "peak_flops": peak, "mem_bytes_s": mem,
             "peak_source": spec.source if spec and not args.peak_tflops else "command line",
             "gpu_memory_gb": props.total_memory / 1e9, "torch": torch.__version__,
             "cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version(),
-            "python": platform.python_version(), "model": shape.name, "block": 64,
+            "python": platform.python_version(), "model": shape.name, "block": BLOCK,
             "sparsity": {"gamma": sp.gamma, "row_gamma": sp.row_gamma, "local_window": sp.local_window},
             "dtype": "bfloat16", "timing": f"best of {args.repeat} after one warm-up, one layer x layers",
             "seconds": time.time() - t0, "results": rows}

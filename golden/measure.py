@@ -35,10 +35,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from golden.pattern import build_pattern, block_token_mask
-from hdl.config import SparsityConfig, preset
+from golden.pattern import build_pattern
+from hdl.config import SparsityConfig, num_blocks, preset
 
 _DENSE_CACHE: dict[tuple[int, str], torch.Tensor] = {}
+#: the SmolLM2 config: its block, and the widths of the fixed-point modes
+MODEL_PRESET = "smollm2"
 
 
 def _sparse_attention_sdpa(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor,
@@ -52,7 +54,7 @@ def _sparse_attention_sdpa(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, ma
     H, L, D = q.shape
     g = H // k.shape[0]
     B = block
-    nb = -(-L // B)
+    nb = num_blocks(L, B)
     pad = nb * B - L
     kk = F.pad(k, (0, 0, 0, pad)).repeat_interleave(g, dim=0).view(H, nb, B, D)
     vv = F.pad(v, (0, 0, 0, pad)).repeat_interleave(g, dim=0).view(H, nb, B, D)
@@ -86,7 +88,7 @@ def _layer(attention: str, layer: int, q, k, v, block: int, sparsity: SparsityCo
         return pat, _sparse_attention_sdpa(q, k, v, pat.mask, block)
     if attention in ("fixed-pattern", "fixed-int8", "fixed"):
         from golden.report import fixed_layer
-        cfg = preset("smollm2", block=block, sparsity=sparsity)
+        cfg = preset(MODEL_PRESET, block=block, sparsity=sparsity)
         pat, o = fixed_layer(cfg, layer, q, k, v, attention=attention == "fixed")
         if attention == "fixed-int8":
             # the engine's int8 inputs, dequantised (centring and smoothing leave every
@@ -101,7 +103,7 @@ def _layer(attention: str, layer: int, q, k, v, block: int, sparsity: SparsityCo
 
 
 def end_to_end(n_tokens: int, prompt: str | Path = "default", sparsity: SparsityConfig | None = None,
-               attention: str = "float", block: int = 64) -> dict:
+               attention: str = "float", block: int = preset(MODEL_PRESET).block) -> dict:
     """Dense vs sparse-prefill SmolLM2 on ``n_tokens`` of ``prompt``.
 
     attention  "float": float pattern (golden.pattern) and float sparse attention;

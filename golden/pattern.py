@@ -36,7 +36,8 @@ from dataclasses import dataclass
 
 import torch
 
-from hdl.config import ConfigError, SparsityConfig
+from golden.attention import check_sizes
+from hdl.config import SparsityConfig, num_blocks
 
 __all__ = [
     "Pattern", "vertical_slash_scores", "select_coverage", "select_topk", "build_pattern",
@@ -84,18 +85,7 @@ def check_qk(q: torch.Tensor, k: torch.Tensor, max_seq_len: int | None = None) -
     if q.dim() != 3 or k.dim() != 3:
         raise ValueError(f"q must be [H, L, D] and k [Hkv, L, D]; got q {tuple(q.shape)}, "
                          f"k {tuple(k.shape)}")
-    H, L, D = q.shape
-    Hkv, Lk, Dk = k.shape
-    if L == 0:
-        raise ValueError("seq_len: L = 0 (empty sequence)")
-    if Lk != L or Dk != D:
-        raise ValueError(f"shape mismatch: q {tuple(q.shape)} vs k {tuple(k.shape)} "
-                         "(L and D must agree)")
-    if H == 0 or Hkv == 0 or H % Hkv:
-        raise ValueError(f"heads: H={H} is not a multiple of Hkv={Hkv}")
-    if max_seq_len is not None and L > max_seq_len:
-        raise ConfigError(f"seq_len: {L} exceeds max_seq_len={max_seq_len}")
-    return H, Hkv, L, D
+    return check_sizes(q.shape, k.shape, "k", max_seq_len)
 
 
 def _check_block(block: int) -> None:
@@ -131,7 +121,7 @@ def vertical_slash_scores(q_last: torch.Tensor, k: torch.Tensor, block: int
     if H % Hkv:
         raise ValueError(f"heads: H={H} is not a multiple of Hkv={Hkv}")
     g = H // Hkv
-    nb = -(-L // block)
+    nb = num_blocks(L, block)
     kk = k.double().repeat_interleave(g, dim=0)                     # [H, L, D]
     s = torch.einsum("hid,hjd->hij", q_last.double(), kk) / math.sqrt(D)
     qpos = torch.arange(L - Bq, L)
@@ -228,7 +218,7 @@ def dense_pattern(H: int, L: int, block: int) -> Pattern:
     _check_block(block)
     if H <= 0 or L <= 0:
         raise ValueError(f"need H > 0 and L > 0, got H={H}, L={L}")
-    nb = -(-L // block)
+    nb = num_blocks(L, block)
     full = list(range(nb))
     return Pattern(mask=_causal_blocks(nb)[None].repeat(H, 1, 1), vertical=[full[:] for _ in range(H)],
                    slash=[full[:] for _ in range(H)], block=block, seq_len=L)
@@ -244,7 +234,7 @@ def pooled_row_mask(q: torch.Tensor, k: torch.Tensor, block: int, row_gamma: flo
     _check_gamma(row_gamma, "row_gamma")
     H, Hkv, L, D = check_qk(q, k)
     g = H // Hkv
-    nb = -(-L // block)
+    nb = num_blocks(L, block)
     pad = nb * block - L
     qm = torch.nn.functional.pad(q.double(), (0, 0, 0, pad)).view(H, nb, block, D).sum(2) / block
     km = torch.nn.functional.pad(k.double(), (0, 0, 0, pad)).view(Hkv, nb, block, D).sum(2) / block
@@ -296,7 +286,7 @@ def build_pattern(q: torch.Tensor, k: torch.Tensor, block: int, sparsity: Sparsi
     H, Hkv, L, D = check_qk(q, k, max_seq_len)
     if (layer is not None and layer in sparsity.dense_layers) or L < sparsity.dense_below:
         return dense_pattern(H, L, block)
-    nb = -(-L // block)
+    nb = num_blocks(L, block)
     v, d = vertical_slash_scores(q[:, (nb - 1) * block:], k, block)
     vertical = [_select(v[h], sparsity, "v") for h in range(H)]
     slash = [_select(d[h], sparsity, "s") for h in range(H)]

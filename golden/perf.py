@@ -31,7 +31,8 @@ inflight=BENCH_HBM_INFLIGHT)`` -> dict
     pooled means load, index dump) and ``attention_group_cycles`` (set load, row stream, the
     cache's liveness pass, the accesses simulated on golden.cache_sim's decisions with the
     miss, Q and O port timing).  Calibrated on the RTL top at ci within 1.7 % on 27 runs
-    (``python -m golden.perf calibrate``, docs/performance.md section 2, tests/test_perf.py).
+    (``fast-prefill bench calibrate``: tb/benchmarks/calibrate.py, docs/performance.md section 2,
+    tests/test_perf.py).
 
 Platforms:
 
@@ -55,7 +56,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from hdl.config import AcceleratorConfig, ConfigError
+from hdl.cache import kv_cache
+from hdl.cache.out import WORD_QUEUE_DEPTH
+from hdl.config import PRESETS, AcceleratorConfig, ConfigError, num_blocks
+from hdl.group import lane
+from hdl.index import params as index_params
+from hdl.top.shell import idx_header_words, layout
 
 # ---------------------------------------------------------------- calibration constants
 #: MPU beats per cycle with no idle and no backpressure (``fast-prefill bench mpu``: 1.000).
@@ -79,18 +85,18 @@ SIG_HBM_LATENCY = 30
 SIG_DRAIN_EXTRA = 25
 SIG_PIPELINE = 8
 SIG_KEPT_FRACTION = 0.73
-#: HBM model of the simulation benches (tb.kit.host_sim over cocotbext-axi's AxiRamRead):
+#: HBM model of the simulation benches (tb.kit.hbm over cocotbext-axi's AxiRamRead):
 #: it takes an AR into a 2-entry queue and serves one burst at a time, so at most 3 bursts per
 #: port are in flight; each waits the latency from its AR handshake.  Found at ci: the index
 #: generator's and sig_pool's loads grow by ~(latency / 3) per block from latency 30 to 100.
 BENCH_HBM_INFLIGHT = 3
 #: Cycles between a burst's last beat and the next burst's service (fitted at ci, latency 100).
 HBM_AR_GAP = 0
-#: hdl.index.params.MAX_OUTSTANDING: read bursts the index generator / sig_pool keep in flight
-#: (what a real HBM port takes; the evaluation uses it).
-SIG_MAX_OUTSTANDING = 8
-#: hdl/cache/dma.py: the cache's fetch bursts in flight.
-KV_MAX_OUTSTANDING = 4
+#: Read bursts the index generator / sig_pool keep in flight (what a real HBM port takes; the
+#: evaluation uses it).
+SIG_MAX_OUTSTANDING = index_params.MAX_OUTSTANDING
+#: The cache's fetch bursts in flight (hdl/cache/dma.py).
+KV_MAX_OUTSTANDING = kv_cache.BURSTS
 
 # ---------------------------------------------------------------- U280 and A5000 facts
 HBM_CHANNELS = 32
@@ -166,7 +172,7 @@ def attention_layer_cycles(cfg: AcceleratorConfig, heads: int, seq_len: int, den
     _count(seq_len, "seq_len", 1)
     d = _check_density(density)
     B = cfg.block
-    nb = -(-seq_len // B)
+    nb = num_blocks(seq_len, B)
     tiles = max(float(nb), d * nb * (nb + 1) / 2)          # at least the diagonal
     return heads * (tiles * (2 * B + tile_gap(B)) + nb * ROW_OVERHEAD) + 2 * B + FILL_EXTRA
 
@@ -226,7 +232,7 @@ def index_generator_cycles(cfg: AcceleratorConfig, seq_len: int, group: int, kep
     lanes = cfg.lanes if lanes is None else _count(lanes, "lanes", 1)
     _count(inflight, "inflight", 1)
     B = cfg.block
-    nb = -(-seq_len // B)
+    nb = num_blocks(seq_len, B)
     beats_per_row, rows_per_beat = _row_beats(cfg)
     block_beats = -(-B * beats_per_row // rows_per_beat)
     rounds = -(-group // lanes)
@@ -253,7 +259,7 @@ def pooled_row_cycles(cfg: AcceleratorConfig, seq_len: int, group: int,
     _count(group, "group", 1)
     _count(inflight, "inflight", 1)
     lat = _count(hbm_latency, "hbm_latency")
-    nb = -(-seq_len // cfg.block)
+    nb = num_blocks(seq_len, cfg.block)
     beats_per_row, rows_per_beat = _row_beats(cfg)
     block_beats = -(-cfg.block * beats_per_row // rows_per_beat)
     load = round(_stream_cycles((group + 1) * seq_len * beats_per_row, (group + 1) * nb,
@@ -265,28 +271,28 @@ def pooled_row_cycles(cfg: AcceleratorConfig, seq_len: int, group: int,
 # ---------------------------------------------------------------- the accelerator top, one layer
 #: Top (hdl/top/fast_prefill_top.py, hdl/top/sched.py) structure constants.  Read off the RTL's FSMs
 #: (named after the state they count) or measured once on the RTL at ci (tests/test_perf.py,
-#: docs/performance.md "Calibration of the layer model"):
+#: docs/performance.md "Calibration of the layer model"); the RTL's sizes are its own constants:
 TOP_CHECK = 5            # accept, two check cycles (+1 wait), FIN: once per run (top_sched)
 TOP_GROUP_FIXED = 4      # per KV group: S_GRP, S_LDW, S_NEXT, the start handshakes (fitted at ci)
 TOP_IDX_HEAD = 4         # index dump per head: rd_head held two cycles, sizes, the segment switch
 TOP_IDX_SEG = 2          # index dump per segment (header, vertical, slash): command + the last beat
-IDX_HEADER_WORDS = 8     # hdl.top.shell.IDX_HEADER_WORDS
 #: grp_attn (hdl/group/grp_attn.py, hdl/group/rows.py, hdl/cache/kv_cache.py)
 ATT_FIXED = 8            # S_CLEAR, S_GO, the RUN check (cwait 3) and the start of the cache
 ROW_SCAN = 2             # builder A per row beyond the r + 1 blocks it scans (the down scan, row end)
 POOL_ROW = 14            # sig_pool's latency of one requested row beyond 2 (r + 1) + kept (docs/grp_attn.md)
 POOL_COPY = 2            # provider: cycles per head to copy sig_pool's output row (address held 2)
 POOL_HANDSHAKE = 8       # per row: pr_start, pr_done sampled, the ack, the builder's restart (fitted at ci)
-CACHE_SERVE_DEPTH = 64   # hdl.cache.kv_cache.SERVE_DEPTH: decisions ahead of the output
-CACHE_DECIDE = 2         # cycles per cache decision (+ ceil(slots / 8) when a victim is searched)
-CACHE_SEARCH_WIDTH = 8   # hdl.cache.kv_cache.SEARCH_WIDTH
-CACHE_OUT_QUEUE = 4      # hdl/cache/kv_cache.py: slot words read ahead into the output queue
+CACHE_SERVE_DEPTH = kv_cache.SERVE_DEPTH     # decisions the cache runs ahead of its output
+CACHE_DECIDE = 2         # cycles per cache decision (+ ceil(slots / search width) with a victim)
+CACHE_SEARCH_WIDTH = kv_cache.SEARCH_WIDTH   # slots the victim search compares per cycle
+CACHE_OUT_QUEUE = WORD_QUEUE_DEPTH           # slot words read ahead into the output queue
 ACCESS_GAP = 0           # cache output cycles per access beyond its 2B rows (x row beats)
 MISS_EXTRA = 4           # a fetch beyond latency + 2 KW beats before the slot may be read
 ATT_TAIL = 40            # a row's last K/V row to its first O word: the last PV, the normalisation
-O_FIFO_WORDS = 64        # hdl.group.lane.O_FIFO_DEPTH: bus words of O a lane buffers before m_axi_o
+O_FIFO_WORDS = lane.O_FIFO_DEPTH   # bus words of O a lane buffers before m_axi_o
 ENGINE_O_ROWS = 1        # finished rows whose O an engine holds while it computes the next one
-O_BURST = 16             # grp_attn's O bursts: at most 16 beats, per lane
+O_BURST = lane.MAX_O_BURST         # beats of grp_attn's O bursts at most, per lane
+Q_FIFO_BLOCKS = lane.Q_FIFO_BLOCKS  # Q blocks a lane holds: prefetched at start, then on credit
 O_BURST_OVERHEAD = 2     # its write master per burst: the pick (OI) and the AW handshake (OA)
 
 
@@ -294,10 +300,7 @@ def cache_index_depth(cfg: AcceleratorConfig) -> int:
     """Entries of the cache's index memory (hdl.cache.kv_cache.index_depth: the dense count at
     max_seq_len capped at 64 nb_max, a power of two): a KV group whose merged stream has more
     accesses is refused by the RTL (grp_attn status bit 4, the top's status 11)."""
-    _check_cfg(cfg)
-    nb = cfg.max_blocks
-    want = min(nb * (nb + 1) // 2, 64 * nb)
-    return 1 << max(1, (want - 1).bit_length())
+    return kv_cache.index_depth(_check_cfg(cfg))
 
 
 class _ReadPort:
@@ -397,7 +400,7 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
     q_beats = -(-B * D // bus)
     q_ready = {}
     row_end = {}
-    for r in (0, 1):                                 # the lanes prefetch two Q blocks at start
+    for r in range(Q_FIFO_BLOCKS):                   # the lanes fill their Q FIFOs at start
         if r < nb:
             q_ready[r] = max(qp.burst(0.0, q_beats) for _ in range(g))
     last_read = {}                                   # block -> index of its latest access
@@ -423,10 +426,10 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
             if i > 0:
                 o_end = max(o_end, t + ATT_TAIL) + o_beats
                 o_done[rows[i - 1]] = o_end
-            if r >= 2 and r not in q_ready:
-                # the lane asks for block r once the engine took block r - 2 out of its
-                # two-block Q FIFO, at the start of row r - 2 (hdl/group/lane.py's credits)
-                asked = row_end.get(r - 3, 0.0) + prefix_done
+            if r >= Q_FIFO_BLOCKS and r not in q_ready:
+                # the lane asks for block r once the engine took block r - Q_FIFO_BLOCKS out of
+                # its Q FIFO, at the start of that row (hdl/group/lane.py's credits)
+                asked = row_end.get(r - Q_FIFO_BLOCKS - 1, 0.0) + prefix_done
                 q_ready[r] = max(qp.burst(asked, q_beats) for _ in range(g))
             ready = max(ready, q_ready.get(r, 0.0) - prefix_done)
             held = r - 1 - ENGINE_O_ROWS
@@ -469,22 +472,23 @@ def group_phase_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_sizes, 
     a beat per WPB + 1 cycles, one HBM latency), the index generator
     (:func:`index_generator_cycles` with the group's largest set) and with ``pooled``
     sig_pool's means load (:func:`pooled_row_cycles`) (both in cnt_sig_cycles), the index dump
-    (per head a header beat and the sets rounded up to whole beats, one entry per cycle, a
+    (per head the header's beats and the sets rounded up to whole beats, one entry per cycle, a
     beat handed over in one more), the attention.
     """
     _check_cfg(cfg)
     L = _count(seq_len, "seq_len", 1)
     lat = _count(hbm_latency, "hbm_latency")
     g = len(set_sizes)
-    nb = -(-L // cfg.block)
+    nb = num_blocks(L, cfg.block)
     wpb = cfg.axi_bytes // 4
-    nbp = -(-nb // wpb) * wpb
+    nbp = layout(cfg, L, g, 1).nbp                  # codes per head, whole beats
     kept = max(max(s) for s in set_sizes)
     sig = index_generator_cycles(cfg, L, g, kept=min(kept, nb), hbm_latency=lat, inflight=inflight)
     if pooled:
         sig += pooled_row_cycles(cfg, L, g, hbm_latency=lat, inflight=inflight)[0]
     codes = (g + 1) * nbp // wpb * (wpb + 1) + lat
-    beats = [1 + -(-nv // wpb) + -(-ns // wpb) for nv, ns in set_sizes]
+    header = idx_header_words(cfg.axi_bytes) * 4 // cfg.axi_bytes
+    beats = [header + -(-nv // wpb) + -(-ns // wpb) for nv, ns in set_sizes]
     # the write responses of the dump overlap the last beats: no latency of its own
     dump = sum(TOP_IDX_HEAD + b * (wpb + 1) + 3 * TOP_IDX_SEG for b in beats)
     att = attention_group_cycles(cfg, mask, vertical_union, set_sizes, lat, pooled, inflight)
@@ -523,7 +527,7 @@ def top_layer_cycles(cfg: AcceleratorConfig, golden: dict, seq_len: int, heads: 
         raise ValueError("golden: need a dict with 'pattern' (tb.benchmarks.top.golden_for)")
     pat = golden["pattern"]
     m = _np_mask(pat.mask)
-    nb = -(-L // cfg.block)
+    nb = num_blocks(L, cfg.block)
     if m.shape != (H, nb, nb):
         raise ValueError(f"golden: pattern mask has shape {tuple(m.shape)}, expected {(H, nb, nb)}")
     groups = []
@@ -543,6 +547,10 @@ def top_layer_cycles(cfg: AcceleratorConfig, golden: dict, seq_len: int, heads: 
 
 
 # ---------------------------------------------------------------- platforms
+#: The preset sized for the U280 (Llama / Qwen shapes, D = 128, 128K tokens): the FPGA that the
+#: evaluation projects and sets the GPU against.
+U280_PRESET = "u280"
+
 @dataclass(frozen=True)
 class FpgaPlatform:
     """The U280 around one accelerator config.
@@ -682,7 +690,7 @@ MODELS = {
 
 def attention_macs(shape: ModelShape, seq_len: int, density: float, block: int) -> float:
     """MACs of all layers' attention (QK and PV) on the kept tiles (full tiles counted)."""
-    nb = -(-seq_len // block)
+    nb = num_blocks(seq_len, block)
     tiles = max(float(nb), _check_density(density) * nb * (nb + 1) / 2)
     return shape.layers * shape.heads * tiles * 2 * block * block * shape.head_dim
 
@@ -741,7 +749,7 @@ def _phase(cycles: float, nbytes: float, clock_hz: float, bytes_s: float) -> tup
 def kv_bytes_uncached(cfg: AcceleratorConfig, shape: ModelShape, seq_len: int, density: float) -> float:
     """KV bytes of all layers when every kept tile of every KV group fetches its K and V block
     (no cache; tiles kept by several heads of a group fetched once per row)."""
-    nb = -(-seq_len // cfg.block)
+    nb = num_blocks(seq_len, cfg.block)
     tiles = max(float(nb), density * nb * (nb + 1) / 2)
     return shape.layers * shape.kv_heads * tiles * 2 * cfg.block * shape.head_dim
 
@@ -816,7 +824,7 @@ def fpga_prefill(platform: FpgaPlatform, shape: ModelShape, seq_len: int, densit
     cfg.check_heads(shape.heads, shape.kv_heads)
     L, D, f, bw = seq_len, shape.head_dim, platform.clock_hz, platform.hbm_bytes_s
     g = shape.group
-    nb = -(-L // cfg.block)
+    nb = num_blocks(L, cfg.block)
     pooled = cfg.sparsity.row_gamma > 0 if pooled is None else bool(pooled)
     if group is None:
         group = synthetic_group(nb, g, d)
@@ -903,9 +911,10 @@ class GpuEfficiency:
 
 def gpu_prefill(gpu: GpuSpec, shape: ModelShape, seq_len: int, density: float = 1.0,
                 eff: GpuEfficiency = GpuEfficiency(), sparse: bool = False,
-                block: int = 64) -> PrefillEstimate:
+                block: int = PRESETS[U280_PRESET].block) -> PrefillEstimate:
     """The GPU's prefill time: linear GEMMs + attention (dense SDPA or block-sparse with the
-    same pattern, index estimate included) at the given efficiencies of its published peaks."""
+    same pattern, index estimate included) at the given efficiencies of its published peaks.
+    ``block``: the sparse pattern's tiles (default: those of the U280 config it is set against)."""
     _count(seq_len, "seq_len", 1)
     d = _check_density(density)
     L = seq_len
@@ -935,134 +944,3 @@ def gpu_prefill(gpu: GpuSpec, shape: ModelShape, seq_len: int, density: float = 
     est.macs["attention"] = att_flops / 2
     est.bound["attention"] = "compute"
     return est
-
-
-# ---------------------------------------------------------------- calibration against the RTL top
-#: Cases of ``python -m golden.perf calibrate``: (SmolLM2 layer, tokens, row_gamma on) at the ci
-#: preset; each latency runs all of them in one simulation.
-CALIBRATION_CASES = ((3, 256, True), (3, 256, False), (12, 256, True), (12, 256, False),
-                     (25, 256, True), (25, 256, False), (3, 512, True), (3, 512, False),
-                     (12, 512, True), (12, 512, False), (25, 512, True), (25, 512, False))
-CALIBRATION_LATENCIES = (30, 100)
-#: Longer layers at ci (64 blocks over 40 cache slots: evictions, fetches that wait for the
-#: victim's last read), latency 30 only.
-LONG_CASES = ((3, 1024, False), (3, 1024, True), (20, 1024, False))
-
-
-def rtl_top_runs(cfg: AcceleratorConfig, cases, hbm_latency: int = SIG_HBM_LATENCY,
-                 tag: str = "perf") -> list[dict]:
-    """Run SmolLM2 layers through the RTL top and the layer model, side by side.
-
-    cases   iterable of (layer, tokens, row_gamma_on); every case runs in one simulation of
-            ``hdl/top/fast_prefill_top.py`` (Verilator, cached build) through the bench's own job
-            builders: ``tb.benchmarks.top.layer_tensors`` / ``golden_for``, the host driver's
-            ``Accelerator.plan`` (row_gamma 0 when off, else the preset's sparsity) and
-            ``tb/test_top.py`` (which checks O, the sets and the cache counters bit-exact).
-    Returns one dict per case: name, layer, tokens, pooled, latency, ``rtl`` and ``model``
-    (cnt_cycles, cnt_sig_cycles, cnt_attn_cycles, other) and the relative ``error`` of each.
-    """
-    import json as _json
-
-    import torch
-
-    from host.driver import Accelerator
-    from tb.benchmarks.top import golden_for, layer_tensors
-    from tb.kit.runner import build_dir_for, run
-
-    _check_cfg(cfg)
-    lat = _count(hbm_latency, "hbm_latency")
-    runs, jobs = [], []
-    for layer, n, pooled in cases:
-        q, k, v = layer_tensors(layer, n, cfg)
-        sp = cfg.sparsity if pooled else cfg.sparsity.replace(row_gamma=0.0)
-        job = Accelerator(cfg, None).plan(q, k, v, sp)
-        gold = golden_for(job)
-        name = f"L{layer}-{n}-{'pooled' if pooled else 'rg0'}"
-        jobs.append({"name": name, "job": job, "gold": gold, "status": 0})
-        model = top_layer_cycles(cfg, gold, n, q.shape[0], k.shape[0], lat, pooled)
-        runs.append({"name": name, "layer": layer, "tokens": n, "pooled": bool(pooled),
-                     "latency": lat, "model": {k_: model[k_] for k_ in
-                                               ("cnt_cycles", "cnt_sig_cycles", "cnt_attn_cycles", "other")}})
-    bdir = build_dir_for("fast_prefill_top", cfg)
-    bdir.mkdir(parents=True, exist_ok=True)
-    path, out = bdir / f"{tag}-lat{lat}-cases.pt", bdir / f"{tag}-lat{lat}-out.json"
-    out.unlink(missing_ok=True)
-    torch.save({"cases": jobs}, path)
-    run("fast_prefill_top", cfg, "tb.test_top", testcase="test_cases", tag=f"{tag}-lat{lat}",
-        extra_env={"TOP_CASES": str(path), "TOP_LAT": str(lat), "TOP_OUT": str(out)})
-    res = {r["name"]: r for r in _json.loads(out.read_text())}
-    for r in runs:
-        c = res[r["name"]]["counters"]
-        if res[r["name"]]["status"] != 0:
-            raise RuntimeError(f"{r['name']}: the RTL run ended with status {res[r['name']]['status']}")
-        r["rtl"] = {"cnt_cycles": c["cnt_cycles"], "cnt_sig_cycles": c["cnt_sig_cycles"],
-                    "cnt_attn_cycles": c["cnt_attn_cycles"],
-                    "other": c["cnt_cycles"] - c["cnt_sig_cycles"] - c["cnt_attn_cycles"]}
-        r["error"] = {k: (r["model"][k] - v) / v for k, v in r["rtl"].items()}
-    return runs
-
-
-def format_calibration(runs: list[dict]) -> str:
-    """A markdown table of :func:`rtl_top_runs` results (docs/performance.md)."""
-    out = ["| case | HBM latency | RTL cnt_cycles | model | error | RTL sig | model | error "
-           "| RTL attn | model | error |", "|---" * 11 + "|"]
-    for r in runs:
-        cells = [r["name"], str(r["latency"])]
-        for k in ("cnt_cycles", "cnt_sig_cycles", "cnt_attn_cycles"):
-            cells += [str(r["rtl"][k]), str(r["model"][k]), f"{100 * r['error'][k]:+.1f} %"]
-        out.append("| " + " | ".join(cells) + " |")
-    worst = max(abs(e) for r in runs for k, e in r["error"].items() if k != "other")
-    out.append(f"\nworst |error| over total, sig and attn: {100 * worst:.1f} % ({len(runs)} runs)")
-    return "\n".join(out)
-
-
-def main(argv=None) -> int:
-    """``python -m golden.perf calibrate [--lat N ...] [--quick] [--no-long] [--preset P] [--lanes N]``:
-    the RTL top vs the layer model, as a markdown table (docs/performance.md)."""
-    import argparse
-
-    from hdl.config import preset
-
-    ap = argparse.ArgumentParser(prog="python -m golden.perf", description=main.__doc__)
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    c = sub.add_parser("calibrate", help="run the RTL top at ci and print RTL vs model cycles")
-    c.add_argument("--lat", type=int, action="append", help="HBM latency (repeatable; default 30 and 100)")
-    c.add_argument("--quick", action="store_true", help="only the cases of tests/test_perf.py")
-    c.add_argument("--no-long", action="store_true", help="leave out the 1024-token cases")
-    c.add_argument("--preset", default="ci",
-                   help="hardware preset (default ci; smollm2 runs layer 3 at 512 tokens, pooled, "
-                        "latency 30: minutes of simulation)")
-    c.add_argument("--lanes", type=int, default=None,
-                   help="head_lanes of the build (default: the preset's; e.g. 1 or 2 at ci: passes)")
-    args = ap.parse_args(argv)
-    from hdl.config import ConfigError
-    try:
-        cfg = preset(args.preset)
-        if args.lanes is not None:
-            cfg = cfg.replace(head_lanes=args.lanes)
-    except ConfigError as e:
-        ap.error(str(e))
-    long_cases = ()
-    if cfg.name == "ci":
-        cases = QUICK_CASES if args.quick else CALIBRATION_CASES
-        lats = args.lat or CALIBRATION_LATENCIES
-        long_cases = () if args.quick or args.no_long else LONG_CASES
-    else:
-        cases, lats = VALIDATION_CASES, args.lat or (SIG_HBM_LATENCY,)
-    runs = []
-    for lat in lats:
-        runs += rtl_top_runs(cfg, cases, lat, tag="calibrate")
-    if long_cases:
-        runs += rtl_top_runs(cfg, long_cases, SIG_HBM_LATENCY, tag="calibrate-long")
-    print(format_calibration(runs), flush=True)
-    return 0
-
-
-#: The default-suite test's cases (tests/test_perf.py): a pooled and a row_gamma 0 layer.
-QUICK_CASES = ((3, 256, True), (12, 256, False))
-#: A check at another preset (smollm2: B = D = 64, a K/V row every 2 cycles on 256 bits).
-VALIDATION_CASES = ((3, 512, True),)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
+from hdl.config import num_blocks
 from hdl.numerics import QMAX, SCALE_MANT_BITS  # noqa: F401
 
 
@@ -73,7 +74,7 @@ def quantize_blocks(x: torch.Tensor, block: int, extra: float = 1.0) -> QuantTen
     if not (extra > 0 and math.isfinite(extra)):
         raise ValueError(f"quantize_blocks: extra must be positive and finite, got {extra}")
     H, L, D = x.shape
-    nb = -(-L // block)
+    nb = num_blocks(L, block)
     pad = nb * block - L
     xd = x.double()
     xp = torch.nn.functional.pad(xd, (0, 0, 0, pad)).view(H, nb, block, D)

@@ -17,6 +17,7 @@ import torch
 
 from golden.attention import relative_error, sparse_attention
 from golden.fixed_attention import center_and_smooth
+from hdl.config import num_blocks
 
 
 def _qmax(bits: int) -> int:
@@ -29,7 +30,7 @@ def fake_quant_blocks(x: torch.Tensor, block: int, bits: int) -> torch.Tensor:
     """Round x [H, L, D] to ``bits``-bit integers with one scale per (head, block), dequantised."""
     qmax = _qmax(bits)
     H, L, D = x.shape
-    nb = -(-L // block)
+    nb = num_blocks(L, block)
     pad = torch.nn.functional.pad(x.double(), (0, 0, 0, nb * block - L)).view(H, nb, block, D)
     scale = pad.abs().amax(dim=(2, 3), keepdim=True).clamp(min=1e-300) / qmax
     return ((pad / scale).round() * scale).view(H, nb * block, D)[:, :L]

@@ -19,7 +19,7 @@ from golden import attention as float_attn
 from golden import cache_sim
 from golden import fixed_attention
 from golden.estimator_fixed import estimate_pattern_fixed
-from golden.pattern import Pattern, build_pattern, dense_pattern, recall
+from golden.pattern import Pattern, build_pattern, recall
 from golden.smollm2 import SmolLM2, prompt_tokens
 from hdl.errors import UserError
 from hdl.config import AcceleratorConfig
@@ -34,7 +34,7 @@ def _layer_patterns(cfg: AcceleratorConfig, layer: int, q, k, v):
     float_pattern = build_pattern(q, k, block, sparsity, layer=layer)
     o_float = float_attn.sparse_attention(q, k, v, float_pattern.mask, block)
     inputs = fixed_attention.quantize_attention_inputs(q, k, v, cfg)
-    fixed_pattern = _fixed_pattern(inputs, cfg, layer, q.shape[1])
+    fixed_pattern = estimate_pattern_fixed(inputs.q, inputs.k, cfg, layer=layer)
     o_fixed = fixed_attention.fixed_sparse_attention(inputs, fixed_pattern.mask).o_float
     return float_pattern, o_float, fixed_pattern, o_fixed
 
@@ -49,17 +49,10 @@ def fixed_layer(cfg: AcceleratorConfig, layer: int, q, k, v,
     post-RoPE floats.  Returns (pattern, o_float [H, L, D], or None without ``attention``).
     """
     inputs = fixed_attention.quantize_attention_inputs(q, k, v, cfg)
-    pattern = _fixed_pattern(inputs, cfg, layer, q.shape[1])
+    pattern = estimate_pattern_fixed(inputs.q, inputs.k, cfg, layer=layer)
     if not attention:
         return pattern, None
     return pattern, fixed_attention.fixed_sparse_attention(inputs, pattern.mask).o_float
-
-
-def _fixed_pattern(inputs, cfg: AcceleratorConfig, layer: int, seq_len: int) -> Pattern:
-    sparsity = cfg.sparsity
-    if layer in sparsity.dense_layers or seq_len < sparsity.dense_below:
-        return dense_pattern(inputs.q.values.shape[0], seq_len, cfg.block)
-    return estimate_pattern_fixed(inputs.q, inputs.k, cfg, sparsity)
 
 
 def _traffic(pattern: Pattern, cfg: AcceleratorConfig, kv_heads: int) -> dict[str, int]:

@@ -24,6 +24,12 @@ class ConfigError(ValueError):
     """An invalid configuration; the message names the field."""
 
 
+def num_blocks(seq_len: int, block: int) -> int:
+    """Blocks of ``block`` tokens that cover ``seq_len`` tokens: nb = ceil(L / B), the last one
+    partial (no check against a config: :meth:`AcceleratorConfig.num_blocks` checks L)."""
+    return -(-seq_len // block)
+
+
 def _is_pow2(x: int) -> bool:
     return x > 0 and (x & (x - 1)) == 0
 
@@ -296,7 +302,7 @@ class AcceleratorConfig:
     def num_blocks(self, seq_len: int) -> int:
         """nb = ceil(L / B), after checking L against this config."""
         self.check_seq_len(seq_len)
-        return -(-seq_len // self.block)
+        return num_blocks(seq_len, self.block)
 
     def check_seq_len(self, seq_len: int) -> None:
         if not isinstance(seq_len, int) or seq_len <= 0:

@@ -7,7 +7,7 @@ import torch
 
 from golden.attention import (block_mask_to_token_mask, check_qkv, dense_attention,
                               relative_error, sparse_attention)
-from hdl.config import ConfigError
+from hdl.config import ConfigError, num_blocks
 
 
 def _rand(H=6, Hkv=2, L=150, D=16, seed=0):
@@ -43,7 +43,7 @@ def test_dense_matches_torch_sdpa():
 @pytest.mark.parametrize("L, block", [(150, 16), (64, 16), (10, 16), (1, 4)])
 def test_full_mask_equals_dense(L, block):
     q, k, v = _rand(L=L)
-    nb = -(-L // block)
+    nb = num_blocks(L, block)
     full = torch.tril(torch.ones(q.shape[0], nb, nb, dtype=torch.bool))
     assert float(relative_error(sparse_attention(q, k, v, full, block), dense_attention(q, k, v)).max()) < 1e-13
 

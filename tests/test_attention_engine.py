@@ -15,7 +15,7 @@ import torch
 from golden.fixed_attention import FixedAttentionInputs, fixed_attention_tile_reference
 from golden.quant import QuantTensor
 from hdl.attention.engine import widths
-from hdl.config import ConfigError, preset
+from hdl.config import ConfigError, num_blocks, preset
 from tb.benchmarks.attention import build_jobs, pick_rows, real_inputs, sink_heavy_heads
 from tb.kit.runner import run, save_inputs
 
@@ -27,7 +27,7 @@ def _inputs(cfg, qv, kv, vv, qcode, kcode) -> FixedAttentionInputs:
     """FixedAttentionInputs from explicit int8 values and (mant, exp) codes per block."""
     B = cfg.block
     H, L, D = qv.shape
-    nb = -(-L // B)
+    nb = num_blocks(L, B)
 
     def codes(code, heads):
         m, e = code
@@ -97,7 +97,7 @@ def random_jobs(cfg, count=6, seed=11) -> list[dict]:
     qv = torch.randint(-128, 128, (H, L, D), generator=g)
     kv = torch.randint(-128, 128, (Hkv, L, D), generator=g)
     vv = torch.randint(-128, 128, (Hkv, L, D), generator=g)
-    nb = -(-L // B)
+    nb = num_blocks(L, B)
     qm = torch.randint(1 << 15, 1 << 16, (H, nb), generator=g)
     qe = torch.randint(-30, -18, (H, nb), generator=g)
     km = torch.randint(1 << 15, 1 << 16, (Hkv, nb), generator=g)

@@ -1,6 +1,6 @@
 import pytest
 
-from hdl.config import PRESETS, AcceleratorConfig, ConfigError, SparsityConfig, preset
+from hdl.config import PRESETS, AcceleratorConfig, ConfigError, SparsityConfig, num_blocks, preset
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
@@ -45,6 +45,14 @@ def test_seq_len_and_heads_checks():
         cfg.check_heads(9, 2)
     with pytest.raises(ConfigError, match="max_group"):
         AcceleratorConfig(max_group=2).check_heads(9, 3)
+
+
+def test_num_blocks():
+    """nb = ceil(L / B), the last block partial; the method checks L against the config."""
+    assert [num_blocks(L, 16) for L in (1, 15, 16, 17, 32, 33)] == [1, 1, 1, 2, 2, 3]
+    assert num_blocks(131072, 64) == 2048
+    cfg = preset("ci")
+    assert all(cfg.num_blocks(L) == num_blocks(L, cfg.block) for L in (1, 100, cfg.max_seq_len))
 
 
 def test_cli_config_runs(capsys):

@@ -13,7 +13,7 @@ from golden.estimator_fixed import (EstimatorParams, EstimatorWidths, RowStats, 
 from golden.fixedpoint import ceil_int
 from golden.pattern import build_pattern, vertical_slash_scores
 from golden.quant import QuantTensor
-from hdl.config import ConfigError, SparsityConfig, preset
+from hdl.config import ConfigError, SparsityConfig, num_blocks, preset
 
 CI = preset("ci")            # B = 16, D = 16, g <= 3, L <= 2048
 P = EstimatorParams()
@@ -34,7 +34,7 @@ def test_pass_consistency_bounds(seed, L, temp):
     """The rounding bounds derived in docs/pattern.md, on random tensors."""
     q, k, (qq, kq) = rand_inputs(seed, L=L, temp=temp)
     B = CI.block
-    nb = -(-L // B)
+    nb = num_blocks(L, B)
     stats = pass1_row_stats(qq, kq, CI)
     v, d, rows = pass2_scores(qq, kq, CI, stats, return_rows=True)
     # v and d partition the same normalised mass: exact
@@ -67,7 +67,7 @@ def test_chunking_does_not_change_results(monkeypatch):
 def test_slash_split_on_diagonal_of_each_tile():
     # one key block carries all the mass: its tile feeds exactly offsets nb-1-c and nb-2-c
     B, L, D = 16, 100, 16
-    nb = -(-L // B)
+    nb = num_blocks(L, B)
     for c in range(nb):
         k = torch.zeros(1, L, D)
         k[0, c * B:(c + 1) * B] = 3.0
@@ -167,7 +167,7 @@ def test_widths_at_131072_fit_int64_and_hardware():
 
 
 def _const_quant(H, L, D, B, value, mant, exp):
-    nb = -(-L // B)
+    nb = num_blocks(L, B)
     return QuantTensor(values=torch.full((H, L, D), value, dtype=torch.int8),
                        scale_mant=torch.full((H, nb), mant, dtype=torch.long),
                        scale_exp=torch.full((H, nb), exp, dtype=torch.long), block=B)

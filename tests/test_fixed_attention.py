@@ -12,7 +12,7 @@ from golden.attention import relative_error, sparse_attention
 from golden.fixed_attention import (LOG2E, FixedAttentionInputs, fixed_attention_tile_reference,
                                     fixed_sparse_attention, quantize_attention_inputs)
 from golden.quant import QuantTensor
-from hdl.config import ConfigError, preset
+from hdl.config import ConfigError, num_blocks, preset
 
 
 CI = preset("ci")          # B = 16, D = 16
@@ -62,7 +62,7 @@ def _float_on_int8(inp, mask):
 def test_vectorised_equals_reference_random(L, p_bits):
     cfg = CI.replace(p_bits=p_bits)
     q, k, v = _rand(L=L)
-    nb = -(-L // cfg.block)
+    nb = num_blocks(L, cfg.block)
     mask = _random_mask(6, nb)
     inp = quantize_attention_inputs(q, k, v, cfg)
     _assert_matches_reference(inp, mask, fixed_sparse_attention(inp, mask))
@@ -181,7 +181,7 @@ def _inputs(qv, kv, vv, cfg, q_code=(2**15, -20), k_code=(2**15, -20)):
     """FixedAttentionInputs from raw int8 tensors and one scale code for all blocks."""
     H, L, D = qv.shape
     Hkv = kv.shape[0]
-    nb = -(-L // cfg.block)
+    nb = num_blocks(L, cfg.block)
 
     def qt(vals, heads, code):
         return QuantTensor(values=vals.to(torch.int8), scale_mant=torch.full((heads, nb), code[0]),
@@ -307,7 +307,7 @@ def test_compacted_equals_padded_model(cfg_name, L, p_bits, p):
     cfg = preset(cfg_name).replace(p_bits=p_bits)
     D = cfg.head_dim
     q, k, v = _rand(H=6, Hkv=2, L=L, D=D, seed=L)
-    nb = -(-L // cfg.block)
+    nb = num_blocks(L, cfg.block)
     mask = _random_mask(6, nb, p=p, seed=L)
     mask[2] = _full(1, nb)[0]                     # one head dense, the others sparse
     inp = quantize_attention_inputs(q, k, v, cfg)

@@ -25,7 +25,7 @@ import math
 import pytest
 import torch
 
-from hdl.config import ConfigError, preset
+from hdl.config import ConfigError, num_blocks, preset
 from tb.kit.runner import run, save_inputs
 
 CI = preset("ci")
@@ -51,7 +51,7 @@ def make_case(name: str, cfg, inputs, vertical, slash, seed: int = 0, extra: int
 
     B, D = cfg.block, cfg.head_dim
     g, L, _ = inputs.q.values.shape
-    nb = -(-L // B)
+    nb = num_blocks(L, B)
     if len(vertical) != g or len(slash) != g:
         raise ValueError(f"{name}: need {g} vertical and slash sets")
     mask = _sets_to_mask(vertical, slash, nb)
@@ -132,7 +132,7 @@ def random_case(name: str, cfg, L: int, g: int, seed: int, n_vertical: int | Non
     ``pool_rate``: random pooled rows (each causal block with that probability), row_guard 1."""
     gen = torch.Generator().manual_seed(seed)
     D = cfg.head_dim
-    nb = -(-L // cfg.block)
+    nb = num_blocks(L, cfg.block)
     q = torch.randn(g, L, D, generator=gen) * 2.0
     k = torch.randn(1, L, D, generator=gen) * 2.0
     v = torch.randn(1, L, D, generator=gen)

@@ -9,7 +9,7 @@ from golden import fixed_attention as fa
 from golden.fixed_attention import FixedAttentionInputs, fixed_sparse_attention
 from golden.fixedpoint import WidthError, check_width
 from golden.quant import QuantTensor
-from hdl.config import PRESETS, AcceleratorConfig, preset
+from hdl.config import PRESETS, AcceleratorConfig, num_blocks, preset
 
 LONG = preset("u280")                      # max_seq_len = 131072, D = 128
 CONFIGS = [LONG, LONG.replace(p_bits=16), LONG.replace(p_bits=8, acc_frac_bits=16),
@@ -82,7 +82,7 @@ def test_worst_case_row_over_128k_keys(cfg: AcceleratorConfig):
 def _extreme_inputs(cfg: AcceleratorConfig, L: int, qval: int, kval: int, vval: int,
                     code=(2**15, -30)) -> FixedAttentionInputs:
     H, Hkv, D = cfg.max_group, 1, cfg.head_dim
-    nb = -(-L // cfg.block)
+    nb = num_blocks(L, cfg.block)
 
     def qt(val, heads):
         return QuantTensor(values=torch.full((heads, L, D), val, dtype=torch.int8),

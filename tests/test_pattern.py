@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from golden.pattern import (block_token_mask, build_pattern, dense_pattern, pooled_row_mask, recall, row_stream,
                             select_coverage, select_topk, vertical_slash_scores)
-from hdl.config import ConfigError, SparsityConfig
+from hdl.config import ConfigError, SparsityConfig, num_blocks
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -20,7 +20,7 @@ def ref_scores(q_last, k, block):
     H, Bq, D = q_last.shape
     Hkv, L, _ = k.shape
     g = H // Hkv
-    nb = -(-L // block)
+    nb = num_blocks(L, block)
     v = torch.zeros(H, nb, dtype=torch.float64)
     d = torch.zeros(H, nb, dtype=torch.float64)
     for h in range(H):
@@ -84,7 +84,7 @@ def sparsity_case(draw):
 
 def last_block(q, block: int) -> torch.Tensor:
     """Q_last: the queries of the last block of q [H, L, D] (the estimate's input)."""
-    nb = -(-q.shape[1] // block)
+    nb = num_blocks(q.shape[1], block)
     return q[:, (nb - 1) * block:]
 
 
@@ -104,7 +104,7 @@ def test_aligned_tile_splits_mass_between_two_offsets():
     # every key of block c seen from Q_last lands in bands nb-1-c or nb-2-c only
     torch.manual_seed(1)
     B, L = 8, 45
-    nb = -(-L // B)
+    nb = num_blocks(L, B)
     for c in range(nb):
         k = torch.zeros(1, L, 4)
         k[0, c * B:(c + 1) * B] = 30.0        # all mass on key block c
@@ -162,7 +162,7 @@ def test_topk_counts(n, k):
 def test_pattern_properties(case, sp):
     q, k, block = case
     H, L, _ = q.shape
-    nb = -(-L // block)
+    nb = num_blocks(L, block)
     pat = build_pattern(q, k, block, sp)
     m = pat.mask
     assert m.shape == (H, nb, nb) and pat.seq_len == L and pat.block == block
@@ -216,7 +216,7 @@ def test_partial_blocks_and_short_sequences(L):
     torch.manual_seed(L)
     q, k = torch.randn(2, L, 8) * 3, torch.randn(1, L, 8)
     pat = build_pattern(q, k, 16, SparsityConfig(gamma=0.5))
-    nb = -(-L // 16)
+    nb = num_blocks(L, 16)
     assert pat.mask.shape == (2, nb, nb)
     if nb <= 2:   # every causal tile is the sink or the diagonal
         assert torch.equal(pat.mask, dense_pattern(2, L, 16).mask)
@@ -241,7 +241,7 @@ def test_all_mass_on_the_sink():
 def test_uniform_attention_scores():
     # q = 0: each row spreads 1/(pos+1) over its keys; written out in closed form
     B, L = 8, 44
-    nb = -(-L // B)
+    nb = num_blocks(L, B)
     q, k = torch.zeros(1, L, 4), torch.randn(1, L, 4)
     v, d = vertical_slash_scores(q[:, (nb - 1) * B:], k, B)
     ev = torch.zeros(nb, dtype=torch.float64)
@@ -271,7 +271,7 @@ def test_pooled_row_mask_reference():
     torch.manual_seed(7)
     B, L, D = 8, 60, 8
     q, k = torch.randn(2, L, D) * 3, torch.randn(1, L, D)
-    nb = -(-L // B)
+    nb = num_blocks(L, B)
     got = pooled_row_mask(q, k, B, 0.8)
     for h in range(2):
         for r in range(nb):

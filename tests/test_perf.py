@@ -14,6 +14,7 @@ import torch
 
 from golden import perf
 from hdl.config import ConfigError, preset
+from tb.benchmarks import calibrate
 from tb.benchmarks.attention import build_jobs, pick_rows, real_inputs
 from tb.kit.runner import build_dir_for, run
 
@@ -102,6 +103,47 @@ def test_prefill_split_and_scaling():
     assert shape.linear_macs_per_token() == pytest.approx(6.98e9, rel=0.01)
 
 
+def test_rtl_constants_are_the_rtls():
+    """The layer model's sizes of the RTL are the RTL's own constants, not copies: equal to
+    them, and bound in golden/perf.py by name, never by a literal."""
+    import ast
+    import inspect
+
+    from hdl.cache import kv_cache
+    from hdl.cache.out import WORD_QUEUE_DEPTH, kv_out
+    from hdl.group import lane
+    from hdl.index import params
+
+    rtl = {"SIG_MAX_OUTSTANDING": params.MAX_OUTSTANDING, "KV_MAX_OUTSTANDING": kv_cache.BURSTS,
+           "CACHE_SERVE_DEPTH": kv_cache.SERVE_DEPTH, "CACHE_SEARCH_WIDTH": kv_cache.SEARCH_WIDTH,
+           "CACHE_OUT_QUEUE": WORD_QUEUE_DEPTH, "O_FIFO_WORDS": lane.O_FIFO_DEPTH,
+           "O_BURST": lane.MAX_O_BURST, "Q_FIFO_BLOCKS": lane.Q_FIFO_BLOCKS}
+    assert {k: getattr(perf, k) for k in rtl} == rtl
+    # the RTL uses them: the cache's output queue and the lane's Q FIFO
+    assert inspect.signature(kv_out.func).parameters["qdepth"].default == WORD_QUEUE_DEPTH
+    ci = lane.lane_params(CI)
+    assert ci["qd"] >= lane.Q_FIFO_BLOCKS * ci["qwb"] and ci["od"] == lane.O_FIFO_DEPTH
+    tree = ast.parse(inspect.getsource(perf))
+    literal = [t.id for node in tree.body if isinstance(node, ast.Assign)
+               and isinstance(node.value, ast.Constant) for t in node.targets
+               if isinstance(t, ast.Name) and t.id in rtl]
+    assert not literal, f"golden/perf.py copies RTL constants as literals: {literal}"
+
+
+def test_calibration_is_a_bench():
+    """``fast-prefill bench calibrate`` runs tb/benchmarks/calibrate.py."""
+    from tb.benchmarks import benchmarks
+
+    assert benchmarks()["calibrate"] is calibrate
+
+
+def test_bench_hbm_latency_is_the_models():
+    """The benches' HBM latency (tb.kit.hbm) is the one the unit models default to."""
+    from tb.kit.hbm import HBM_LATENCY
+
+    assert perf.SIG_HBM_LATENCY == HBM_LATENCY
+
+
 def test_cache_index_depth_matches_rtl():
     from hdl.cache.kv_cache import index_depth
 
@@ -152,15 +194,15 @@ def test_shape_mismatch_raises():
 @pytest.mark.parametrize("layer", [3, 20])
 def test_gpu_estimator_matches_golden_pattern(layer):
     """The vectorised estimator the GPU baseline times is the golden pattern (float64, CPU)."""
-    from golden.gpu_baseline import estimate_mask
+    from golden.gpu_baseline import BLOCK, estimate_mask
     from golden.pattern import build_pattern
     from golden.smollm2 import load_qkv
     from hdl.config import SparsityConfig
 
     cap = load_qkv(layer, 1024)
     sp = SparsityConfig()
-    want = build_pattern(cap.q, cap.k, 64, sp, layer=layer).mask
-    got = estimate_mask(cap.q, cap.k, 64, sp, dtype=torch.float64)
+    want = build_pattern(cap.q, cap.k, BLOCK, sp, layer=layer).mask
+    got = estimate_mask(cap.q, cap.k, BLOCK, sp, dtype=torch.float64)
     assert torch.equal(got, want)
 
 
@@ -240,7 +282,7 @@ def test_top_layer_model_predicts_rtl_ci():
     """The whole top (hdl/top/fast_prefill_top.py) on real SmolLM2 layers at ci, run here through
     the bench's job builders: a pooled (row_gamma on) and a row_gamma 0 layer, 256 tokens,
     HBM latency 30.  The model gets only the golden pattern and the run's settings."""
-    runs = perf.rtl_top_runs(CI, perf.QUICK_CASES, 30, tag="perf-top")
+    runs = calibrate.rtl_top_runs(CI, calibrate.QUICK_CASES, 30, tag="perf-top")
     assert {r["pooled"] for r in runs} == {True, False}
     _check_top_runs(runs)
 
@@ -248,7 +290,7 @@ def test_top_layer_model_predicts_rtl_ci():
 def test_top_layer_model_predicts_rtl_ci_lanes():
     """Time-shared lanes (ci, head_lanes = 2: groups of 3 heads in passes of 2 and 1): the model
     per pass against the RTL, the same cases (the build is tests/test_top.py's lanes build)."""
-    runs = perf.rtl_top_runs(CI.replace(head_lanes=2), perf.QUICK_CASES, 30, tag="perf-top-lanes")
+    runs = calibrate.rtl_top_runs(CI.replace(head_lanes=2), calibrate.QUICK_CASES, 30, tag="perf-top-lanes")
     _check_top_runs(runs)
 
 
@@ -257,13 +299,13 @@ def test_top_layer_model_predicts_rtl_ci_lanes():
 def test_top_layer_model_predicts_rtl_ci_all(lat):
     """Every calibration case (3 layers x 256 / 512 tokens x row_gamma on / off) at latency
     30 and 100 (docs/performance.md, the calibration table)."""
-    _check_top_runs(perf.rtl_top_runs(CI, perf.CALIBRATION_CASES, lat, tag="perf-top-all"))
+    _check_top_runs(calibrate.rtl_top_runs(CI, calibrate.CALIBRATION_CASES, lat, tag="perf-top-all"))
 
 
 @pytest.mark.slow
 def test_top_layer_model_predicts_rtl_ci_long():
     """1024 tokens at ci: 64 blocks over 40 cache slots (evictions)."""
-    _check_top_runs(perf.rtl_top_runs(CI, perf.LONG_CASES, 30, tag="perf-top-long"))
+    _check_top_runs(calibrate.rtl_top_runs(CI, calibrate.LONG_CASES, 30, tag="perf-top-long"))
 
 
 def test_top_layer_model_structure():
@@ -297,7 +339,7 @@ def test_top_layer_model_predicts_rtl_u280():
     Q/K/V (SmolLM2's heads are D = 64): 4 heads on one KV head at 512 tokens, so 4 passes;
     O, sets and counters bit-exact in the bench, the model within 5 % (measured: +0.4 %)."""
     from host.driver import Accelerator
-    from tb.benchmarks.top import golden_for
+    from tb.benchmarks.top import golden_for, run_top_cases
 
     cfg = preset("u280")
     L, H, Hkv = 512, 4, 1
@@ -307,13 +349,7 @@ def test_top_layer_model_predicts_rtl_u280():
     job = Accelerator(cfg, None).plan(q, k, v)
     gold = golden_for(job)
     model = perf.top_layer_cycles(cfg, gold, L, H, Hkv, 30, job.sparsity.row_gamma > 0)
-    bdir = build_dir_for("fast_prefill_top", cfg)
-    bdir.mkdir(parents=True, exist_ok=True)
-    path, out = bdir / "u280-cases.pt", bdir / "u280-out.json"
-    out.unlink(missing_ok=True)
-    torch.save({"cases": [{"name": f"random-{L}", "job": job, "gold": gold, "status": 0}]}, path)
-    run("fast_prefill_top", cfg, "tb.test_top", testcase="test_cases", tag="u280",
-        extra_env={"TOP_CASES": str(path), "TOP_LAT": "30", "TOP_OUT": str(out)})
-    res = json.loads(out.read_text())[0]
+    res = run_top_cases(cfg, [{"name": f"random-{L}", "job": job, "gold": gold, "status": 0}],
+                        "u280", 30)[0]
     assert res["status"] == 0
     _check_top_runs([{"name": res["name"], "latency": 30, "model": model, "rtl": res["counters"]}])

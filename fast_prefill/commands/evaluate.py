@@ -46,7 +46,7 @@ def run(args) -> int:
         over = {"clock_mhz": args.clock_mhz} if args.clock_mhz is not None else {}
         if args.lanes is not None:
             over["head_lanes"] = args.lanes
-        cfg = preset("u280", **over)
+        cfg = preset(perf.U280_PRESET, **over)
         kw = {}
         if args.hbm_efficiency is not None:
             kw["hbm_efficiency"] = args.hbm_efficiency

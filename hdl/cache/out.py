@@ -34,12 +34,15 @@ from myhdl import Signal, always, always_comb, block, concat, intbv
 
 from hdl.common.fifo import kv_fifo
 
+#: slot words read ahead of the row converter (the default ``qdepth``)
+WORD_QUEUE_DEPTH = 4
+
 
 @block
 def kv_out(clk, rst, clr, abort, sv_empty, sv_dout, sv_pop, fetch_done,
            r1_en, r2_en, r_addr, r1_data, r2_data,
            o_valid, o_ready, o_data, o_kv, o_row, o_block, o_last,
-           served, emitted, stall, nbb, t1, t2, cb, bd, db, dw, qdepth=4):
+           served, emitted, stall, nbb, t1, t2, cb, bd, db, dw, qdepth=WORD_QUEUE_DEPTH):
     BUSB = db // 8
     KW = bd // BUSB
     WPS = 2 * KW

@@ -45,6 +45,7 @@ from hdl.common.fifo import kv_fifo
 MAX_Q_BURST = 16       # at most; also at most half the Q FIFO, so that it prefetches
 MAX_O_BURST = 16
 O_FIFO_DEPTH = 64
+Q_FIFO_BLOCKS = 2      # Q blocks the Q FIFO holds: the engine's and the next, prefetched
 
 
 def lane_params(cfg) -> dict:
@@ -53,7 +54,7 @@ def lane_params(cfg) -> dict:
     bus = cfg.axi_data_bits
     dw = 8 * D
     qwb = B * D // cfg.axi_bytes                 # bus words of one Q block
-    qd = 1 << max(1, (2 * qwb - 1).bit_length())  # Q FIFO: two blocks (prefetch of the next)
+    qd = 1 << max(1, (Q_FIFO_BLOCKS * qwb - 1).bit_length())  # Q FIFO (a power of two)
     return dict(w=w, B=B, D=D, bus=bus, dw=dw, rpw=max(1, bus // dw), wpr=max(1, dw // bus),
                 qwb=qwb, qd=qd, ow=D * 32 // bus, od=O_FIFO_DEPTH,
                 nbb=cfg.block_index_bits, NB=cfg.max_blocks)

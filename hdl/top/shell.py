@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hdl.config import AcceleratorConfig
+from hdl.config import AcceleratorConfig, num_blocks
 
 CTRL_ADDR_BITS = 8
 CTRL_DATA_BITS = 32
@@ -159,7 +159,7 @@ class Layout:
 
     @property
     def nb(self) -> int:
-        return -(-self.seq_len // self.block)
+        return num_blocks(self.seq_len, self.block)
 
     @property
     def nbp(self) -> int:

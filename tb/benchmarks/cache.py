@@ -36,6 +36,8 @@ import contextlib
 import os
 import sys
 
+from hdl.config import num_blocks
+
 DESCRIPTION = ("KV cache: HBM KV bytes / compulsory (none, LRU, liveness) on SmolLM2 and "
                "synthetic Llama-8B patterns; RTL counters vs golden")
 
@@ -175,7 +177,7 @@ def synthetic_rows(cfg, g: int, lengths, variants, seeds=(0,)) -> list[dict]:
 
     rows = []
     for L in lengths:
-        nb = -(-L // cfg.block)
+        nb = num_blocks(L, cfg.block)
         for label, fv, fs in variants:
             nv = max(1, min(nb, int(fv(L) if callable(fv) else fv)))
             ns = max(1, min(nb, int(fs(L) if callable(fs) else fs)))

@@ -19,6 +19,8 @@ quant, real_qk, random_qk.
 
 from __future__ import annotations
 
+from hdl.config import num_blocks
+
 DESCRIPTION = "index generator: cycles per KV group / ideal (2 passes), memories of the design"
 
 K_ADDR, Q_ADDR = 0x1000, 0x40000
@@ -71,7 +73,7 @@ def _group_image(name: str, qq, kq, cfg, kv: int, g: int | None, err: int):
     gg = H // kq.values.shape[0]
     g = gg if g is None else g
     B = cfg.block
-    nb = -(-L // B)
+    nb = num_blocks(L, B)
     heads = list(range(kv * gg, kv * gg + g))
     qg = QuantTensor(qq.values[heads], qq.scale_mant[heads], qq.scale_exp[heads], B)
     kg = QuantTensor(kq.values[kv:kv + 1], kq.scale_mant[kv:kv + 1], kq.scale_exp[kv:kv + 1], B)

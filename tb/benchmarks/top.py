@@ -19,17 +19,36 @@ compulsory, simulation speed.
       K twice and Q_last by the index generator; O and the index sets written once);
     * simulated cycles per second of wall time.
 
-Host-side helpers shared with tests/test_top.py and the demo (torch, no simulator):
+The layer job, shared with ``fast-prefill demo`` (fast_prefill/commands/demo.py prints its report):
+    run_top(cfg, layer, n_tokens, prompt, lat=30, waves=False, progress=True) -> dict
+
+Host-side helpers shared with tests/test_top.py, tests/test_perf.py and the calibration
+(tb/benchmarks/calibrate.py) (torch, no simulator):
     layer_tensors(layer, n_tokens, cfg, prompt) -> (q, k, v) float, cut to cfg.head_dim
     golden_for(job) -> dict (pattern, vertical, slash, o_int, o_float, cache stats per group)
     ideal_cycles(golden, cfg, L, pooled=False) -> dict   (compute bound per unit)
     bus_cycles(golden, cfg, L, pooled=False) -> dict     (bus bound per unit)
     unit_ideal(golden, cfg, L, pooled=False) -> dict     (per unit the larger of the two)
+    compulsory_bytes(job) -> dict                        (HBM bytes every run moves)
+    run_top_cases(cfg, cases, tag, lat=30) -> list[dict] (cases through tb/test_top.py)
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+from hdl.config import num_blocks
+from hdl.errors import UserError
+
 DESCRIPTION = "accelerator top: end-to-end cycles vs ideal unit cycles, HBM bytes vs compulsory, sim speed"
+#: SmolLM2-135M's layers (golden.smollm2)
+N_LAYERS = 30
 
 
 def layer_tensors(layer: int, n_tokens: int, cfg, prompt: str = "default"):
@@ -90,7 +109,7 @@ def ideal_cycles(gold: dict, cfg, L: int, pooled: bool = False) -> dict:
           group: the row stream needs every row's pooled bits before the cache starts).
     """
     B, D = cfg.block, cfg.head_dim
-    nb = -(-L // B)
+    nb = num_blocks(L, B)
     passes = gold["groups"]
     sig = sum(2 * len(gr["heads"]) * B * L * D / (cfg.lanes * cfg.macs_per_cycle) for gr in passes)
     attn = sum(2 * B * gr["union"] for gr in passes)
@@ -123,7 +142,7 @@ def bus_cycles(gold: dict, cfg, L: int, pooled: bool = False) -> dict:
     Returns the per-unit cycles and, under ``ports``, the attention's per-port totals.
     """
     B, D = cfg.block, cfg.head_dim
-    nb = -(-L // B)
+    nb = num_blocks(L, B)
     rows = nb * B
     bpc, bpc_w = port_bytes_per_cycle(cfg), port_bytes_per_cycle(cfg, write=True)
     sig = sum((2 * rows * D + n * B * D + ((n + 1) * rows * D if pooled else 0)) / bpc
@@ -162,6 +181,255 @@ def compulsory_bytes(job) -> dict:
     return {"read": rd, "write": wr}
 
 
+def run_top_cases(cfg, cases: list[dict], tag: str, lat: int = 30) -> list[dict]:
+    """Run ``cases`` (tb/test_top.py's case dicts: name, job, gold, status, ...) in one simulation
+    of the top at HBM latency ``lat``; the bench checks each against its gold and this returns
+    its results in order (name, status, counters, cycles, wall_s).  Files under the build
+    folder are named after ``tag`` (also the run's tag)."""
+    import torch
+
+    from tb.kit.runner import build_dir_for, run
+
+    bdir = build_dir_for("fast_prefill_top", cfg)
+    bdir.mkdir(parents=True, exist_ok=True)
+    path, out = bdir / f"{tag}-cases.pt", bdir / f"{tag}-out.json"
+    out.unlink(missing_ok=True)
+    torch.save({"cases": cases}, path)
+    run("fast_prefill_top", cfg, "tb.test_top", testcase="test_cases", tag=tag,
+        extra_env={"TOP_CASES": str(path), "TOP_LAT": str(lat), "TOP_OUT": str(out)})
+    return json.loads(out.read_text())
+
+
+# ---------------------------------------------------------------- the layer job
+@contextlib.contextmanager
+def _log_to(path: Path, bar: "_Bar"):
+    """Send everything written to file descriptors 1 and 2 (Verilator, make, the simulator) to
+    ``path``; the progress bar keeps writing to the terminal."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved1, saved2 = os.dup(1), os.dup(2)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    old_out = bar.out
+    bar.out = os.fdopen(os.dup(saved2), "w", buffering=1)
+    try:
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved1, 1)
+        os.dup2(saved2, 2)
+        for f in (fd, saved1, saved2):
+            os.close(f)
+        bar.out.close()
+        bar.out = old_out
+
+
+class _Bar:
+    """A one-line progress bar on stderr (stages, and the simulated cycles during the run)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.t0 = time.perf_counter()
+        self.out = sys.stderr
+
+    def show(self, stage: str, frac: float | None = None) -> None:
+        if not self.enabled:
+            return
+        el = time.perf_counter() - self.t0
+        bar = ""
+        if frac is not None:
+            n = int(30 * min(max(frac, 0.0), 1.0))
+            bar = f"[{'#' * n}{'.' * (30 - n)}] {100 * min(frac, 1.0):3.0f}% "
+        self.out.write(f"\r{bar}{stage:50.50s} {el:6.0f} s")
+        self.out.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            self.out.write("\n")
+
+
+def _range(verilog_text: str, name: str) -> str:
+    """``[msb:0]`` of a vector declared in the converted Verilog ('' for a single bit)."""
+    import re
+    m = re.search(rf"^\s*(?:input|output|reg|wire)\s+(?:signed\s+)?\[(\d+):0\]\s+{name}\s*;", verilog_text, re.M)
+    return f"[{m.group(1)}:0]" if m else ""
+
+
+def _gtkw(path: Path, wave: Path | None, verilog: Path) -> Path:
+    """A GTKWave save file with the key signals grouped (control, HBM ports, scheduler)."""
+    import re
+    text = verilog.read_text() if verilog.exists() else ""
+    groups = {"control": ["ap_clk", "ap_rst_n", "interrupt", "s_axi_control_awvalid", "s_axi_control_awaddr",
+                          "s_axi_control_wdata", "s_axi_control_arvalid", "s_axi_control_araddr",
+                          "s_axi_control_rdata"]}
+    for b in ("q", "idx", "kv", "o"):
+        sigs = [f"m_axi_{b}_arvalid", f"m_axi_{b}_arready", f"m_axi_{b}_araddr", f"m_axi_{b}_rvalid",
+                f"m_axi_{b}_rresp"]
+        if b == "o":
+            sigs = ["m_axi_o_awvalid", "m_axi_o_awaddr", "m_axi_o_wvalid", "m_axi_o_wready", "m_axi_o_bvalid",
+                    "m_axi_o_bresp"]
+        groups[f"HBM port {b}"] = sigs
+    internal = [n for n in ("top_sched0_state", "top_sched0_j", "top_sched0_hp", "top_sched0_gp",
+                            "top_sched0_err_code", "sig0_state",
+                            "grp_attn0_state") if re.search(rf"\b{n}\b", text)]
+    groups["scheduler and units"] = internal
+    lines = []
+    if wave is not None:
+        lines.append(f'[dumpfile] "{wave}"')
+    lines.append(f'[savefile] "{path}"')
+    for name, sigs in groups.items():
+        lines += ["@800200", f"-{name}", "@28"]
+        lines += [f"TOP.fast_prefill_top.{s}{_range(text, s)}" for s in sigs]
+        lines += ["@1000200", f"-{name}"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def run_top(cfg, layer: int, n_tokens: int, prompt, lat: int = 30, waves: bool = False,
+            progress: bool = True) -> dict:
+    """The layer job: SmolLM2 ``layer`` at ``n_tokens`` tokens of ``prompt`` through the top RTL.
+
+    Captures the layer (:func:`layer_tensors`), plans it with the host driver, computes the
+    golden results (:func:`golden_for`) and the ideals, builds the top with Verilator (cached;
+    the build times when this call built it), runs tb/test_top.py at HBM latency ``lat``
+    (``waves``: FST waves and a GTKWave save file) with a progress bar on stderr
+    (``progress``) and the tools' output in a log, and measures the dense run's KV traffic
+    with the same cache.  Returns the report dict that ``fast-prefill demo`` prints (pattern
+    density and recall, error vs dense attention, counters, cycles vs ideal, HBM bytes, cache
+    hits, the bit-exact verdict, wall times); ``fast-prefill bench top`` prints its table.
+    """
+    import torch
+
+    from host.driver import Accelerator
+    from golden.attention import dense_attention, relative_error
+    from golden.cache_sim import liveness, simulate_liveness
+    from golden.pattern import dense_pattern, recall
+    from hdl.convert import unsupported_reason
+    from tb.kit.runner import BenchFailure, build, build_dir_for
+    from tb.kit.runner import run as run_bench
+
+    reason = unsupported_reason("fast_prefill_top", cfg)
+    if reason:
+        raise UserError(f"--preset {cfg.name}: the top cannot be built for it yet ({reason})")
+    if not 0 <= layer < N_LAYERS:
+        raise UserError(f"--layer must lie in 0..{N_LAYERS - 1}, got {layer}")
+    if not 1 <= n_tokens <= cfg.max_seq_len:
+        raise UserError(f"--tokens must lie in 1..{cfg.max_seq_len} for preset {cfg.name}, got {n_tokens}")
+    bar = _Bar(progress)
+    t_start = time.perf_counter()
+    bar.show("capturing the layer (SmolLM2 forward, cached)")
+    q, k, v = layer_tensors(layer, n_tokens, cfg, prompt)
+    H, Hkv = q.shape[0], k.shape[0]
+    bar.show("quantising, layout, golden model")
+    acc = Accelerator(cfg, None)
+    job = acc.plan(q, k, v)
+    gold = golden_for(job)
+    g = H // Hkv
+    pooled = job.sparsity.row_gamma > 0
+    ideal = ideal_cycles(gold, cfg, n_tokens, pooled=pooled)
+    both = unit_ideal(gold, cfg, n_tokens, pooled=pooled)
+    bdir = build_dir_for("fast_prefill_top", cfg, waves)
+    bdir.mkdir(parents=True, exist_ok=True)
+    cases, out, dump, prog = (bdir / f"demo-{n}" for n in ("cases.pt", "out.json", "o.pt", "progress"))
+    for f in (out, dump, prog):
+        f.unlink(missing_ok=True)
+    torch.save({"cases": [{"name": f"layer{layer}-{n_tokens}", "job": job, "gold": gold, "status": 0,
+                           "dump": str(dump)}]}, cases)
+    log = bdir / "demo.log"
+    setup = time.perf_counter() - t_start
+    expect = 1.3 * both["total"] + 4000 * Hkv
+    stop = threading.Event()
+
+    def poll():
+        while not stop.wait(1.0):
+            try:
+                c = int(prog.read_text())
+            except (OSError, ValueError):
+                bar.show("converting and building the RTL (Verilator, cached)")
+                continue
+            bar.show(f"simulating: {c} cycles", c / expect)
+    th = threading.Thread(target=poll, daemon=True)
+    th.start()
+    t_sim = time.perf_counter()
+    verdict, detail = "bit-exact", ""
+    build_s: dict = {}
+    try:
+        with _log_to(log, bar):
+            try:
+                t_build = time.time()
+                times = build("fast_prefill_top", cfg, waves=waves) / "build-times.json"
+                if times.exists() and times.stat().st_mtime >= t_build:
+                    build_s = json.loads(times.read_text())   # built in this run (not cached)
+                res = run_bench("fast_prefill_top", cfg, "tb.test_top", testcase="test_cases", waves=waves,
+                                tag="demo", extra_env={"TOP_CASES": str(cases), "TOP_OUT": str(out),
+                                                       "TOP_LAT": str(lat), "TOP_PROGRESS": str(prog)})
+            finally:
+                stop.set()
+                th.join()
+    except BenchFailure as exc:
+        res, verdict, detail = None, "MISMATCH", str(exc)
+    sim_wall = time.perf_counter() - t_sim
+    bar.show("report", 1.0)
+    bar.done()
+    if not out.exists():
+        raise UserError(f"the simulation produced no results ({detail or 'log: ' + str(log)})")
+    r = json.loads(out.read_text())[0]
+    cnt = r["counters"]
+    o_int = torch.load(dump)["o_int"] if dump.exists() else gold["o_int"]
+    fi = job.inputs
+    o_float = (o_int.double() * fi.v_scale[torch.arange(H) // g][:, None, :] * 2.0 ** -cfg.o_frac_bits).float()
+    dense = dense_attention(q, k, v)
+    err = relative_error(o_float, dense)
+    pat = gold["pattern"]
+    rec = recall(pat, q, k)
+    # dense run's KV traffic: the same cache on the full causal pattern, per pass as the top runs it
+    dp = dense_pattern(H, n_tokens, cfg.block)
+    dense_kv = 0
+    dense_tiles_kv = 0
+    for hs in cfg.layer_passes(H, Hkv):
+        m = dp.mask[hs.start:hs.stop]
+        lv = liveness(m, sorted({c for h in hs for c in dp.vertical[h]}))
+        st = simulate_liveness(lv, cfg.tier1_blocks, cfg.tier2_blocks, cfg.kv_block_bytes, "liveness")
+        dense_kv += st.hbm_bytes
+        dense_tiles_kv += lv.accesses * 2 * cfg.kv_block_bytes
+    lay = job.layout
+    comp = compulsory_bytes(job)
+    accesses = cnt["cnt_hit1"] + cnt["cnt_hit2"] + cnt["cnt_miss"]
+    clk = cfg.clock_mhz * 1e6
+    qo = lay.q_bytes + lay.o_bytes
+    rep = {
+        "preset": cfg.name, "layer": layer, "tokens": n_tokens, "H": H, "Hkv": Hkv,
+        "block": cfg.block, "head_dim": cfg.head_dim, "lanes": cfg.lanes, "passes_per_group": len(cfg.head_passes(g)),
+        "clock_mhz": cfg.clock_mhz, "hbm_latency": lat,
+        "density": float(pat.mean_density()), "density_per_head": [float(x) for x in pat.density()],
+        "recall": float(rec.mean()), "recall_per_head": [float(x) for x in rec],
+        "rel_error_vs_dense": float(err.mean()), "rel_error_per_head": [float(x) for x in err],
+        "top": cnt, "cycles": {"total": cnt["cnt_cycles"], "index_generator": cnt["cnt_sig_cycles"],
+                               "attention": cnt["cnt_attn_cycles"],
+                               "other": cnt["cnt_cycles"] - cnt["cnt_sig_cycles"] - cnt["cnt_attn_cycles"]},
+        "ideal_cycles": ideal, "unit_ideal": both, "projected_ms": 1e3 * cnt["cnt_cycles"] / clk,
+        "hbm": {"read": cnt["cnt_rd_bytes"], "write": cnt["cnt_wr_bytes"], "kv": cnt["cnt_kv_bytes"],
+                "dense_kv_cached": dense_kv, "dense_kv_uncached": dense_tiles_kv,
+                "dense_total_cached": dense_kv + qo + lay.kv_bytes * 2,
+                "sparse_total": cnt["cnt_rd_bytes"] + cnt["cnt_wr_bytes"]},
+        "compulsory_bytes": comp,
+        "cache": {"accesses": accesses, "hit1": cnt["cnt_hit1"], "hit2": cnt["cnt_hit2"], "miss": cnt["cnt_miss"],
+                  "hit_rate": (cnt["cnt_hit1"] + cnt["cnt_hit2"]) / max(accesses, 1)},
+        "verdict": verdict, "detail": detail, "sim_wall_s": r["wall_s"], "setup_s": setup,
+        "total_wall_s": time.perf_counter() - t_start, "build_s": build_s,
+        "sim_cycles_per_s": r["cycles"] / max(r["wall_s"], 1e-9),
+        "waves": None, "gtkw": None, "log": str(log),
+    }
+    if waves and res is not None and res.waves_file is not None:
+        rep["waves"] = str(res.waves_file)
+        rep["gtkw"] = str(_gtkw(res.waves_file.with_suffix(".gtkw"), res.waves_file,
+                                bdir / "verilog" / "fast_prefill_top.v"))
+    return rep
+
+
+# ---------------------------------------------------------------- fast-prefill bench top
 def add_arguments(parser) -> None:
     parser.add_argument("--tokens", type=int, default=None, help="sequence length (default: 512 ci, 2048 smollm2)")
     parser.add_argument("--layer", type=int, default=3, help="SmolLM2 layer (default 3)")
@@ -170,8 +438,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from fast_prefill.commands.demo import run_top
-    from hdl.errors import UserError
     from hdl.config import ConfigError, preset
     try:
         cfg = preset(args.preset)
