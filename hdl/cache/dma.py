@@ -5,7 +5,7 @@ until the output has finished reading the slot's previous occupant
 (``served >= thr``), then reads the K block at ``k_base + block * B*D`` and the
 V block at ``v_base + block * B*D`` into the slot: words ``0 .. KW-1`` hold K,
 ``KW .. 2KW-1`` hold V (``KW = B*D / bus bytes``).  Each part is cut into INCR
-bursts of at most 256 beats that never cross a 4 KiB boundary.  Address
+bursts of at most 256 beats that never cross a 4 KiB boundary (hdl/common/burst_len.py).  Address
 requests run ahead of the data: up to ``bursts`` bursts are outstanding.
 
 An error response (``rresp`` SLVERR or DECERR, or a beat with an ID other than
@@ -33,6 +33,8 @@ from __future__ import annotations
 
 from myhdl import Signal, always, always_comb, block, concat, enum, intbv
 
+from hdl.cache.slot_addr import kv_slot_addr, slot_geometry
+from hdl.common.burst_len import axi_burst_len
 from hdl.common.fifo import kv_fifo
 
 
@@ -47,29 +49,36 @@ def kv_dma(clk, rst, clr, k_base, v_base, fq_empty, fq_dout, fq_pop, served,
            m_axi_rready,
            w1_en, w2_en, w_addr, w_data, fetch_done, nbytes, err, idle,
            nbb, t1, t2, cb, bd, ab, db, bursts=4):
-    BUSB = db // 8
-    KW = bd // BUSB                      # words of one K (or V) block
-    WPS = 2 * KW                         # words per slot
-    LBD, LBUS, LWPS = _log2(bd), _log2(BUSB), _log2(WPS)
-    S = t1 + t2
-    SB = max(1, (S - 1).bit_length())
-    TAW = max(1, (max(t1, t2) * WPS - 1).bit_length())
-    BW = 2 + TAW                         # burst entry: {last_of_fetch, tier2, word address}
+    bus_bytes = db // 8
+    geo = slot_geometry(t1, t2, bd, db)
+    words_per_block, slot_bits = geo["words_per_block"], geo["slot_bits"]
+    tier_addr_bits = geo["tier_addr_bits"]
+    log_block_bytes, log_bus_bytes = _log2(bd), _log2(bus_bytes)
+    entry_bits = 2 + tier_addr_bits      # burst entry: {last_of_fetch, tier2, word address}
     St = enum("IDLE", "SETUP", "AR")
     state = Signal(St.IDLE)
 
+    # the fetch at the head of the queue: {thr, slot, block}, and where its slot lives
+    fq_slot = fq_dout(slot_bits + nbb, nbb)
+    slot_tier2, slot_base = Signal(bool(0)), Signal(intbv(0)[tier_addr_bits:])
+    place = kv_slot_addr(fq_slot, slot_tier2, slot_base, t1=t1, words_per_slot=geo["words_per_slot"])
+
     f_blk = Signal(intbv(0)[nbb:])
-    part = Signal(bool(0))
+    part = Signal(bool(0))               # 0: the K block, 1: the V block
     tier2 = Signal(bool(0))
     addr = Signal(intbv(0)[ab:])
-    left = Signal(intbv(0, min=0, max=KW + 1))
-    waddr = Signal(intbv(0)[TAW:])
+    left = Signal(intbv(0, min=0, max=words_per_block + 1))
+    waddr = Signal(intbv(0)[tier_addr_bits:])
     blen = Signal(intbv(0, min=0, max=257))
+    burst = Signal(intbv(0, min=0, max=257))
+    length = axi_burst_len(addr, left, burst, beat_bytes=bus_bytes, max_burst=256)
 
+    # bursts in flight, in order: where their beats go
     b_push, b_pop, b_empty = (Signal(bool(0)) for _ in range(3))
-    b_din, b_dout = Signal(intbv(0)[BW:]), Signal(intbv(0)[BW:])
+    b_din, b_dout = Signal(intbv(0)[entry_bits:]), Signal(intbv(0)[entry_bits:])
     b_count = Signal(intbv(0, min=0, max=bursts + 1))
-    bq = kv_fifo(clk, rst, clr, b_push, b_din, b_pop, b_dout, None, b_empty, b_count, bursts, BW)
+    bq = kv_fifo(clk, rst, clr, b_push, b_din, b_pop, b_dout, None, b_empty, b_count, bursts,
+                 entry_bits)
 
     rcnt = Signal(intbv(0, min=0, max=257))
     ndone = Signal(intbv(0)[cb:])
@@ -81,13 +90,13 @@ def kv_dma(clk, rst, clr, k_base, v_base, fq_empty, fq_dout, fq_pop, served,
     @always_comb
     def comb():
         m_axi_arid.next = 0
-        m_axi_arsize.next = LBUS
+        m_axi_arsize.next = log_bus_bytes
         m_axi_arburst.next = 1
         m_axi_rready.next = not b_empty
         beat.next = m_axi_rvalid and not b_empty
         b_pop.next = m_axi_rvalid and not b_empty and m_axi_rlast
         start_ok.next = (state == St.IDLE and not fq_empty and not err_r
-                         and served >= fq_dout[cb + SB + nbb:SB + nbb])
+                         and served >= fq_dout[cb + slot_bits + nbb:slot_bits + nbb])
         fetch_done.next = ndone
         nbytes.next = nb_bytes
         err.next = err_r
@@ -99,33 +108,25 @@ def kv_dma(clk, rst, clr, k_base, v_base, fq_empty, fq_dout, fq_pop, served,
 
     @always_comb
     def wport():
-        w1_en.next = beat and not b_dout[TAW]
-        w2_en.next = beat and b_dout[TAW]
-        w_addr.next = (b_dout[TAW:] + rcnt) % (1 << TAW)
+        w1_en.next = beat and not b_dout[tier_addr_bits]
+        w2_en.next = beat and b_dout[tier_addr_bits]
+        w_addr.next = (b_dout[tier_addr_bits:] + rcnt) % (1 << tier_addr_bits)
         w_data.next = m_axi_rdata
 
     @always(clk.posedge)
     def issue():
-        slot = intbv(0)[SB:]
-        to4k = intbv(0, min=0, max=4097)
-        n = intbv(0, min=0, max=4097)
         b_push.next = 0
         if rst or clr:
             state.next = St.IDLE
             m_axi_arvalid.next = 0
         elif state == St.IDLE:
             if start_ok:
-                slot[:] = fq_dout[SB + nbb:nbb]
                 f_blk.next = fq_dout[nbb:]
-                addr.next = k_base + (fq_dout[nbb:] << LBD)
-                left.next = KW
+                addr.next = k_base + (fq_dout[nbb:] << log_block_bytes)
+                left.next = words_per_block
                 part.next = 0
-                if slot < t1:
-                    tier2.next = 0
-                    waddr.next = slot << LWPS
-                else:
-                    tier2.next = 1
-                    waddr.next = (slot - t1) << LWPS
+                tier2.next = slot_tier2
+                waddr.next = slot_base
                 state.next = St.SETUP
         elif state == St.SETUP:
             if err_r:
@@ -133,22 +134,16 @@ def kv_dma(clk, rst, clr, k_base, v_base, fq_empty, fq_dout, fq_pop, served,
             elif b_count + b_push < bursts:
                 # b_push is registered: the previous burst's entry may still be on its way
                 # into the queue (checking only "not full" lost it with 4 bursts in flight)
-                to4k[:] = 4096 - addr[12:]
-                n[:] = to4k >> LBUS
-                if left < n:
-                    n[:] = left
-                if n > 256:
-                    n[:] = 256
-                blen.next = n
+                blen.next = burst
                 m_axi_araddr.next = addr
-                m_axi_arlen.next = n - 1
+                m_axi_arlen.next = burst - 1
                 m_axi_arvalid.next = 1
                 state.next = St.AR
         elif state == St.AR:
             if m_axi_arready:
                 m_axi_arvalid.next = 0
                 b_push.next = 1
-                addr.next = addr + (blen << LBUS)
+                addr.next = addr + (blen << log_bus_bytes)
                 waddr.next = waddr + blen
                 left.next = left - blen
                 if left == blen and part:
@@ -159,8 +154,8 @@ def kv_dma(clk, rst, clr, k_base, v_base, fq_empty, fq_dout, fq_pop, served,
                     state.next = St.SETUP
                     if left == blen:
                         part.next = 1
-                        left.next = KW
-                        addr.next = v_base + (f_blk << LBD)
+                        left.next = words_per_block
+                        addr.next = v_base + (f_blk << log_block_bytes)
 
     @always(clk.posedge)
     def receive():
@@ -170,14 +165,14 @@ def kv_dma(clk, rst, clr, k_base, v_base, fq_empty, fq_dout, fq_pop, served,
             nb_bytes.next = 0
             err_r.next = 0
         elif beat:
-            nb_bytes.next = nb_bytes + BUSB
+            nb_bytes.next = nb_bytes + bus_bytes
             if m_axi_rresp != 0 or m_axi_rid != 0:
                 err_r.next = 1
             if m_axi_rlast:
                 rcnt.next = 0
-                if b_dout[TAW + 1]:
+                if b_dout[tier_addr_bits + 1]:
                     ndone.next = ndone + 1
             else:
                 rcnt.next = rcnt + 1
 
-    return bq, comb, pop, wport, issue, receive
+    return bq, place, length, comb, pop, wport, issue, receive

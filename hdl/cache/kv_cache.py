@@ -97,14 +97,14 @@ def kv_cache(clk, rst, start, seq_len, k_base, v_base,
              dec_valid, dec_hit, dec_slot, dec_evict, dec_victim, dec_freed, cfg):
     p = params(cfg)
     nbb, t1, t2, cb, depth = p["nbb"], p["t1"], p["t2"], p["cb"], p["depth"]
-    SB, wps, db = p["slot_bits"], p["wps"], p["db"]
-    LB = (cfg.block - 1).bit_length()
-    TA1 = max(1, (t1 * wps - 1).bit_length())
-    TA2 = max(1, (t2 * wps - 1).bit_length())
-    TAW = max(TA1, TA2)
-    SVW = cb + 2 * nbb + SB
-    FQW = cb + SB + nbb
-    BUSMASK = p["bus_bytes"] - 1
+    slot_bits, wps, db = p["slot_bits"], p["wps"], p["db"]
+    log_block = (cfg.block - 1).bit_length()
+    tier1_addr_bits = max(1, (t1 * wps - 1).bit_length())
+    tier2_addr_bits = max(1, (t2 * wps - 1).bit_length())
+    tier_addr_bits = max(tier1_addr_bits, tier2_addr_bits)
+    serve_bits = cb + 2 * nbb + slot_bits      # serve entry {fetch_seq, block, row, slot}
+    fetch_bits = cb + slot_bits + nbb          # fetch entry {thr, slot, block}
+    bus_mask = p["bus_bytes"] - 1
 
     St = enum("IDLE", "CLEAR", "RUN", "DRAIN", "DONE")
     state = Signal(St.IDLE)
@@ -126,15 +126,15 @@ def kv_cache(clk, rst, start, seq_len, k_base, v_base,
 
     # queues
     sv_push, sv_full, sv_empty, sv_pop = (Signal(bool(0)) for _ in range(4))
-    sv_din, sv_dout = Signal(intbv(0)[SVW:]), Signal(intbv(0)[SVW:])
+    sv_din, sv_dout = Signal(intbv(0)[serve_bits:]), Signal(intbv(0)[serve_bits:])
     sv_count = Signal(intbv(0, min=0, max=SERVE_DEPTH + 1))
     svq = kv_fifo(clk, rst, clr, sv_push, sv_din, sv_pop, sv_dout, None, sv_empty, sv_count,
-                  SERVE_DEPTH, SVW)
+                  SERVE_DEPTH, serve_bits)
     fq_push, fq_full, fq_empty, fq_pop = (Signal(bool(0)) for _ in range(4))
-    fq_din, fq_dout = Signal(intbv(0)[FQW:]), Signal(intbv(0)[FQW:])
+    fq_din, fq_dout = Signal(intbv(0)[fetch_bits:]), Signal(intbv(0)[fetch_bits:])
     fq_count = Signal(intbv(0, min=0, max=FETCH_DEPTH + 1))
     fq = kv_fifo(clk, rst, clr, fq_push, fq_din, fq_pop, fq_dout, None, fq_empty, fq_count,
-                 FETCH_DEPTH, FQW)
+                 FETCH_DEPTH, fetch_bits)
 
     hits1, hits2, misses = (Signal(intbv(0)[32:]) for _ in range(3))
     slots = kv_slots(clk, rst, clr, abort, f_valid, f_ready, f_row, f_block, f_vert, f_has, f_next,
@@ -144,11 +144,11 @@ def kv_cache(clk, rst, start, seq_len, k_base, v_base,
 
     # tier memories: one write port (DMA), one read port (output)
     w1_en, w2_en, r1_en, r2_en = (Signal(bool(0)) for _ in range(4))
-    w_addr, r_addr = Signal(intbv(0)[TAW:]), Signal(intbv(0)[TAW:])
+    w_addr, r_addr = Signal(intbv(0)[tier_addr_bits:]), Signal(intbv(0)[tier_addr_bits:])
     w_data = Signal(intbv(0)[db:])
     r1_data, r2_data = Signal(intbv(0)[db:]), Signal(intbv(0)[db:])
-    w1_addr, r1_addr = Signal(intbv(0)[TA1:]), Signal(intbv(0)[TA1:])
-    w2_addr, r2_addr = Signal(intbv(0)[TA2:]), Signal(intbv(0)[TA2:])
+    w1_addr, r1_addr = Signal(intbv(0)[tier1_addr_bits:]), Signal(intbv(0)[tier1_addr_bits:])
+    w2_addr, r2_addr = Signal(intbv(0)[tier2_addr_bits:]), Signal(intbv(0)[tier2_addr_bits:])
     tier1 = kv_ram(clk, w1_en, w1_addr, w_data, r1_en, r1_addr, r1_data, t1 * wps, db)
     tier2 = kv_ram(clk, w2_en, w2_addr, w_data, r2_en, r2_addr, r2_data, t2 * wps, db)
 
@@ -175,10 +175,10 @@ def kv_cache(clk, rst, start, seq_len, k_base, v_base,
 
     @always_comb
     def addrs():
-        w1_addr.next = w_addr[TA1:]
-        w2_addr.next = w_addr[TA2:]
-        r1_addr.next = r_addr[TA1:]
-        r2_addr.next = r_addr[TA2:]
+        w1_addr.next = w_addr[tier1_addr_bits:]
+        w2_addr.next = w_addr[tier2_addr_bits:]
+        r1_addr.next = r_addr[tier1_addr_bits:]
+        r2_addr.next = r_addr[tier2_addr_bits:]
 
     @always_comb
     def outs():
@@ -215,13 +215,13 @@ def kv_cache(clk, rst, start, seq_len, k_base, v_base,
                 state.next = St.DONE
         elif start:
             cycles.next = 0
-            if (seq_len == 0 or seq_len > cfg.max_seq_len or (k_base & BUSMASK) != 0
-                    or (v_base & BUSMASK) != 0):
+            if (seq_len == 0 or seq_len > cfg.max_seq_len or (k_base & bus_mask) != 0
+                    or (v_base & bus_mask) != 0):
                 st.next = ERR_PARAM
                 state.next = St.DONE
             else:
                 st.next = 0
-                nb.next = (seq_len + cfg.block - 1) >> LB
+                nb.next = (seq_len + cfg.block - 1) >> log_block
                 kb.next = k_base
                 vb.next = v_base
                 state.next = St.CLEAR

@@ -42,23 +42,23 @@ from hdl.cache.ram import kv_ram
 def kv_liveness(clk, rst, clr, abort, nb, in_valid, in_ready, in_row, in_block, in_vert, in_last,
                 f_valid, f_ready, f_row, f_block, f_vert, f_has_next, f_next, n_acc, bad, fwd_done,
                 nbb, depth):
-    NB = 1 << nbb
-    AB = (depth - 1).bit_length()
-    EW = 2 * nbb + 1                      # entry: {vert, row, block}
-    XW = nbb + 1                          # next-use entry: {has_next, next_row}
+    n_blocks = 1 << nbb
+    addr_bits = (depth - 1).bit_length()
+    entry_bits = 2 * nbb + 1              # entry: {vert, row, block}
+    next_bits = nbb + 1                   # next-use entry: {has_next, next_row}
     St = enum("IDLE", "LOAD", "DISCARD", "BACK", "FWD", "DONE")
     state = Signal(St.IDLE)
 
     # index memory and next-use memory
     e_we, e_re, x_we, x_re = (Signal(bool(0)) for _ in range(4))
-    e_waddr, e_raddr, x_waddr, x_raddr = (Signal(intbv(0)[AB:]) for _ in range(4))
-    e_wdata, e_rdata = Signal(intbv(0)[EW:]), Signal(intbv(0)[EW:])
-    x_wdata, x_rdata = Signal(intbv(0)[XW:]), Signal(intbv(0)[XW:])
-    emem = kv_ram(clk, e_we, e_waddr, e_wdata, e_re, e_raddr, e_rdata, depth, EW)
-    xmem = kv_ram(clk, x_we, x_waddr, x_wdata, x_re, x_raddr, x_rdata, depth, XW)
+    e_waddr, e_raddr, x_waddr, x_raddr = (Signal(intbv(0)[addr_bits:]) for _ in range(4))
+    e_wdata, e_rdata = Signal(intbv(0)[entry_bits:]), Signal(intbv(0)[entry_bits:])
+    x_wdata, x_rdata = Signal(intbv(0)[next_bits:]), Signal(intbv(0)[next_bits:])
+    emem = kv_ram(clk, e_we, e_waddr, e_wdata, e_re, e_raddr, e_rdata, depth, entry_bits)
+    xmem = kv_ram(clk, x_we, x_waddr, x_wdata, x_re, x_raddr, x_rdata, depth, next_bits)
 
-    seen_v = Signal(intbv(0)[NB:])
-    seen_row = [Signal(intbv(0)[nbb:]) for _ in range(NB)]
+    seen_v = Signal(intbv(0)[n_blocks:])
+    seen_row = [Signal(intbv(0)[nbb:]) for _ in range(n_blocks)]
 
     n = Signal(intbv(0, min=0, max=depth + 1))
     first = Signal(bool(1))
@@ -67,7 +67,7 @@ def kv_liveness(clk, rst, clr, abort, nb, in_valid, in_ready, in_row, in_block, 
     # backward pass: read address, and the address whose data is on e_rdata
     ra = Signal(intbv(0, min=-1, max=depth))
     pv = Signal(bool(0))
-    pa = Signal(intbv(0)[AB:])
+    pa = Signal(intbv(0)[addr_bits:])
     # forward pass
     fa = Signal(intbv(0, min=0, max=depth + 1))
     fv = Signal(bool(0))
@@ -82,16 +82,16 @@ def kv_liveness(clk, rst, clr, abort, nb, in_valid, in_ready, in_row, in_block, 
     def ports():
         # write index entries while loading; read them back in either pass
         e_we.next = state == St.LOAD and in_valid
-        e_waddr.next = n[AB:]
+        e_waddr.next = n[addr_bits:]
         e_wdata.next = concat(in_vert, in_row, in_block)
         if state == St.BACK:
             e_re.next = ra >= 0
-            e_raddr.next = ra[AB:]
+            e_raddr.next = ra[addr_bits:]
         else:
             e_re.next = adv and fa < n
-            e_raddr.next = fa[AB:]
+            e_raddr.next = fa[addr_bits:]
         x_re.next = adv and fa < n
-        x_raddr.next = fa[AB:]
+        x_raddr.next = fa[addr_bits:]
         x_we.next = state == St.BACK and pv
         x_waddr.next = pa
         x_wdata.next = concat(seen_v[e_rdata[nbb:]], seen_row[e_rdata[nbb:]])
@@ -107,21 +107,18 @@ def kv_liveness(clk, rst, clr, abort, nb, in_valid, in_ready, in_row, in_block, 
     @always(clk.posedge)
     def fsm():
         ok = bool(0)
-        if rst:
-            state.next = St.IDLE
+        if rst or clr:
             n.next = 0
             bad.next = 0
             fv.next = 0
             pv.next = 0
-        elif clr:
-            state.next = St.LOAD
-            n.next = 0
-            first.next = 1
-            bad.next = 0
-            seen_v.next = 0
-            fv.next = 0
-            pv.next = 0
-            fa.next = 0
+            if rst:
+                state.next = St.IDLE
+            else:
+                state.next = St.LOAD
+                first.next = 1
+                seen_v.next = 0
+                fa.next = 0
         elif abort and state != St.IDLE and state != St.LOAD and state != St.DISCARD:
             fv.next = 0
             state.next = St.DONE
@@ -147,7 +144,7 @@ def kv_liveness(clk, rst, clr, abort, nb, in_valid, in_ready, in_row, in_block, 
         elif state == St.BACK:
             # cycle k reads address ra; cycle k+1 sees its data and writes its next use
             pv.next = ra >= 0
-            pa.next = ra[AB:]
+            pa.next = ra[addr_bits:]
             if ra >= 0:
                 ra.next = ra - 1
             if pv:

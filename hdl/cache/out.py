@@ -5,8 +5,8 @@ head entry starts once the DMA has completed ``fetch_seq`` fetches; its
 ``2 * KW`` words are read from the tier memory holding the slot, one per cycle,
 into a small word queue (credit-counted so a read never overflows it), and the
 converter turns words into token rows of ``D`` int8: ``B`` K rows, then ``B``
-V rows.  When a row is narrower than a bus word each word gives ``P`` rows;
-when it is wider, ``Q`` words are gathered into one row.
+V rows.  When a row is narrower than a bus word each word gives several rows;
+when it is wider, several words are gathered into one row.
 
 ``served`` counts the accesses whose reads have all been issued: from then on
 the DMA may overwrite the slot (the read register has the old word).
@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from myhdl import Signal, always, always_comb, block, concat, intbv
 
+from hdl.cache.slot_addr import kv_slot_addr, slot_geometry
 from hdl.common.fifo import kv_fifo
 
 #: slot words read ahead of the row converter (the default ``qdepth``)
@@ -43,42 +44,42 @@ def kv_out(clk, rst, clr, abort, sv_empty, sv_dout, sv_pop, fetch_done,
            r1_en, r2_en, r_addr, r1_data, r2_data,
            o_valid, o_ready, o_data, o_kv, o_row, o_block, o_last,
            served, emitted, stall, nbb, t1, t2, cb, bd, db, dw, qdepth=WORD_QUEUE_DEPTH):
-    BUSB = db // 8
-    KW = bd // BUSB
-    WPS = 2 * KW
-    LWPS = (WPS - 1).bit_length()
-    S = t1 + t2
-    SB = max(1, (S - 1).bit_length())
-    TAW = max(1, (max(t1, t2) * WPS - 1).bit_length())
-    P = max(1, db // dw)                    # rows per word
-    Q = max(1, dw // db)                    # words per row
-    TW = 2 + 2 * nbb                        # word tags: {last word, kv, block, row}
-    QW = TW + db
-    QB = (qdepth - 1).bit_length() + 1
+    geo = slot_geometry(t1, t2, bd, db)
+    words_per_block, words_per_slot = geo["words_per_block"], geo["words_per_slot"]
+    slot_bits, tier_addr_bits = geo["slot_bits"], geo["tier_addr_bits"]
+    rows_per_word = max(1, db // dw)
+    words_per_row = max(1, dw // db)
+    tag_bits = 2 + 2 * nbb                  # word tags: {last word, kv, block, row}
+    entry_bits = tag_bits + db
+
+    # the serve entry at the head of the queue: {fetch_seq, block, row, slot}; where its slot lives
+    sv_slot = sv_dout(slot_bits, 0)
+    slot_tier2, slot_base = Signal(bool(0)), Signal(intbv(0)[tier_addr_bits:])
+    place = kv_slot_addr(sv_slot, slot_tier2, slot_base, t1=t1, words_per_slot=words_per_slot)
 
     busy = Signal(bool(0))
-    wc = Signal(intbv(0, min=0, max=WPS + 1))
-    base = Signal(intbv(0)[TAW:])
+    wc = Signal(intbv(0, min=0, max=words_per_slot + 1))
+    base = Signal(intbv(0)[tier_addr_bits:])
     tier2 = Signal(bool(0))
     t_row, t_blk = Signal(intbv(0)[nbb:]), Signal(intbv(0)[nbb:])
     issue = Signal(bool(0))
     inflight = Signal(bool(0))
     in_tier2 = Signal(bool(0))
-    in_tags = Signal(intbv(0)[TW:])
+    in_tags = Signal(intbv(0)[tag_bits:])
     start = Signal(bool(0))
     nserved = Signal(intbv(0)[cb:])
     nemit = Signal(intbv(0)[cb:])
     nstall = Signal(intbv(0)[32:])
 
     q_push, q_pop, q_empty = (Signal(bool(0)) for _ in range(3))
-    q_din, q_dout = Signal(intbv(0)[QW:]), Signal(intbv(0)[QW:])
+    q_din, q_dout = Signal(intbv(0)[entry_bits:]), Signal(intbv(0)[entry_bits:])
     q_count = Signal(intbv(0, min=0, max=qdepth + 1))
-    wq = kv_fifo(clk, rst, clr, q_push, q_din, q_pop, q_dout, None, q_empty, q_count, qdepth, QW)
+    wq = kv_fifo(clk, rst, clr, q_push, q_din, q_pop, q_dout, None, q_empty, q_count, qdepth, entry_bits)
 
     @always_comb
     def control():
         start.next = (not busy and not sv_empty and not abort
-                      and fetch_done >= sv_dout[cb + 2 * nbb + SB:2 * nbb + SB])
+                      and fetch_done >= sv_dout[cb + 2 * nbb + slot_bits:2 * nbb + slot_bits])
         issue.next = busy and not abort and q_count + inflight < qdepth
 
     @always_comb
@@ -86,7 +87,7 @@ def kv_out(clk, rst, clr, abort, sv_empty, sv_dout, sv_pop, fetch_done,
         sv_pop.next = start
         r1_en.next = issue and not tier2
         r2_en.next = issue and tier2
-        r_addr.next = (base + wc) % (1 << TAW)
+        r_addr.next = (base + wc) % (1 << tier_addr_bits)
         q_push.next = inflight
         if in_tier2:
             q_din.next = concat(in_tags, r2_data)
@@ -98,11 +99,10 @@ def kv_out(clk, rst, clr, abort, sv_empty, sv_dout, sv_pop, fetch_done,
 
     @always(clk.posedge)
     def reader():
-        slot = intbv(0)[SB:]
         inflight.next = issue
         in_tier2.next = tier2
         if issue:
-            in_tags.next = concat(wc == WPS - 1, wc >= KW, t_blk, t_row)
+            in_tags.next = concat(wc == words_per_slot - 1, wc >= words_per_block, t_blk, t_row)
         if rst or clr:
             busy.next = 0
             inflight.next = 0
@@ -112,25 +112,20 @@ def kv_out(clk, rst, clr, abort, sv_empty, sv_dout, sv_pop, fetch_done,
             if not busy and not sv_empty and not abort and not start:
                 nstall.next = nstall + 1
             if start:
-                slot[:] = sv_dout[SB:]
-                t_row.next = sv_dout[nbb + SB:SB]
-                t_blk.next = sv_dout[2 * nbb + SB:nbb + SB]
-                if slot < t1:
-                    tier2.next = 0
-                    base.next = slot << LWPS
-                else:
-                    tier2.next = 1
-                    base.next = (slot - t1) << LWPS
+                t_row.next = sv_dout[nbb + slot_bits:slot_bits]
+                t_blk.next = sv_dout[2 * nbb + slot_bits:nbb + slot_bits]
+                tier2.next = slot_tier2
+                base.next = slot_base
                 wc.next = 0
                 busy.next = 1
             elif issue:
-                if wc == WPS - 1:
+                if wc == words_per_slot - 1:
                     busy.next = 0
                     nserved.next = nserved + 1
                 wc.next = wc + 1
 
-    if Q == 1:
-        piece = Signal(intbv(0, min=0, max=P))
+    if words_per_row == 1:
+        piece = Signal(intbv(0, min=0, max=rows_per_word))
         obeat = Signal(bool(0))
 
         @always_comb
@@ -142,9 +137,9 @@ def kv_out(clk, rst, clr, abort, sv_empty, sv_dout, sv_pop, fetch_done,
             o_row.next = q_dout[db + nbb:db]
             o_block.next = q_dout[db + 2 * nbb:db + nbb]
             o_kv.next = q_dout[db + 2 * nbb]
-            o_last.next = q_dout[db + 2 * nbb + 1] and piece == P - 1
+            o_last.next = q_dout[db + 2 * nbb + 1] and piece == rows_per_word - 1
             obeat.next = not q_empty and not abort and o_ready
-            q_pop.next = not q_empty and not abort and o_ready and piece == P - 1
+            q_pop.next = not q_empty and not abort and o_ready and piece == rows_per_word - 1
 
         @always(clk.posedge)
         def count():
@@ -152,27 +147,27 @@ def kv_out(clk, rst, clr, abort, sv_empty, sv_dout, sv_pop, fetch_done,
                 piece.next = 0
                 nemit.next = 0
             elif obeat:
-                if piece == P - 1:
+                if piece == rows_per_word - 1:
                     piece.next = 0
                     if q_dout[db + 2 * nbb + 1]:
                         nemit.next = nemit + 1
                 else:
                     piece.next = piece + 1
 
-        return wq, control, ports, reader, convert, count
+        return wq, place, control, ports, reader, convert, count
 
-    # Q > 1: gather Q words into one row
+    # a row of several words: gather them
     gath = Signal(intbv(0)[dw:])
-    qi = Signal(intbv(0, min=0, max=Q))
+    qi = Signal(intbv(0, min=0, max=words_per_row))
     ov = Signal(bool(0))
-    o_tags = Signal(intbv(0)[TW:])
+    o_tags = Signal(intbv(0)[tag_bits:])
     load = Signal(bool(0))
     take = Signal(bool(0))
 
     @always_comb
     def gather_ctl():
-        load.next = not q_empty and not abort and qi == Q - 1 and (not ov or o_ready)
-        take.next = not q_empty and not abort and qi < Q - 1
+        load.next = not q_empty and not abort and qi == words_per_row - 1 and (not ov or o_ready)
+        take.next = not q_empty and not abort and qi < words_per_row - 1
         o_valid.next = ov and not abort
         o_row.next = o_tags[nbb:]
         o_block.next = o_tags[2 * nbb:nbb]
@@ -204,8 +199,8 @@ def kv_out(clk, rst, clr, abort, sv_empty, sv_dout, sv_pop, fetch_done,
                 g[:] = gath
                 g[:] = (g >> db) | (q_dout[db:] << (dw - db))
                 o_data.next = g
-                o_tags.next = q_dout[QW:db]
+                o_tags.next = q_dout[entry_bits:db]
                 ov.next = 1
                 qi.next = 0
 
-    return wq, control, ports, reader, gather_ctl, gather_pop, gather
+    return wq, place, control, ports, reader, gather_ctl, gather_pop, gather

@@ -43,22 +43,21 @@ def kv_slots(clk, rst, clr, abort, f_valid, f_ready, f_row, f_block, f_vert, f_h
              sv_push, sv_din, sv_full, fq_push, fq_din, fq_full,
              dec_valid, dec_hit, dec_slot, dec_evict, dec_victim, dec_freed,
              hits1, hits2, misses, nbb, t1, t2, cb, w):
-    NB = 1 << nbb
-    S = t1 + t2
-    SB = max(1, (S - 1).bit_length())
-    KB = 2 * nbb
-    CH = -(-S // w)                            # search chunks
-    CHB = max(1, CH.bit_length())
+    n_blocks = 1 << nbb
+    n_slots = t1 + t2
+    slot_bits = max(1, (n_slots - 1).bit_length())
+    key_bits = 2 * nbb
+    chunks = -(-n_slots // w)                  # victim search: w slots per cycle
     St = enum("TAKE", "DECIDE", "SEARCH")
     state = Signal(St.TAKE)
 
-    pres = Signal(intbv(0)[NB:])
-    where = [Signal(intbv(0)[SB:]) for _ in range(NB)]
-    sval = Signal(intbv(0)[S:])                # slot holds a live block
-    sused = Signal(intbv(0)[S:])               # slot was read in this run (sthr valid)
-    sblk = [Signal(intbv(0)[nbb:]) for _ in range(S)]
-    skey = [Signal(intbv(0)[KB:]) for _ in range(S)]
-    sthr = [Signal(intbv(0)[cb:]) for _ in range(S)]
+    pres = Signal(intbv(0)[n_blocks:])
+    where = [Signal(intbv(0)[slot_bits:]) for _ in range(n_blocks)]
+    sval = Signal(intbv(0)[n_slots:])                # slot holds a live block
+    sused = Signal(intbv(0)[n_slots:])               # slot was read in this run (sthr valid)
+    sblk = [Signal(intbv(0)[nbb:]) for _ in range(n_slots)]
+    skey = [Signal(intbv(0)[key_bits:]) for _ in range(n_slots)]
+    sthr = [Signal(intbv(0)[cb:]) for _ in range(n_slots)]
 
     # the access being decided
     a_row, a_blk, a_next = (Signal(intbv(0)[nbb:]) for _ in range(3))
@@ -69,24 +68,24 @@ def kv_slots(clk, rst, clr, abort, f_valid, f_ready, f_row, f_block, f_vert, f_h
 
     # free-slot priority encoders and the search registers
     free1_ok, free2_ok = Signal(bool(0)), Signal(bool(0))
-    free1, free2 = Signal(intbv(0)[SB:]), Signal(intbv(0)[SB:])
-    chunk = Signal(intbv(0, min=0, max=CH + 1))
-    best_key = Signal(intbv(0)[KB:])
-    best_slot = Signal(intbv(0)[SB:])
+    free1, free2 = Signal(intbv(0)[slot_bits:]), Signal(intbv(0)[slot_bits:])
+    chunk = Signal(intbv(0, min=0, max=chunks + 1))
+    best_key = Signal(intbv(0)[key_bits:])
+    best_slot = Signal(intbv(0)[slot_bits:])
     best_ok = Signal(bool(0))
 
     @always_comb
     def encoders():
         ok1 = bool(0)
         ok2 = bool(0)
-        s1 = intbv(0)[SB:]
-        s2 = intbv(0)[SB:]
+        s1 = intbv(0)[slot_bits:]
+        s2 = intbv(0)[slot_bits:]
         # descending, so the lowest free slot is assigned last
         for s in downrange(t1):
             if not sval[s]:
                 ok1 = bool(1)
                 s1[:] = s
-        for s in downrange(S, t1):
+        for s in downrange(n_slots, t1):
             if not sval[s]:
                 ok2 = bool(1)
                 s2[:] = s
@@ -104,12 +103,12 @@ def kv_slots(clk, rst, clr, abort, f_valid, f_ready, f_row, f_block, f_vert, f_h
 
     @always(clk.posedge)
     def fsm():
-        slot = intbv(0)[SB:]
-        key = intbv(0)[KB:]
-        bk = intbv(0)[KB:]
-        bs = intbv(0)[SB:]
+        slot = intbv(0)[slot_bits:]
+        key = intbv(0)[key_bits:]
+        bk = intbv(0)[key_bits:]
+        bs = intbv(0)[slot_bits:]
         bo = bool(0)
-        j = intbv(0, min=0, max=CH * w + 1)
+        j = intbv(0, min=0, max=chunks * w + 1)
         install = bool(0)
         evict = bool(0)
         m1 = intbv(0)[cb:]
@@ -181,7 +180,7 @@ def kv_slots(clk, rst, clr, abort, f_valid, f_ready, f_row, f_block, f_vert, f_h
                     bo = bool(1)
                 for k in range(w):
                     j[:] = chunk * w + k
-                    if j < S:
+                    if j < n_slots:
                         if sval[j] and (not bo or skey[j] > bk):
                             bk[:] = skey[j]
                             bs[:] = j
@@ -190,7 +189,7 @@ def kv_slots(clk, rst, clr, abort, f_valid, f_ready, f_row, f_block, f_vert, f_h
                 best_slot.next = bs
                 best_ok.next = bo
                 chunk.next = chunk + 1
-                if chunk == CH - 1:
+                if chunk == chunks - 1:
                     slot[:] = bs
                     install = bool(1)
                     evict = bool(1)

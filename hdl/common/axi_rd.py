@@ -2,7 +2,7 @@
 
 A command (``cmd_addr``, ``cmd_beats``) asks for ``cmd_beats`` beats of ``AXW`` bits from a
 beat-aligned address.  It is split into INCR bursts of at most ``max_burst`` beats that never
-cross a 4 KiB boundary; up to ``max_out`` bursts are in flight.  Read data passes through in
+cross a 4 KiB boundary (hdl/common/bursts.py); up to ``max_out`` bursts are in flight.  Read data passes through in
 order (one ID) with valid/ready: ``rready`` is the consumer's ``o_ready``.
 
 Ports (``clk`` rising edge, ``rst`` synchronous)
@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from myhdl import Signal, always, always_comb, block, intbv
 
+from hdl.common.bursts import axi_bursts
+from hdl.common.outstanding import axi_outstanding
 from hdl.index.params import MAX_BURST, MAX_OUTSTANDING
 
 
@@ -28,77 +30,34 @@ def sig_axi_rd(clk, rst, cmd_valid, cmd_ready, cmd_addr, cmd_beats,
                rid, rdata, rresp, rlast, rvalid, rready,
                o_valid, o_ready, o_data, o_err, idle, cfg,
                max_burst=MAX_BURST, max_out=MAX_OUTSTANDING):
-    AB, AXW = cfg.axi_addr_bits, cfg.axi_data_bits
-    BYTES = AXW // 8
-    LOGB = BYTES.bit_length() - 1
-    BEATS_4K = 4096 // BYTES
-    busy = Signal(bool(0))
-    addr = Signal(intbv(0)[AB:])
-    left = Signal(intbv(0)[16:])
-    arv = Signal(bool(0))
-    outst = Signal(intbv(0, min=0, max=max_out + 1))
-    nlen = Signal(intbv(0, min=0, max=max_burst + 1))
+    beat_bytes = cfg.axi_data_bits // 8
+    log_beat_bytes = beat_bytes.bit_length() - 1
+    room, busy = Signal(bool(0)), Signal(bool(0))
+    address = axi_bursts(clk, rst, cmd_valid, cmd_ready, cmd_addr, cmd_beats, room, arvalid, arready,
+                         araddr, arlen, busy, beat_bytes=beat_bytes, max_burst=max_burst)
+    outstanding = Signal(intbv(0, min=0, max=max_out + 1))
     ar_fire, r_done = Signal(bool(0)), Signal(bool(0))
-
-    @always_comb
-    def burst_len():
-        # beats up to the next 4 KiB boundary, the burst limit and what is left of the command
-        n = intbv(0, min=0, max=BEATS_4K + 1)
-        n[:] = BEATS_4K - ((addr >> LOGB) & (BEATS_4K - 1))
-        if n > max_burst:
-            n[:] = max_burst
-        if n > left:
-            n[:] = left
-        nlen.next = n
+    tracker = axi_outstanding(clk, rst, ar_fire, r_done, outstanding)
 
     @always_comb
     def handshakes():
-        cmd_ready.next = not busy
-        ar_fire.next = arv and arready
+        # a burst waiting on AR counts against the limit until it is accepted
+        room.next = outstanding + 1 < max_out
+        ar_fire.next = arvalid and arready
         r_done.next = rvalid and o_ready and rlast
-        arvalid.next = arv
         arid.next = 0
-        arsize.next = LOGB
+        arsize.next = log_beat_bytes
         arburst.next = 1
         o_valid.next = rvalid
         rready.next = o_ready
         o_data.next = rdata
-        idle.next = not busy and outst == 0 and not arv
+        idle.next = not busy and outstanding == 0 and not arvalid
 
     @always(clk.posedge)
-    def issue():
+    def errors():
         if rst:
-            busy.next = 0
-            arv.next = 0
-            left.next = 0
-        else:
-            if arv and arready:
-                arv.next = 0
-            # a pending burst counts against the limit until it is accepted
-            if busy and left != 0 and (not arv or arready) and outst + 1 < max_out:
-                arv.next = 1
-                araddr.next = addr
-                arlen.next = nlen - 1
-                addr.next = addr + (nlen << LOGB)
-                left.next = left - nlen
-                if left == nlen:
-                    busy.next = 0
-            if cmd_valid and not busy:
-                addr.next = cmd_addr
-                left.next = cmd_beats
-                busy.next = cmd_beats != 0
-
-    @always(clk.posedge)
-    def count():
-        if rst:
-            outst.next = 0
             o_err.next = 0
-        else:
-            if ar_fire and not r_done:
-                outst.next = outst + 1
-            elif r_done and not ar_fire:
-                outst.next = outst - 1
-            if rvalid and o_ready and (rresp >= 2 or rid != 0):
-                o_err.next = 1
+        elif rvalid and o_ready and (rresp >= 2 or rid != 0):
+            o_err.next = 1
 
-    return burst_len, handshakes, issue, count
+    return address, tracker, handshakes, errors

@@ -20,10 +20,10 @@ from myhdl import Signal, always, always_comb, block, intbv
 def kv_fifo(clk, rst, clr, push, din, pop, dout, full, empty, count, depth, width):
     if depth < 2 or depth & (depth - 1):
         raise ValueError(f"kv_fifo: depth must be a power of two >= 2, got {depth}")
-    AB = (depth - 1).bit_length()
+    ptr_bits = (depth - 1).bit_length()
     mem = [Signal(intbv(0)[width:]) for _ in range(depth)]
-    wp = Signal(intbv(0)[AB:])
-    rp = Signal(intbv(0)[AB:])
+    wp = Signal(intbv(0)[ptr_bits:])
+    rp = Signal(intbv(0)[ptr_bits:])
     n = Signal(intbv(0, min=0, max=depth + 1))
 
     @always(clk.posedge)

@@ -1,11 +1,12 @@
-"""One query head of the index generator: B row lanes, the tile reductions and v / d memories.
+"""One query head of the index generator: B query rows, the tile reductions and v / d memories.
 
 The head's ``Q_last`` sits in its own MPU (hdl/index/sig.py); this block receives its score column
 each cycle and turns it into the head's vertical and slash scores (golden.estimator_fixed):
 
 * the tile's logit multiplier ``mult = rsr(mant_q * mant_k, 2*16 - MB)`` and shift
-  ``-(exp_q + exp_k + drop + F)`` from the head's Q scale code and the tile's K code;
-* B lanes (hdl/index/lane.py): pass-1 row statistics, pass-2 partial sums per row;
+  ``-(exp_q + exp_k + drop + F)`` from the head's Q scale code and the tile's K code
+  (hdl/index/tile_scale.py);
+* B rows (hdl/index/row.py): pass-1 row statistics, pass-2 partial sums per row;
 * after each pass-2 tile c: ``v[c] = sum_rows (hi + lo)``; ``d[nb-1-c] = sum hi(c) + sum lo(c-1)``
   (a tile's lo mass lands on the offset that the next tile's hi mass starts, so every d entry is
   written once, no read-modify-write); the diagonal tile's lo is zero by causality.
@@ -17,9 +18,9 @@ Ports
     kcode [32]            the K scale code of the column's tile: mant [15:0], exp [31:16] signed
     qc_we, qc_head, qc_data [32]   write this head's Q scale code (when qc_head == head)
     bq, nb                rows of Q_last; blocks of the sequence
-    c2_* dr_* e_* p_* div_start   lane control (hdl/index/lane.py)
-    hl_v, hl_c            the lanes' hi / lo of pass-2 tile hl_c are valid: write v / d
-    rd_row -> rd_m, rd_l  row statistics of lane rd_row (m as a signed bit pattern)
+    c2_* dr_* e_* p_* div_start   row control (hdl/index/row.py, from hdl/index/columns.py)
+    hl_v, hl_c            the rows' hi / lo of pass-2 tile hl_c are valid: write v / d
+    rd_row -> rd_m, rd_l  row statistics of row rd_row (m as a signed bit pattern)
     rd_blk -> rd_v, rd_d  scores v[rd_blk], d[rd_blk]
     wv_val, wd_val [ACC]  the v / d values written while hl_v (to the selection sorters)
 Parameters: ``head``, ``cfg``.
@@ -29,8 +30,9 @@ from __future__ import annotations
 
 from myhdl import ConcatSignal, Signal, always, always_comb, block, intbv
 
-from hdl.index.lane import sig_lane
 from hdl.index.params import sig_widths
+from hdl.index.row import sig_row
+from hdl.index.tile_scale import sig_tile_scale
 
 
 def _s(bits: int, signed: bool = False) -> Signal:
@@ -46,35 +48,35 @@ def sig_head(clk, rst, s_bus, kcode, qc_we, qc_head, qc_data, bq, nb,
              p_v, p_col, p_first, p_last, p_pass2, p_bank, p_tile0, div_start,
              hl_v, hl_c, rd_row, rd_m, rd_l, rd_blk, rd_v, rd_d, wv_val, wd_val, head, cfg):
     w = sig_widths(cfg)
-    B, SW, MB, MX, RS, PT, ACC, F = w["B"], w["SW"], w["MB"], w["MX"], w["RS"], w["PT"], w["ACC"], w["F"]
-    NBMAX = w["NBMAX"]
-    DROP = 32 - MB
-    SUMW = PT + (B - 1).bit_length() + 1
+    B, score_bits, max_bits, row_sum_bits = w["B"], w["SW"], w["MX"], w["RS"]
+    part_bits, acc_bits = w["PT"], w["ACC"]
+    sum_bits = part_bits + (B - 1).bit_length() + 1     # a sum of B partial sums
+    part_mask = (1 << part_bits) - 1
 
     qcode = _s(32)
-    mult = _s(MB + 1, True)   # signed (always >= 0) so that S * mult is a signed product
+    mult = _s(w["MB"] + 1, True)   # signed (always >= 0) so that S * mult is a signed product
     shf = _s(w["SHW"], True)
-    ms = [_s(MX, True) for _ in range(B)]
-    ls = [_s(RS) for _ in range(B)]
-    his = [_s(PT) for _ in range(B)]
-    los = [_s(PT) for _ in range(B)]
-    scores = [s_bus(SW * (i + 1), SW * i) for i in range(B)]
+    ms = [_s(max_bits, True) for _ in range(B)]
+    ls = [_s(row_sum_bits) for _ in range(B)]
+    his = [_s(part_bits) for _ in range(B)]
+    los = [_s(part_bits) for _ in range(B)]
+    scores = [s_bus(score_bits * (i + 1), score_bits * i) for i in range(B)]
     mcat = ConcatSignal(*reversed(ms)) if B > 1 else ms[0]
     lcat = ConcatSignal(*reversed(ls)) if B > 1 else ls[0]
     hcat = ConcatSignal(*reversed(his)) if B > 1 else his[0]
     locat = ConcatSignal(*reversed(los)) if B > 1 else los[0]
-    hsum, lsum = _s(SUMW), _s(SUMW)
-    lcarry = _s(SUMW)
-    vmem = [Signal(intbv(0)[ACC:]) for _ in range(NBMAX)]
-    dmem = [Signal(intbv(0)[ACC:]) for _ in range(NBMAX)]
+    hsum, lsum = _s(sum_bits), _s(sum_bits)
+    lcarry = _s(sum_bits)
+    vmem = [Signal(intbv(0)[acc_bits:]) for _ in range(w["NBMAX"])]
+    dmem = [Signal(intbv(0)[acc_bits:]) for _ in range(w["NBMAX"])]
 
-    insts = []
+    insts = [sig_tile_scale(qcode, kcode, mult, shf, cfg=cfg)]
     for i in range(B):
-        insts.append(sig_lane(clk, rst, scores[i], mult, shf, bq,
-                              c2_v, c2_j, c2_diag, c2_first, c2_last, c2_bank, c2_pass2,
-                              dr_k, dr_bank, e_col, e_diag, e_src, e_bank,
-                              p_v, p_col, p_first, p_last, p_pass2, p_bank, p_tile0,
-                              div_start, ms[i], ls[i], his[i], los[i], row=i, cfg=cfg))
+        insts.append(sig_row(clk, rst, scores[i], mult, shf, bq,
+                             c2_v, c2_j, c2_diag, c2_first, c2_last, c2_bank, c2_pass2,
+                             dr_k, dr_bank, e_col, e_diag, e_src, e_bank,
+                             p_v, p_col, p_first, p_last, p_pass2, p_bank, p_tile0,
+                             div_start, ms[i], ls[i], his[i], los[i], row=i, cfg=cfg))
 
     @always(clk.posedge)
     def qreg():
@@ -82,27 +84,12 @@ def sig_head(clk, rst, s_bus, kcode, qc_we, qc_head, qc_data, bq, nb,
             qcode.next = qc_data
 
     @always_comb
-    def tile_scale():
-        qm = intbv(0)[16:]
-        km = intbv(0)[16:]
-        qe = intbv(0, min=-(1 << 15), max=1 << 15)
-        ke = intbv(0, min=-(1 << 15), max=1 << 15)
-        pr = intbv(0)[33:]
-        qm[:] = qcode[16:0]
-        km[:] = kcode[16:0]
-        qe[:] = qcode[32:16].signed()
-        ke[:] = kcode[32:16].signed()
-        pr[:] = qm * km
-        mult.next = ((pr >> (DROP - 1)) + 1) >> 1
-        shf.next = -(qe + ke + DROP + F)
-
-    @always_comb
     def reduce():
-        hs = intbv(0)[SUMW:]
-        lw = intbv(0)[SUMW:]
+        hs = intbv(0)[sum_bits:]
+        lw = intbv(0)[sum_bits:]
         for i in range(B):
-            hs[:] = hs + ((hcat >> (PT * i)) & ((1 << PT) - 1))
-            lw[:] = lw + ((locat >> (PT * i)) & ((1 << PT) - 1))
+            hs[:] = hs + ((hcat >> (part_bits * i)) & part_mask)
+            lw[:] = lw + ((locat >> (part_bits * i)) & part_mask)
         hsum.next = hs
         lsum.next = lw
 
@@ -123,9 +110,9 @@ def sig_head(clk, rst, s_bus, kcode, qc_we, qc_head, qc_data, bq, nb,
 
     @always_comb
     def readback():
-        rd_m.next = (mcat >> (MX * rd_row)) & ((1 << MX) - 1)
-        rd_l.next = (lcat >> (RS * rd_row)) & ((1 << RS) - 1)
+        rd_m.next = (mcat >> (max_bits * rd_row)) & ((1 << max_bits) - 1)
+        rd_l.next = (lcat >> (row_sum_bits * rd_row)) & ((1 << row_sum_bits) - 1)
         rd_v.next = vmem[rd_blk]
         rd_d.next = dmem[rd_blk]
 
-    return insts, qreg, tile_scale, reduce, wvals, write, readback
+    return insts, qreg, reduce, wvals, write, readback

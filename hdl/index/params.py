@@ -1,6 +1,6 @@
-"""Sizes and widths of the Sparse Index Generator (hdl/index/sig*.py), derived from the config.
+"""Sizes and widths of the Sparse Index Generator (hdl/index/), derived from the config.
 
-No block here: the numeric widths come from :class:`golden.estimator_fixed.EstimatorWidths`
+No block here: the numeric widths come from :class:`hdl.numerics.EstimatorWidths`
 (the bit-exact contract), the rest from :class:`hdl.config.AcceleratorConfig`.
 
 Error codes of the ``err`` status port (0 = ok):
@@ -40,7 +40,21 @@ def _bits(x: int) -> int:
 
 
 def sig_widths(cfg: AcceleratorConfig) -> dict:
-    """Every width of the unit for ``cfg``; raises ConfigError for unsupported sizes."""
+    """Every size and width of the index generator for ``cfg`` (bits unless said otherwise);
+    raises ConfigError for unsupported sizes.  The keys:
+
+    B, D, G         block, head_dim, max_group;  NBMAX  key blocks at max_seq_len
+    RPB, BPR        key rows per AXI beat, AXI beats per key row (one of them is 1)
+    AXW, AB         AXI data and address width
+    SW              MPU score (signed);  LB, F  logit register and its fraction bits
+    LUT, E          exp2 table index, exp2 output;  MB  tile logit multiplier
+    R, PB           reciprocal and probability fraction bits;  MX  integer row max (signed)
+    TS, RS, RC, PR, PT   tile sum, row sum, reciprocal, sum x reciprocal, partial sum (hi / lo)
+    ACC             v / d score accumulator;  GB, COV  gamma code fraction, coverage products
+    SHW             signed logit shift;  CB  column / row index in a tile;  NKB  0..B
+    NBW, IW         0..nb_max, a block index;  LW  the L register
+    HB, HIW         0..max_group, a head index
+    """
     if not isinstance(cfg, AcceleratorConfig):
         raise ConfigError(f"cfg: expected an AcceleratorConfig, got {type(cfg).__name__}")
     p = params_for(cfg)
@@ -72,6 +86,20 @@ def sig_widths(cfg: AcceleratorConfig) -> dict:
         "HB": _bits(cfg.max_group),                 # 0..max_group
         "HIW": _bits(cfg.max_group - 1),            # head index
     }
+
+
+def pool_widths(cfg: AcceleratorConfig) -> dict:
+    """sig_widths plus the pooled-estimate widths (golden EstimatorWidths pool_mean/pool_score):
+    POOL extra mean fraction bits, PMW mean width, PSW pooled score width, MSH the mean's shift
+    of the block sum, BSW the block sum width."""
+    w = dict(sig_widths(cfg))
+    p = params_for(cfg)
+    ew = EstimatorWidths.derive(cfg, p)
+    log_block = cfg.block.bit_length() - 1
+    w.update(POOL=p.pool_bits, PMW=ew.pool_mean, PSW=ew.pool_score,
+             MSH=log_block - p.pool_bits,            # mean = rshift_round(sum, MSH) (< 0: left)
+             BSW=8 + log_block + 1)                  # signed block sum of B int8 values
+    return w
 
 
 def exp_cfg(cfg: AcceleratorConfig) -> AcceleratorConfig:

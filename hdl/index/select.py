@@ -31,9 +31,9 @@ Ports
     bm_out [NBMAX]        (optional) the selection map: bit c set when entry c was popped
 Parameters: ``new_first`` (0 for v, 1 for d), ``cfg``, ``emit`` (False: no emission scan, the
 pop ends the run, there is no index memory and ``cnt``, ``rd_addr``, ``rd_idx`` may be None: the
-map is the result; the per-row pooled selector of hdl/index/pool.py uses it so).
-Memories: scores NBMAX x ACC, indices NBMAX x IW (sorted list), index memory NBMAX x IW,
-the map NBMAX bits.
+map is the result; the pooled estimate's heads, hdl/index/pool_head.py, use it so).
+Memories: the sorted list (hdl/index/sorted_list.py) NBMAX x (ACC + IW), the index memory
+NBMAX x IW, the map NBMAX bits.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from __future__ import annotations
 from myhdl import Signal, always, always_comb, block, intbv
 
 from hdl.index.params import sig_widths
+from hdl.index.sorted_list import sig_sorted_list
 
 T_IDLE, T_POP, T_EMIT = range(3)
 
@@ -49,136 +50,101 @@ T_IDLE, T_POP, T_EMIT = range(3)
 def sig_select(clk, rst, clr, ins, ins_val, ins_idx, go, code, minb, maxb, forced_n, nb,
                idle, cnt, rd_addr, rd_idx, new_first, cfg, bm_out=None, emit=True):
     w = sig_widths(cfg)
-    N, ACC, IW, NBW, GB, COV = w["NBMAX"], w["ACC"], w["IW"], w["NBW"], w["GB"], w["COV"]
-    # an old entry stays ahead of a new one if old + TIE > new (TIE = 1: ties keep the old first)
-    TIE = 0 if new_first else 1
+    max_blocks, gamma_bits, cover_bits = w["NBMAX"], w["GB"], w["COV"]
 
-    vals = [Signal(intbv(0)[ACC:]) for _ in range(N)]
-    idxs = [Signal(intbv(0)[IW:]) for _ in range(N)]
-    imem = [Signal(intbv(0)[IW:]) for _ in range(N)]
-    n_in = Signal(intbv(0, min=0, max=N + 1))
+    head_val = Signal(intbv(0)[w["ACC"]:])
+    head_idx = Signal(intbv(0)[w["IW"]:])
+    n_in = Signal(intbv(0, min=0, max=max_blocks + 1))
+    take = Signal(bool(0))                  # pop the list's head into the map this cycle
     state = Signal(intbv(T_IDLE, min=0, max=3))
-    total = Signal(intbv(0)[COV:])
-    cum = Signal(intbv(0)[COV:])
-    rhs = Signal(intbv(0)[COV:])
-    k = Signal(intbv(0, min=0, max=N + 1))
-    bm = Signal(intbv(0)[N:])
-    ei = Signal(intbv(0)[IW:])
-    ocnt = Signal(intbv(0, min=0, max=N + 1))
+    total = Signal(intbv(0)[cover_bits:])
+    cum = Signal(intbv(0)[cover_bits:])
+    rhs = Signal(intbv(0)[cover_bits:])
+    k = Signal(intbv(0, min=0, max=max_blocks + 1))
+    bm = Signal(intbv(0)[max_blocks:])
+    insts = [sig_sorted_list(clk, rst, clr, ins, ins_val, ins_idx, take, head_val, head_idx, n_in,
+                             new_first=new_first, depth=max_blocks)]
+
+    # the emission scan: its index, its last cycle, the set's size and the index memory
+    if emit:
+        ei = Signal(intbv(0)[w["IW"]:])
+        scan_last = Signal(bool(0))
+        ocnt = Signal(intbv(0, min=0, max=max_blocks + 1))
+        imem = [Signal(intbv(0)[w["IW"]:]) for _ in range(max_blocks)]
+        after_pop = T_EMIT
+    else:
+        # without emission the pop ends the run; T_EMIT is never entered
+        scan_last = 1
+        after_pop = T_IDLE
 
     @always_comb
-    def outs():
-        idle.next = state == T_IDLE and not go
-        cnt.next = ocnt
-        rd_idx.next = imem[rd_addr]
-
-    @always_comb
-    def idle_only():
-        idle.next = state == T_IDLE and not go
+    def pop_rule():
+        # the golden rule: take while k < n, k < max (0: none) and (k < min or not yet covered)
+        take.next = state == T_POP and n_in != 0 and (maxb == 0 or k < maxb) and \
+            (k < minb or (cum << gamma_bits) < rhs)
 
     @always(clk.posedge)
-    def seq():
+    def control():
         if rst or clr:
-            n_in.next = 0
             total.next = 0
             bm.next = 0
-            ocnt.next = 0
             state.next = T_IDLE
         elif ins:
             total.next = total + ins_val
-            n_in.next = n_in + 1
-            prev = n_in > 0 and vals[0] + TIE > ins_val
-            if not prev:
-                vals[0].next = ins_val
-                idxs[0].next = ins_idx
-            for p in range(1, N):
-                ahead = p < n_in and vals[p] + TIE > ins_val
-                if not ahead:
-                    if prev:
-                        vals[p].next = ins_val
-                        idxs[p].next = ins_idx
-                    else:
-                        vals[p].next = vals[p - 1]
-                        idxs[p].next = idxs[p - 1]
-                prev = ahead
         elif state == T_IDLE:
             if go:
                 rhs.next = code * total
                 cum.next = 0
                 k.next = 0
+                state.next = T_POP
+        elif state == T_POP:
+            if take:
+                cum.next = cum + head_val
+                bm.next[head_idx] = 1
+                k.next = k + 1
+            else:
+                state.next = after_pop
+        elif scan_last:
+            state.next = T_IDLE
+
+    @always_comb
+    def status():
+        idle.next = state == T_IDLE and not go
+
+    insts += [pop_rule, control, status]
+
+    if emit:
+        @always(clk.posedge)
+        def emission():
+            # the map, or'ed with the forced entries, scanned from index 0 up (an insert stalls it)
+            if rst or clr:
                 ocnt.next = 0
-                state.next = T_POP
-        elif state == T_POP:
-            if n_in != 0 and (maxb == 0 or k < maxb) and \
-                    (k < minb or (cum << GB) < rhs):
-                cum.next = cum + vals[0]
-                bm.next[idxs[0]] = 1
-                k.next = k + 1
-                n_in.next = n_in - 1
-                for p in range(N - 1):
-                    vals[p].next = vals[p + 1]
-                    idxs[p].next = idxs[p + 1]
-            else:
-                ei.next = 0
-                state.next = T_EMIT
-        else:
-            if bm[ei] or ei < forced_n:
-                imem[ocnt].next = ei
-                ocnt.next = ocnt + 1
-            if ei == nb - 1:
-                state.next = T_IDLE
-            else:
-                ei.next = ei + 1
+            elif not ins:
+                if state == T_IDLE:
+                    if go:
+                        ocnt.next = 0
+                elif state == T_POP:
+                    if not take:
+                        ei.next = 0
+                else:
+                    if bm[ei] or ei < forced_n:
+                        imem[ocnt].next = ei
+                        ocnt.next = ocnt + 1
+                    if not scan_last:
+                        ei.next = ei + 1
 
-    @always(clk.posedge)
-    def seq_pop_only():
-        if rst or clr:
-            n_in.next = 0
-            total.next = 0
-            bm.next = 0
-            state.next = T_IDLE
-        elif ins:
-            total.next = total + ins_val
-            n_in.next = n_in + 1
-            prev = n_in > 0 and vals[0] + TIE > ins_val
-            if not prev:
-                vals[0].next = ins_val
-                idxs[0].next = ins_idx
-            for p in range(1, N):
-                ahead = p < n_in and vals[p] + TIE > ins_val
-                if not ahead:
-                    if prev:
-                        vals[p].next = ins_val
-                        idxs[p].next = ins_idx
-                    else:
-                        vals[p].next = vals[p - 1]
-                        idxs[p].next = idxs[p - 1]
-                prev = ahead
-        elif state == T_IDLE:
-            if go:
-                rhs.next = code * total
-                cum.next = 0
-                k.next = 0
-                state.next = T_POP
-        elif state == T_POP:
-            if n_in != 0 and (maxb == 0 or k < maxb) and \
-                    (k < minb or (cum << GB) < rhs):
-                cum.next = cum + vals[0]
-                bm.next[idxs[0]] = 1
-                k.next = k + 1
-                n_in.next = n_in - 1
-                for p in range(N - 1):
-                    vals[p].next = vals[p + 1]
-                    idxs[p].next = idxs[p + 1]
-            else:
-                state.next = T_IDLE
+        @always_comb
+        def readback():
+            scan_last.next = ei == nb - 1
+            cnt.next = ocnt
+            rd_idx.next = imem[rd_addr]
 
-    gens = [outs, seq] if emit else [idle_only, seq_pop_only]
-    if bm_out is None:
-        return gens
+        insts += [emission, readback]
 
-    @always_comb
-    def map_out():
-        bm_out.next = bm
+    if bm_out is not None:
+        @always_comb
+        def map_out():
+            bm_out.next = bm
 
-    return gens + [map_out]
+        insts.append(map_out)
+    return insts

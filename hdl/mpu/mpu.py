@@ -86,7 +86,8 @@ def mpu(clk, rst, in_valid, in_ready, in_mode, in_last, in_x, in_p,
         s_valid, s_ready, s_data, s_last,
         t_valid, t_ready, t_data, t_row, t_last, idle, cfg):
     w = widths(cfg)
-    R, D, PB, SW, TW, PW = w["R"], w["D"], w["p_bits"], w["SW"], w["TW"], w["PW"]
+    R, D, p_bits = w["R"], w["D"], w["p_bits"]
+    score_width, tile_width, prod_width = w["SW"], w["TW"], w["PW"]
 
     ce = Signal(bool(0))
     v0, m0, l0 = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
@@ -96,11 +97,11 @@ def mpu(clk, rst, in_valid, in_ready, in_mode, in_last, in_x, in_p,
     drain_left = Signal(intbv(0, min=0, max=R + 1))
     x0 = [Signal(intbv(0)[8:]) for _ in range(D)]
 
-    prods = [[Signal(intbv(0, min=-2 ** (PW - 1), max=2 ** (PW - 1))) for _ in range(D)]
+    prods = [[Signal(intbv(0, min=-2 ** (prod_width - 1), max=2 ** (prod_width - 1))) for _ in range(D)]
              for _ in range(R)]
-    drains = [Signal(intbv(0)[D * TW:]) for _ in range(R)]
-    scores = [Signal(intbv(0, min=-2 ** (SW - 1), max=2 ** (SW - 1))) for _ in range(R)]
-    p_slices = [in_p((i + 1) * PB, i * PB) for i in range(R)]
+    drains = [Signal(intbv(0)[D * tile_width:]) for _ in range(R)]
+    scores = [Signal(intbv(0, min=-2 ** (score_width - 1), max=2 ** (score_width - 1))) for _ in range(R)]
+    p_slices = [in_p((i + 1) * p_bits, i * p_bits) for i in range(R)]
     score_cat = ConcatSignal(*reversed(scores)) if R > 1 else scores[0]
     drain0 = drains[0]
 
@@ -108,14 +109,14 @@ def mpu(clk, rst, in_valid, in_ready, in_mode, in_last, in_x, in_p,
     for group in dsp_groups(cfg):
         insts.append(mpu_pe_dsp(clk, rst, ce, m0, x0, [p_slices[r] for r in group],
                                 ld_valid, ld_row, ld_data, [prods[r] for r in group],
-                                rows=group, head_dim=D, p_bits=PB))
+                                rows=group, head_dim=D, p_bits=p_bits))
     for r in range(cfg.dsp_rows, R):
         insts.append(mpu_pe_lut(clk, rst, ce, m0, x0, p_slices[r], ld_valid, ld_row, ld_data,
-                                prods[r], row=r, head_dim=D, p_bits=PB))
+                                prods[r], row=r, head_dim=D, p_bits=p_bits))
     for r in range(R):
         insts.append(mpu_row(clk, rst, qk_load, pv_acc, pv_last, t_shift, prods[r],
                              drains[r + 1] if r + 1 < R else None, drains[r], scores[r],
-                             head_dim=D, tile_width=TW, score_width=SW))
+                             head_dim=D, tile_width=tile_width, score_width=score_width))
 
     @always_comb
     def control():

@@ -1,7 +1,7 @@
 """DSP-style processing elements of the MPU: one or two rows of ``head_dim`` multipliers.
 
 Each row holds its resident Q row (loaded through the ``ld_*`` port) and the
-registered broadcast probability ``p`` of the current beat.  Per column ``d``
+registered broadcast probability ``p`` of the current beat (hdl/mpu/operands.py).  Per column ``d``
 the operand ``a`` is ``Q[row, d]`` (QK mode) or ``p`` zero-extended (PV mode),
 a signed ``operand_bits(p_bits)`` value, and it is multiplied by the streamed
 int8 ``x[d]`` (key element in QK, value element in PV).
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from myhdl import Signal, always, block, intbv
 
+from hdl.mpu.operands import mpu_operands
 from hdl.numerics import operand_bits, product_bits
 
 PACK_SHIFT = 18
@@ -45,108 +46,56 @@ def packable(p_bits: int) -> bool:
 def mpu_pe_dsp(clk, rst, ce, mode0, x0, p_in, ld_valid, ld_row, ld_data, prods,
                rows, head_dim, p_bits):
     D = head_dim
-    W = operand_bits(p_bits)
-    PW = product_bits(p_bits)
+    op_bits = operand_bits(p_bits)
+    prod_bits = product_bits(p_bits)
     n = len(rows)
     if n not in (1, 2) or len(prods) != n or len(p_in) != n:
         raise ValueError(f"mpu_pe_dsp: rows, prods and p_in must have 1 or 2 entries, got {rows}")
 
-    q_a = [Signal(intbv(0)[8:]) for _ in range(D)]
-    p0_a = Signal(intbv(0)[p_bits:])
-    pin_a = p_in[0]
-    row_a = rows[0]
-    prod_a = prods[0]
+    def operand_list() -> list:
+        return [Signal(intbv(0, min=-2 ** (op_bits - 1), max=2 ** (op_bits - 1))) for _ in range(D)]
 
-    @always(clk.posedge)
-    def load_a():
-        if rst:
-            for d in range(D):
-                q_a[d].next = 0
-        elif ld_valid and ld_row == row_a:
-            for d in range(D):
-                q_a[d].next = (ld_data >> (8 * d)) & 0xFF
-
-    @always(clk.posedge)
-    def preg_a():
-        if ce:
-            p0_a.next = pin_a
+    a_ops, prod_a = operand_list(), prods[0]
+    insts = [mpu_operands(clk, rst, ce, mode0, ld_valid, ld_row, ld_data, p_in[0], a_ops,
+                          row=rows[0], p_bits=p_bits)]
 
     if n == 1:
         @always(clk.posedge)
         def mul1():
-            a = intbv(0, min=-2 ** (W - 1), max=2 ** (W - 1))
             if ce:
                 for d in range(D):
-                    if mode0:
-                        a[:] = p0_a
-                    else:
-                        a[:] = q_a[d].signed()
-                    prod_a[d].next = a * x0[d].signed()
+                    prod_a[d].next = a_ops[d] * x0[d].signed()
 
-        return load_a, preg_a, mul1
+        return insts, mul1
 
-    q_b = [Signal(intbv(0)[8:]) for _ in range(D)]
-    p0_b = Signal(intbv(0)[p_bits:])
-    pin_b = p_in[1]
-    row_b = rows[1]
-    prod_b = prods[1]
-
-    @always(clk.posedge)
-    def load_b():
-        if rst:
-            for d in range(D):
-                q_b[d].next = 0
-        elif ld_valid and ld_row == row_b:
-            for d in range(D):
-                q_b[d].next = (ld_data >> (8 * d)) & 0xFF
-
-    @always(clk.posedge)
-    def preg_b():
-        if ce:
-            p0_b.next = pin_b
+    b_ops, prod_b = operand_list(), prods[1]
+    insts.append(mpu_operands(clk, rst, ce, mode0, ld_valid, ld_row, ld_data, p_in[1], b_ops,
+                              row=rows[1], p_bits=p_bits))
 
     if not packable(p_bits):
         @always(clk.posedge)
         def mul2():
-            a = intbv(0, min=-2 ** (W - 1), max=2 ** (W - 1))
-            b = intbv(0, min=-2 ** (W - 1), max=2 ** (W - 1))
             if ce:
                 for d in range(D):
-                    if mode0:
-                        a[:] = p0_a
-                        b[:] = p0_b
-                    else:
-                        a[:] = q_a[d].signed()
-                        b[:] = q_b[d].signed()
-                    prod_a[d].next = a * x0[d].signed()
-                    prod_b[d].next = b * x0[d].signed()
+                    prod_a[d].next = a_ops[d] * x0[d].signed()
+                    prod_b[d].next = b_ops[d] * x0[d].signed()
 
-        return load_a, preg_a, load_b, preg_b, mul2
-
-    S = PACK_SHIFT
+        return insts, mul2
 
     @always(clk.posedge)
     def mul_packed():
         # row a is the high half, row b the low half of the packed operand.
-        a = intbv(0, min=-2 ** (W - 1), max=2 ** (W - 1))
-        b = intbv(0, min=-2 ** (W - 1), max=2 ** (W - 1))
         pk = intbv(0, min=-2 ** 26, max=2 ** 26)
         pr = intbv(0, min=-2 ** 34, max=2 ** 34)
-        hi = intbv(0, min=-2 ** (PW - 1), max=2 ** (PW - 1))
+        hi = intbv(0, min=-2 ** (prod_bits - 1), max=2 ** (prod_bits - 1))
         if ce:
             for d in range(D):
-                if mode0:
-                    a[:] = p0_a
-                    b[:] = p0_b
-                else:
-                    a[:] = q_a[d].signed()
-                    b[:] = q_b[d].signed()
-                pk[:] = (a << S) + b
+                pk[:] = (a_ops[d] << PACK_SHIFT) + b_ops[d]
                 pr[:] = pk * x0[d].signed()
-                hi[:] = pr >> S
-                if pr[S - 1]:
+                hi[:] = pr >> PACK_SHIFT
+                if pr[PACK_SHIFT - 1]:
                     hi[:] = hi + 1
                 prod_a[d].next = hi
-                prod_b[d].next = pr[S:].signed()
+                prod_b[d].next = pr[PACK_SHIFT:].signed()
 
-    return load_a, preg_a, load_b, preg_b, mul_packed
+    return insts, mul_packed

@@ -23,58 +23,42 @@ from __future__ import annotations
 
 from myhdl import Signal, always, block, intbv
 
-from hdl.numerics import operand_bits, product_bits
+from hdl.mpu.operands import mpu_operands
+from hdl.numerics import operand_bits
 
 
 @block
 def mpu_pe_lut(clk, rst, ce, mode0, x0, p_in, ld_valid, ld_row, ld_data, prod,
                row, head_dim, p_bits):
     D = head_dim
-    W = operand_bits(p_bits)
-    PW = product_bits(p_bits)
-    T = W + 9  # headroom of the partial sums (a times at most 2**8)
+    op_bits = operand_bits(p_bits)
+    sum_bits = op_bits + 9  # headroom of the partial sums (a times at most 2**8)
 
-    q = [Signal(intbv(0)[8:]) for _ in range(D)]
-    p0 = Signal(intbv(0)[p_bits:])
-
-    @always(clk.posedge)
-    def load():
-        if rst:
-            for d in range(D):
-                q[d].next = 0
-        elif ld_valid and ld_row == row:
-            for d in range(D):
-                q[d].next = (ld_data >> (8 * d)) & 0xFF
-
-    @always(clk.posedge)
-    def preg():
-        if ce:
-            p0.next = p_in
+    ops = [Signal(intbv(0, min=-2 ** (op_bits - 1), max=2 ** (op_bits - 1))) for _ in range(D)]
+    operands = mpu_operands(clk, rst, ce, mode0, ld_valid, ld_row, ld_data, p_in, ops, row=row,
+                            p_bits=p_bits)
 
     @always(clk.posedge)
     def bitplane():
-        a = intbv(0, min=-2 ** (W - 1), max=2 ** (W - 1))
+        a = intbv(0, min=-2 ** (op_bits - 1), max=2 ** (op_bits - 1))
         xb = intbv(0)[8:]
-        g0 = intbv(0, min=-2 ** (W - 1), max=2 ** (W - 1))
-        g1 = intbv(0, min=-2 ** (W - 1), max=2 ** (W - 1))
-        g2 = intbv(0, min=-2 ** (W - 1), max=2 ** (W - 1))
-        g3 = intbv(0, min=-2 ** (W - 1), max=2 ** (W - 1))
-        g4 = intbv(0, min=-2 ** (W - 1), max=2 ** (W - 1))
-        g5 = intbv(0, min=-2 ** (W - 1), max=2 ** (W - 1))
-        g6 = intbv(0, min=-2 ** (W - 1), max=2 ** (W - 1))
-        g7 = intbv(0, min=-2 ** (W - 1), max=2 ** (W - 1))
-        t0 = intbv(0, min=-2 ** (T - 1), max=2 ** (T - 1))
-        t1 = intbv(0, min=-2 ** (T - 1), max=2 ** (T - 1))
-        t2 = intbv(0, min=-2 ** (T - 1), max=2 ** (T - 1))
-        t3 = intbv(0, min=-2 ** (T - 1), max=2 ** (T - 1))
-        u0 = intbv(0, min=-2 ** (T - 1), max=2 ** (T - 1))
-        u1 = intbv(0, min=-2 ** (T - 1), max=2 ** (T - 1))
+        g0 = intbv(0, min=-2 ** (op_bits - 1), max=2 ** (op_bits - 1))
+        g1 = intbv(0, min=-2 ** (op_bits - 1), max=2 ** (op_bits - 1))
+        g2 = intbv(0, min=-2 ** (op_bits - 1), max=2 ** (op_bits - 1))
+        g3 = intbv(0, min=-2 ** (op_bits - 1), max=2 ** (op_bits - 1))
+        g4 = intbv(0, min=-2 ** (op_bits - 1), max=2 ** (op_bits - 1))
+        g5 = intbv(0, min=-2 ** (op_bits - 1), max=2 ** (op_bits - 1))
+        g6 = intbv(0, min=-2 ** (op_bits - 1), max=2 ** (op_bits - 1))
+        g7 = intbv(0, min=-2 ** (op_bits - 1), max=2 ** (op_bits - 1))
+        t0 = intbv(0, min=-2 ** (sum_bits - 1), max=2 ** (sum_bits - 1))
+        t1 = intbv(0, min=-2 ** (sum_bits - 1), max=2 ** (sum_bits - 1))
+        t2 = intbv(0, min=-2 ** (sum_bits - 1), max=2 ** (sum_bits - 1))
+        t3 = intbv(0, min=-2 ** (sum_bits - 1), max=2 ** (sum_bits - 1))
+        u0 = intbv(0, min=-2 ** (sum_bits - 1), max=2 ** (sum_bits - 1))
+        u1 = intbv(0, min=-2 ** (sum_bits - 1), max=2 ** (sum_bits - 1))
         if ce:
             for d in range(D):
-                if mode0:
-                    a[:] = p0
-                else:
-                    a[:] = q[d].signed()
+                a[:] = ops[d]
                 xb[:] = x0[d]
                 # bit plane k of x gates a
                 g0[:] = a if xb[0] else 0
@@ -94,4 +78,4 @@ def mpu_pe_lut(clk, rst, ce, mode0, x0, p_in, ld_valid, ld_row, ld_data, prod,
                 u1[:] = t2 + t3
                 prod[d].next = u0 + u1
 
-    return load, preg, bitplane
+    return operands, bitplane

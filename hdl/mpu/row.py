@@ -29,9 +29,7 @@ from myhdl import Signal, always, block, intbv
 def mpu_row(clk, rst, qk_load, pv_acc, pv_last, t_shift, prod, drain_next, drain, score,
             head_dim, tile_width, score_width):
     D = head_dim
-    TW = tile_width
-    SW = score_width
-    acc = [Signal(intbv(0, min=-2 ** (TW - 1), max=2 ** (TW - 1))) for _ in range(D)]
+    acc = [Signal(intbv(0, min=-2 ** (tile_width - 1), max=2 ** (tile_width - 1))) for _ in range(D)]
 
     @always(clk.posedge)
     def accumulate():
@@ -48,38 +46,27 @@ def mpu_row(clk, rst, qk_load, pv_acc, pv_last, t_shift, prod, drain_next, drain
 
     @always(clk.posedge)
     def reduce():
-        s = intbv(0, min=-2 ** (SW - 1), max=2 ** (SW - 1))
+        s = intbv(0, min=-2 ** (score_width - 1), max=2 ** (score_width - 1))
         if qk_load:
             s[:] = 0
             for d in range(D):
                 s[:] = s + prod[d]
             score.next = s
 
-    if drain_next is None:
-        @always(clk.posedge)
-        def drain_reg():
-            v = intbv(0)[D * TW:]
-            e = intbv(0, min=-2 ** (TW - 1), max=2 ** (TW - 1))
-            if pv_acc and pv_last:
-                v[:] = 0
-                for d in range(D):
-                    e[:] = acc[d] + prod[d]
-                    v[:] = (v >> TW) | (e[TW:] << (D * TW - TW))
-                drain.next = v
-            elif t_shift:
-                drain.next = 0
-    else:
-        @always(clk.posedge)
-        def drain_reg():
-            v = intbv(0)[D * TW:]
-            e = intbv(0, min=-2 ** (TW - 1), max=2 ** (TW - 1))
-            if pv_acc and pv_last:
-                v[:] = 0
-                for d in range(D):
-                    e[:] = acc[d] + prod[d]
-                    v[:] = (v >> TW) | (e[TW:] << (D * TW - TW))
-                drain.next = v
-            elif t_shift:
-                drain.next = drain_next
+    # the last row shifts in zeros
+    shift_in = 0 if drain_next is None else drain_next
+
+    @always(clk.posedge)
+    def drain_reg():
+        v = intbv(0)[D * tile_width:]
+        e = intbv(0, min=-2 ** (tile_width - 1), max=2 ** (tile_width - 1))
+        if pv_acc and pv_last:
+            v[:] = 0
+            for d in range(D):
+                e[:] = acc[d] + prod[d]
+                v[:] = (v >> tile_width) | (e[tile_width:] << (D * tile_width - tile_width))
+            drain.next = v
+        elif t_shift:
+            drain.next = shift_in
 
     return accumulate, reduce, drain_reg

@@ -1,10 +1,11 @@
-"""One row lane of the index generator: logit, pass-1 row statistics, pass-2 row partial sums.
+"""One query row of the index generator: logit, pass-1 row statistics, pass-2 row partial sums.
 
-A lane owns row ``row`` of one head's ``Q_last``.  All lanes of the unit run in lock step;
+A ``sig_row`` owns row ``row`` of one head's ``Q_last``.  All rows of the unit run in lock step;
 the control (column index, tile flags, drain and exp timing) comes from hdl/index/head.py and
-hdl/index/sig.py.  Bit-exact with golden/estimator_fixed.py:
+hdl/index/columns.py.  Bit-exact with golden/estimator_fixed.py:
 
-* stage 1/2: ``x = scale_logits(S, mult, shift)`` (24-bit saturating logit, F fraction bits).
+* stage 1/2: ``x = scale_logits(S, mult, shift)`` (24-bit saturating logit, F fraction bits,
+  hdl/index/logit.py).
 * pass 1: ``x`` goes into a two-bank tile buffer (2B logits: the only per-row memory) while the
   tile max runs; after the tile, the bank is drained through the exp2 unit against the tile's
   integer max ``m_t = ceil(max)``, giving ``l_t``, then merged: ``m' = max(m, m_t)``,
@@ -36,6 +37,7 @@ from myhdl import Signal, always, always_comb, block, intbv
 
 from hdl.attention.exp2 import attn_exp2
 from hdl.config import ConfigError
+from hdl.index.logit import sig_logit
 from hdl.index.params import exp_cfg, sig_widths
 
 
@@ -46,48 +48,49 @@ def _s(bits: int, signed: bool = False) -> Signal:
 
 
 @block
-def sig_lane(clk, rst, s, mult, shf, bq,
-             c2_v, c2_j, c2_diag, c2_first, c2_last, c2_bank, c2_pass2,
-             dr_k, dr_bank,
-             e_col, e_diag, e_src, e_bank,
-             p_v, p_col, p_first, p_last, p_pass2, p_bank, p_tile0,
-             div_start, m, l, hi, lo, row, cfg):
+def sig_row(clk, rst, s, mult, shf, bq,
+            c2_v, c2_j, c2_diag, c2_first, c2_last, c2_bank, c2_pass2,
+            dr_k, dr_bank,
+            e_col, e_diag, e_src, e_bank,
+            p_v, p_col, p_first, p_last, p_pass2, p_bank, p_tile0,
+            div_start, m, l, hi, lo, row, cfg):
     w = sig_widths(cfg)
-    B, SW, MB, LB, F, E = w["B"], w["SW"], w["MB"], w["LB"], w["F"], w["E"]
-    MX, RS, R, PB, PT, PR, TS, RC = w["MX"], w["RS"], w["R"], w["PB"], w["PT"], w["PR"], w["TS"], w["RC"]
-    if R < PB:
+    B, logit_bits, frac_bits = w["B"], w["LB"], w["F"]
+    max_bits, row_sum_bits, recip_bits, prob_bits = w["MX"], w["RS"], w["R"], w["PB"]
+    part_bits, product_bits, tile_sum_bits = w["PT"], w["PR"], w["TS"]
+    if recip_bits < prob_bits:
         raise ConfigError("recip_bits must be >= prob_bits for the index generator")
-    PW = SW + MB + 2                      # signed product S * mult
-    YW = PW + LB + 2                      # the product after a left shift (absurd scales)
-    LMAX, LMIN = (1 << (LB - 1)) - 1, -(1 << (LB - 1))
-    FM = (1 << F) - 1
-    XMASK = (1 << LB) - 1
-    SHMAX = RS + 1                        # a shift of l by this much already gives 0
-    S2W = (RS + R).bit_length()
+    logit_min = -(1 << (logit_bits - 1))
+    frac_mask = (1 << frac_bits) - 1
+    shift_cap = row_sum_bits + 1          # a shift of l by this much already gives 0
+    norm_shift_bits = (row_sum_bits + recip_bits).bit_length()
 
-    prod = _s(PW, True)
+    prod = _s(w["SW"] + w["MB"] + 2, True)   # signed product S * mult
     sh1 = _s(w["SHW"], True)
-    xu = _s(LB)                           # the logit's bit pattern (cycle 2)
-    bufm = [Signal(intbv(0)[LB:]) for _ in range(2 * B)]
-    dx = _s(LB)
-    tmax = _s(LB, True)
-    mt0, mt1 = _s(MX, True), _s(MX, True)
-    ex = _s(LB)
-    emt = _s(MX, True)
+    logit = _s(logit_bits, True)
+    xu = _s(logit_bits)                   # the logit's bit pattern (cycle 2)
+    bufm = [Signal(intbv(0)[logit_bits:]) for _ in range(2 * B)]
+    dx = _s(logit_bits)
+    tmax = _s(logit_bits, True)
+    mt0, mt1 = _s(max_bits, True), _s(max_bits, True)
+    ex = _s(logit_bits)
+    emt = _s(max_bits, True)
     enk = Signal(intbv(0, min=0, max=B + 1))
-    pe = _s(E)
-    lt = _s(TS)
-    a, b = _s(TS), _s(TS)
-    at, bt = _s(TS), _s(TS)
-    rr = _s(RC)
-    s2 = _s(S2W)
-    ph, pl = _s(PR + 1), _s(PR + 1)
-    rem = _s(RS + 2)
-    q = _s(RC)
-    dcnt = Signal(intbv(0, min=0, max=R + 3))
+    pe = _s(w["E"])
+    lt = _s(tile_sum_bits)
+    a, b = _s(tile_sum_bits), _s(tile_sum_bits)
+    at, bt = _s(tile_sum_bits), _s(tile_sum_bits)
+    rr = _s(w["RC"])
+    s2 = _s(norm_shift_bits)
+    ph, pl = _s(product_bits + 1), _s(product_bits + 1)
+    rem = _s(row_sum_bits + 2)
+    q = _s(w["RC"])
+    dcnt = Signal(intbv(0, min=0, max=recip_bits + 3))
     row_en = Signal(bool(0))
     causal = row < B - 1                  # the last row needs no (constant) compare
     rowlim = row if causal else 0
+
+    saturate = sig_logit(prod, sh1, logit)
 
     @always_comb
     def en():
@@ -100,32 +103,15 @@ def sig_lane(clk, rst, s, mult, shf, bq,
 
     @always(clk.posedge)
     def logit2():
-        y = intbv(0, min=-(1 << (YW - 1)), max=1 << (YW - 1))
-        if sh1 >= 0:
-            if sh1 == 0:
-                y[:] = prod
-            elif sh1 >= PW:
-                y[:] = 0
-            else:
-                y[:] = ((prod >> (sh1 - 1)) + 1) >> 1
-        else:
-            if -sh1 > LB:
-                y[:] = prod << LB
-            else:
-                y[:] = prod << (-sh1)
-        if y > LMAX:
-            y[:] = LMAX
-        elif y < LMIN:
-            y[:] = LMIN
-        xu.next = y & XMASK
+        xu.next = logit[logit_bits:]
 
     @always(clk.posedge)
     def pass1_fill():
-        t = intbv(0, min=-(1 << (LB - 1)), max=1 << (LB - 1))
-        cur = intbv(0, min=-(1 << (LB - 1)), max=1 << (LB - 1))
+        t = intbv(0, min=-(1 << (logit_bits - 1)), max=1 << (logit_bits - 1))
+        cur = intbv(0, min=-(1 << (logit_bits - 1)), max=1 << (logit_bits - 1))
         if c2_v and not c2_pass2:
             bufm[c2_bank * B + c2_j].next = xu
-            cur[:] = LMIN
+            cur[:] = logit_min
             if row_en and (not causal or not c2_diag or c2_j <= rowlim):
                 cur[:] = xu.signed()
             if c2_first or cur > tmax:
@@ -135,9 +121,9 @@ def sig_lane(clk, rst, s, mult, shf, bq,
             tmax.next = t
             if c2_last:
                 if c2_bank:
-                    mt1.next = (t + FM) >> F
+                    mt1.next = (t + frac_mask) >> frac_bits
                 else:
-                    mt0.next = (t + FM) >> F
+                    mt0.next = (t + frac_mask) >> frac_bits
 
     @always(clk.posedge)
     def drain_read():
@@ -163,15 +149,15 @@ def sig_lane(clk, rst, s, mult, shf, bq,
 
     @always(clk.posedge)
     def accumulate():
-        ls = intbv(0)[TS:]
-        mtp = intbv(0, min=-(1 << (MX - 1)), max=1 << (MX - 1))
-        mn = intbv(0, min=-(1 << (MX - 1)), max=1 << (MX - 1))
-        sa = intbv(0, min=0, max=SHMAX + 1)
-        sb = intbv(0, min=0, max=SHMAX + 1)
-        la = intbv(0)[RS + 1:]
-        lb = intbv(0)[RS + 1:]
-        an = intbv(0)[TS:]
-        bn = intbv(0)[TS:]
+        ls = intbv(0)[tile_sum_bits:]
+        mtp = intbv(0, min=-(1 << (max_bits - 1)), max=1 << (max_bits - 1))
+        mn = intbv(0, min=-(1 << (max_bits - 1)), max=1 << (max_bits - 1))
+        sa = intbv(0, min=0, max=shift_cap + 1)
+        sb = intbv(0, min=0, max=shift_cap + 1)
+        la = intbv(0)[row_sum_bits + 1:]
+        lb = intbv(0)[row_sum_bits + 1:]
+        an = intbv(0)[tile_sum_bits:]
+        bn = intbv(0)[tile_sum_bits:]
         if rst:
             m.next = 0
             l.next = 0
@@ -193,12 +179,12 @@ def sig_lane(clk, rst, s, mult, shf, bq,
                     mn[:] = m
                     if mtp > m:
                         mn[:] = mtp
-                    if mn - m > SHMAX:
-                        sa[:] = SHMAX
+                    if mn - m > shift_cap:
+                        sa[:] = shift_cap
                     else:
                         sa[:] = mn - m
-                    if mn - mtp > SHMAX:
-                        sb[:] = SHMAX
+                    if mn - mtp > shift_cap:
+                        sb[:] = shift_cap
                     else:
                         sb[:] = mn - mtp
                     la[:] = l
@@ -232,36 +218,36 @@ def sig_lane(clk, rst, s, mult, shf, bq,
 
     @always_comb
     def outputs():
-        h = intbv(0)[PR + 1:]
-        lw = intbv(0)[PR + 1:]
+        h = intbv(0)[product_bits + 1:]
+        lw = intbv(0)[product_bits + 1:]
         h[:] = ph
         lw[:] = pl
         if s2 != 0:
             h[:] = ((h >> (s2 - 1)) + 1) >> 1
             lw[:] = ((lw >> (s2 - 1)) + 1) >> 1
-        hi.next = h[PT:]
-        lo.next = lw[PT:]
+        hi.next = h[part_bits:]
+        lo.next = lw[part_bits:]
 
     @always(clk.posedge)
     def divider():
-        n = intbv(0, min=0, max=RS + 1)
-        msb = intbv(0)[RS + 2:]
-        rn = intbv(0)[RS + 2:]
+        n = intbv(0, min=0, max=row_sum_bits + 1)
+        msb = intbv(0)[row_sum_bits + 2:]
+        rn = intbv(0)[row_sum_bits + 2:]
         if rst:
             dcnt.next = 0
         elif div_start:
             # floor(2**(n+R) / l): the partial remainder starts at 2**(n-1), the top bit of l
             n[:] = 0
             msb[:] = 0
-            for k in range(RS):
+            for k in range(row_sum_bits):
                 if l[k]:
                     n[:] = k + 1
                     msb[:] = 0
                     msb[k] = 1
             rem.next = msb
             q.next = 0
-            s2.next = n + R - PB
-            dcnt.next = R + 2
+            s2.next = n + recip_bits - prob_bits
+            dcnt.next = recip_bits + 2
         elif dcnt != 0:
             rn[:] = rem
             if rn >= l:
@@ -269,10 +255,10 @@ def sig_lane(clk, rst, s, mult, shf, bq,
                 q.next = (q << 1) | 1
             else:
                 q.next = q << 1
-            rem.next = (rn << 1) & ((1 << (RS + 2)) - 1)
+            rem.next = (rn << 1) & ((1 << (row_sum_bits + 2)) - 1)
             dcnt.next = dcnt - 1
         else:
             rr.next = q
 
-    return en, logit1, logit2, pass1_fill, drain_read, exp_in, exp_unit, accumulate, normalise, \
-        outputs, divider
+    return saturate, en, logit1, logit2, pass1_fill, drain_read, exp_in, exp_unit, accumulate, \
+        normalise, outputs, divider
