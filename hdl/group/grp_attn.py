@@ -86,6 +86,7 @@ from hdl.group.lane import grp_lane, lane_params
 from hdl.group.rows import grp_rows
 from hdl.cache.kv_cache import kv_cache
 from hdl.cache.kv_cache import params as kv_params
+from hdl.common.arbiter import rr_arbiter
 from hdl.common.fifo import kv_fifo
 from hdl.index.params import sig_widths
 
@@ -407,7 +408,13 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
     if_count = Signal(intbv(0, min=0, max=INFLIGHT + 1))
     inflight = kv_fifo(clk, rst, clr, if_push, if_din, if_pop, if_dout, None, if_empty, if_count,
                        INFLIGHT, GB)
-    q_rr = u(GB)
+    q_take = Signal(bool(0))        # QI: a lane's Q burst is picked now (round robin)
+
+    @always_comb
+    def q_take_c():
+        q_take.next = qst == QI and running and q_req != 0 and if_count < INFLIGHT - 1
+
+    q_pick = rr_arbiter(clk, rst, clr, q_req, q_take, q_cur, G)
     q_bytes = u(64)
 
     @always_comb
@@ -440,29 +447,13 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
             qst.next = QI
             q_err.next = False
             q_bytes.next = 0
-            q_rr.next = 0
         else:
             if m_axi_q_rvalid:
                 q_bytes.next = q_bytes + BUSB
                 if m_axi_q_rresp != 0 or m_axi_q_rid != 0 or if_empty:
                     q_err.next = True
             if qst == QI:
-                if running and q_req != 0 and if_count < INFLIGHT - 1:
-                    # round robin from q_rr
-                    pick = 0
-                    found = False
-                    for i in range(G):
-                        hh = q_rr + i
-                        if hh >= G:
-                            hh = hh - G
-                        if not found and q_req[hh]:
-                            pick = hh
-                            found = True
-                    q_cur.next = pick
-                    if pick == G - 1:
-                        q_rr.next = 0
-                    else:
-                        q_rr.next = pick + 1
+                if q_take:
                     qst.next = QA
             elif m_axi_q_arready:
                 qst.next = QI
@@ -470,7 +461,13 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
     # ------------------------------------------------------------ O write master
     OI, OA, OWR = 0, 1, 2
     ost = Signal(intbv(0, min=0, max=3))
-    o_rr = u(GB)
+    o_take = Signal(bool(0))        # OI: a lane's whole O burst is picked now (round robin)
+
+    @always_comb
+    def o_take_c():
+        o_take.next = ost == OI and running and o_req != 0
+
+    o_pick = rr_arbiter(clk, rst, clr, o_req, o_take, o_cur, G)
     wcnt = u(9)
     bout = u(16)
     o_bytes = u(64)
@@ -507,7 +504,6 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
             ost.next = OI
             o_err.next = False
             o_bytes.next = 0
-            o_rr.next = 0
             bout.next = 0
         else:
             ai = ost == OA and m_axi_o_awready
@@ -519,21 +515,7 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
             if bh and (m_axi_o_bresp != 0 or m_axi_o_bid != 0):
                 o_err.next = True
             if ost == OI:
-                if running and o_req != 0:
-                    pick = 0
-                    found = False
-                    for i in range(G):
-                        hh = o_rr + i
-                        if hh >= G:
-                            hh = hh - G
-                        if not found and o_req[hh]:
-                            pick = hh
-                            found = True
-                    o_cur.next = pick
-                    if pick == G - 1:
-                        o_rr.next = 0
-                    else:
-                        o_rr.next = pick + 1
+                if o_take:
                     ost.next = OA
             elif ost == OA:
                 if m_axi_o_awready:
@@ -889,7 +871,7 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
 
     return (rows_a, cache, rows_b, dfifo, mfifo, desc_in, desc_out, kc_write, kc_read, desc_fields,
             dfork, kfifo, kfork, vfifo, vfork, kv_route, order_check, lanes, dbg_out, inflight,
-            q_axi_c, q_axi, o_axi_c, o_axi, acc_count, tile_count, outs, fsm, pool_gens, one_lane)
+            q_axi_c, q_axi, q_take_c, q_pick, o_axi_c, o_axi, o_take_c, o_pick, acc_count, tile_count, outs, fsm, pool_gens, one_lane)
 
 
 def ports(cfg: AcceleratorConfig) -> dict:
