@@ -14,7 +14,7 @@ every design to another preset (default ``u280``) with a per-unit scaling formul
   BRAM36 equivalents (bits / 36 Kib) and as a share of all BRAM + URAM bits.
 
 Public API
-    U280                                   resources of the device (ARCHITECTURE 7)
+    U280                                   resources of the device (the U280 data sheet)
     resources(stats) -> dict               LUT/FF/DSP/BRAM36/URAM of a SynthStats
     macs(name, cfg) -> int                 int8 MACs per cycle of a design
     memory_bits(verilog_text) -> int       bits of the memories of a converted file

@@ -334,9 +334,9 @@ PRESETS: dict[str, AcceleratorConfig] = {
     # SmolLM2-135M: H=9, Hkv=3, D=64, 8K context; the main job.  512-bit kernel ports (the width
     # Vitis recommends for HBM kernels at 300 MHz): a D = 64 key row is one beat, so the index
     # generator and the cache deliver a row per cycle (65,327 -> 37,796 cycles at 512 tokens,
-    # bit-exact; docs/top.md, session 3).  One lane: one index-generator MPU and one engine
+    # bit-exact; docs/top.md).  One lane: one index-generator MPU and one engine
     # (two 64 x 64 arrays instead of six), a group's 3 heads in 3 passes; a third of the
-    # Verilog, so the main job builds in minutes (docs/top.md, session 4).
+    # Verilog, so the main job builds in minutes (docs/top.md).
     "smollm2": AcceleratorConfig(name="smollm2", block=64, head_dim=64, mpu_rows=64, lut_rows=26,
                                  max_group=3, head_lanes=1, max_seq_len=8192, tier1_blocks=96,
                                  tier2_blocks=32, axi_data_bits=512),

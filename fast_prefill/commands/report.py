@@ -1,4 +1,4 @@
-"""``fast-prefill report``: the dynamic sparse pattern measured on SmolLM2 (issue 2, section 5)."""
+"""``fast-prefill report``: the dynamic sparse pattern measured on SmolLM2."""
 
 from __future__ import annotations
 

@@ -24,11 +24,13 @@ Outputs
     idle     nothing in flight
 ``clk`` rising edge, ``rst`` synchronous active high.  Parameters: ``cfg``.
 
-Dataflow: QK issue (tile descriptor, Q load through the MPU's load port, B key beats) ->
-score capture (logit scaling, tile max, logits into x bank b) -> softmax sweep (P = exp2,
-row sums, P into P bank b) -> PV issue (P column + value row per beat) -> MPU drain ->
-merge into the row state (O, m, l) -> on the row's last tile, the divider per row and the
-output normalisation.  Two x banks and two P banks let the MPU run QK of tile t+1 while the
+Dataflow: QK issue (hdl/attention/qk_issue.py: tile descriptor, Q load through the MPU's load
+port, B key beats) -> score capture (logit scaling, tile max, logits into x bank b) -> softmax
+sweep (P = exp2, row sums, P into P bank b) -> PV issue (P column + value row per beat) -> MPU
+drain -> merge into the row state (hdl/attention/merge.py: O, m, l) -> on the row's last tile,
+the divider per row and the output normalisation (hdl/attention/output.py).  Capture, sweep
+and PV issue are this block's controller, which also owns the bank flags (x bank free /
+captured, P bank free / ready): the other stages report their events to it.  Two x banks and two P banks let the MPU run QK of tile t+1 while the
 softmax of tile t runs, and mix QK and PV beats (PV first) so that it never waits in steady
 state.
 """
@@ -39,12 +41,13 @@ from myhdl import ConcatSignal, Signal, always, always_comb, block, intbv
 
 from hdl.numerics import score_bits, tile_bits
 from hdl.numerics import SCALE_MANT_BITS
-from hdl.attention.div import attn_div
 from hdl.attention.exp2 import attn_exp2
 from hdl.attention.logit import attn_logit
-from hdl.attention.norm import attn_norm
-from hdl.attention.rescale import attn_rescale
+from hdl.attention.merge import attn_merge
+from hdl.attention.output import attn_output
+from hdl.attention.qk_issue import QST_DESC, QST_ISSUE, QST_LOADQ, attn_qk_issue
 from hdl.attention.rowsum import attn_rowsum
+from hdl.attention.signals import sig as _sig
 from hdl.attention.tilemax import attn_tilemax
 from hdl.config import AcceleratorConfig, ConfigError
 from hdl.mpu.mpu import mpu, row_bits
@@ -54,7 +57,6 @@ UNIT_NAME = "attn_engine"
 #: signed width of the scale-code exponents on the ports
 EXP_BITS = 8
 
-QST_DESC, QST_PREP, QST_LOADQ, QST_ISSUE = 0, 1, 2, 3
 
 
 def _sbits(lo: int, hi: int) -> int:
@@ -80,12 +82,6 @@ def widths(cfg: AcceleratorConfig) -> dict:
     }
 
 
-def _sig(bits: int, signed: bool = False, val: int = 0) -> Signal:
-    if signed:
-        return Signal(intbv(val, min=-(1 << (bits - 1)), max=1 << (bits - 1)))
-    return Signal(intbv(val)[bits:])
-
-
 @block
 def attn_engine(clk, rst,
                 tile_valid, tile_ready, tile_diag, tile_nk, tile_last, tile_mant, tile_exp,
@@ -98,8 +94,6 @@ def attn_engine(clk, rst,
     B, D, PB, LB, MB = w["B"], w["D"], w["PB"], w["LB"], w["MB"]
     MX, TL, AW, LW, SW, TW, RB = w["MX"], w["TL"], w["AW"], w["LW"], w["SW"], w["TW"], w["RB"]
     NKB, SHB, PWL, OB = w["NKB"], w["SHB"], w["PWL"], w["OB"]
-    F, E, SMAX, R = cfg.score_frac_bits, cfg.acc_frac_bits, cfg.rescale_shift_max, cfg.recip_bits
-    DROP = 2 * SCALE_MANT_BITS - MB
     BM = B - 1
     b = lambda: Signal(bool(0))  # noqa: E731
 
@@ -114,27 +108,25 @@ def attn_engine(clk, rst,
                  ml_valid, ml_row, ml_data, ms_valid, ms_ready, ms_data, ms_last,
                  mt_valid, mt_ready, mt_data, mt_row, mt_last, m_idle, cfg)]
 
-    # ---------------------------------------------------------------- QK issue state
+    # ---------------------------------------------------------------- QK issue, bank flags
     qst = Signal(intbv(0, min=0, max=4))
-    need_q, xi_bank, d_diag, d_last, d_first = b(), b(), b(), b(), b()
-    d_nk = _sig(NKB)
+    claim, xi_bank, sh0, sh1 = b(), b(), b(), b()
     qk_j, ld_cnt = _sig(RB), _sig(RB)
-    kmant, qmant = _sig(SCALE_MANT_BITS, val=1 << 15), _sig(SCALE_MANT_BITS, val=1 << 15)
-    kexp, qexp = _sig(EXP_BITS, True), _sig(EXP_BITS, True)
-    mult_r = _sig(MB)
-    lsh_r = Signal(intbv(0, min=0, max=LB + 1))
-    rsh_r = Signal(intbv(0, min=0, max=PWL + 1))
-    sh0, sh1 = b(), b()                     # QK beat in MPU stage 0 / 1 (they read Q)
-    # x-bank info (two banks)
+    # the tile's constants, per x bank (written at QK issue) and per P bank (copied at the sweep)
     xmult = [_sig(MB) for _ in range(2)]
     xlsh = [Signal(intbv(0, min=0, max=LB + 1)) for _ in range(2)]
     xrsh = [Signal(intbv(0, min=0, max=PWL + 1)) for _ in range(2)]
     xdiag, xlast, xfirst = [b() for _ in range(2)], [b() for _ in range(2)], [b() for _ in range(2)]
     xnk = [_sig(NKB) for _ in range(2)]
-    xfree, xcap, pfree, pready = _sig(2, val=3), _sig(2), _sig(2, val=3), _sig(2)
-    # p-bank info
     pdiag, plast, pfirst = [b() for _ in range(2)], [b() for _ in range(2)], [b() for _ in range(2)]
     pnk = [_sig(NKB) for _ in range(2)]
+    # bank flags: x bank free for a tile / holding captured logits; P bank free / holding P
+    xfree, xcap, pfree, pready = _sig(2, val=3), _sig(2), _sig(2, val=3), _sig(2)
+    pv_go = b()
+    insts.append(attn_qk_issue(clk, rst, tile_valid, tile_diag, tile_nk, tile_last, tile_mant, tile_exp,
+                               q_valid, q_mant, q_exp, k_valid, mi_valid, mi_mode, mi_ready, pv_go, xfree,
+                               qst, claim, xi_bank, qk_j, ld_cnt, sh0, sh1,
+                               xmult, xlsh, xrsh, xdiag, xnk, xfirst, xlast, PWL, EXP_BITS, cfg))
 
     # ---------------------------------------------------------------- capture
     s_reg = _sig(SW * B)
@@ -166,58 +158,23 @@ def attn_engine(clk, rst,
     pv_bank, p_ok = b(), b()
     pv_j = _sig(RB)
     p_cur = _sig(B * PB)
-    pv_go = b()
 
-    # ---------------------------------------------------------------- merge
-    mb = b()
-    m1v, first_rd, last_rd, mbank_rd = b(), b(), b(), b()
-    mrow = _sig(RB)
-    tr = _sig(TW * D)
-    o_rd = _sig(AW * D)
-    m_rd, mt_rd = _sig(MX, True), _sig(MX, True)
-    l_rd, s_rd = _sig(LW), _sig(TL)
+    # ---------------------------------------------------------------- merge, output stage
+    mb, merged, merged_bank, m1v = b(), b(), b(), b()
     ssum = [_sig(TL) for _ in range(B)]
     smt = [_sig(MX, True) for _ in range(B)]
-    s_cat = ConcatSignal(*reversed(ssum))
-    smt_cat = ConcatSignal(*reversed(smt))
-    m_new = _sig(MX, True)
-    sh_old = Signal(intbv(0, min=0, max=SMAX + 1))
-    sh_t = Signal(intbv(0, min=-E - 1, max=SMAX + 1))
-    onew = [_sig(AW, True) for _ in range(D)]
-    onew_cat = ConcatSignal(*reversed(onew))
-    l_new = _sig(LW)
-    ostate = [_sig(AW * D) for _ in range(B)]
-    mst = [_sig(MX, True) for _ in range(B)]
-    lst = [_sig(LW) for _ in range(B)]
-
-    # ---------------------------------------------------------------- normalise / output
     fin_v = b()
     fin_row = _sig(RB)
     fin_o = _sig(AW * D)
     fin_l = _sig(LW)
     fin_m = _sig(MX, True)
     occ = _sig(B)
-    div_start = _sig(B)
-    dsh = [_sig(SHB, True) for _ in range(B)]
-    dr = [_sig(R + 1) for _ in range(B)]
-    ddone = [b() for _ in range(B)]
-    dsh_cat = ConcatSignal(*reversed(dsh))
-    dr_cat = ConcatSignal(*reversed(dr))
-    ddone_cat = ConcatSignal(*reversed(ddone))
-    obuf = [_sig(AW * D) for _ in range(B)]
-    mbuf = [_sig(MX, True) for _ in range(B)]
-    lbuf = [_sig(LW) for _ in range(B)]
-    optr = _sig(RB)
-    o1v = b()
-    o1_acc = _sig(AW * D)
-    o1_sh = _sig(SHB, True)
-    o1_r = _sig(R + 2, True)                # signed (never negative): a signed multiply
-    o1_row = _sig(RB)
-    o1_m = _sig(MX, True)
-    o1_l = _sig(LW)
-    outs = [_sig(OB, True) for _ in range(D)]
-    out_cat = ConcatSignal(*reversed(outs))
-    cand_ok, out_adv, o1_adv, t_rdy, plast_mb = b(), b(), b(), b(), b()
+    out_drained = b()
+    insts.append(attn_merge(clk, rst, mt_valid, mt_ready, mt_data, mt_row, mt_last,
+                            ConcatSignal(*reversed(smt)), ConcatSignal(*reversed(ssum)), pfirst, plast,
+                            occ, mb, merged, merged_bank, m1v, fin_v, fin_row, fin_o, fin_l, fin_m, TW, cfg))
+    insts.append(attn_output(clk, rst, fin_v, fin_row, fin_o, fin_l, fin_m, o_valid, o_ready, o_data,
+                             o_row, o_last, o_m, o_l, occ, out_drained, SHB, cfg))
 
     # ---------------------------------------------------------------- per-row units
     for i in range(B):
@@ -229,14 +186,6 @@ def attn_engine(clk, rst,
                                ps[i], row=i, cfg=cfg))
         insts.append(attn_rowsum(clk, rs_add, rs_first, s3bank, ps[i], mt_we, s1bank, mts[i],
                                  mb, ssum[i], smt[i], cfg))
-        insts.append(attn_div(clk, rst, div_start(i), fin_l, dsh[i], dr[i], ddone[i], cfg))
-    for d in range(D):
-        insts.append(attn_rescale(o_rd(AW * (d + 1), AW * d), tr(TW * (d + 1), TW * d),
-                                  sh_old, sh_t, first_rd, onew[d], acc_width=AW, t_width=TW,
-                                  signed=True, cfg=cfg))
-        insts.append(attn_norm(o1_acc(AW * (d + 1), AW * d), o1_sh, o1_r, outs[d], cfg))
-    insts.append(attn_rescale(l_rd, s_rd, sh_old, sh_t, first_rd, l_new, acc_width=LW,
-                              t_width=TL, signed=False, cfg=cfg))
 
     # ---------------------------------------------------------------- combinational glue
     @always_comb
@@ -266,110 +215,26 @@ def attn_engine(clk, rst,
 
     @always_comb
     def bank_mux():
-        if c0bank:
-            mult_c0.next = xmult[1]
-        else:
-            mult_c0.next = xmult[0]
-        if c1bank:
-            lsh_c1.next = xlsh[1]
-            rsh_c1.next = xrsh[1]
-        else:
-            lsh_c1.next = xlsh[0]
-            rsh_c1.next = xrsh[0]
-        if c2bank:
-            diag_c2.next = xdiag[1]
-            nk_c2.next = xnk[1]
-        else:
-            diag_c2.next = xdiag[0]
-            nk_c2.next = xnk[0]
-        if s1bank:
-            diag_s1.next = pdiag[1]
-            nk_s1.next = pnk[1]
-        else:
-            diag_s1.next = pdiag[0]
-            nk_s1.next = pnk[0]
-        if mb:
-            plast_mb.next = plast[1]
-        else:
-            plast_mb.next = plast[0]
+        mult_c0.next = xmult[c0bank]
+        lsh_c1.next = xlsh[c1bank]
+        rsh_c1.next = xrsh[c1bank]
+        diag_c2.next = xdiag[c2bank]
+        nk_c2.next = xnk[c2bank]
+        diag_s1.next = pdiag[s1bank]
+        nk_s1.next = pnk[s1bank]
         mt_we.next = s1v and s1col == 0
         rs_add.next = s3v
         rs_first.next = s3col == 0
 
     @always_comb
-    def merge_comb():
-        mn = intbv(0, min=-2 ** MX, max=2 ** MX)
-        d1 = intbv(0, min=-2 ** (MX + 1), max=2 ** (MX + 1))
-        mn[:] = mt_rd
-        if not first_rd and m_rd > mt_rd:
-            mn[:] = m_rd
-        m_new.next = mn
-        d1[:] = mn - m_rd
-        if first_rd or d1 < 0:
-            sh_old.next = 0
-        elif d1 > SMAX:
-            sh_old.next = SMAX
-        else:
-            sh_old.next = d1
-        d1[:] = mn - mt_rd
-        if d1 > SMAX:
-            sh_t.next = SMAX - E
-        else:
-            sh_t.next = d1 - E
-        if plast_mb and occ[mt_row]:
-            t_rdy.next = 0
-        else:
-            t_rdy.next = 1
+    def idle_comb():
+        idle.next = (qst == QST_DESC and xfree == 3 and pfree == 3 and not fin_v and not m1v
+                     and out_drained and m_idle)
 
-    @always_comb
-    def drain_ready():
-        mt_ready.next = t_rdy
-
-    @always_comb
-    def out_comb():
-        if fin_v:
-            div_start.next = 1 << fin_row
-        else:
-            div_start.next = 0
-        cand_ok.next = occ[optr] and ddone_cat[optr]
-        out_adv.next = not o_valid or o_ready
-        o1_adv.next = not o1v or not o_valid or o_ready
-        idle.next = (qst == QST_DESC and xfree == 3 and pfree == 3 and occ == 0 and not fin_v
-                     and not m1v and not o1v and not o_valid and m_idle)
-
-    # ---------------------------------------------------------------- the controller
+    # ---------------------------------------------------------------- capture, sweep, PV issue
     @always(clk.posedge)
     def ctrl():
-        prod = intbv(0)[2 * SCALE_MANT_BITS + 1:]
-        shv = intbv(0, min=-2 ** (EXP_BITS + 3), max=2 ** (EXP_BITS + 3))
-        # per-tile logit constant from the latched codes (recomputed every cycle)
-        prod[:] = qmant * kmant
-        if DROP > 0:
-            mult_r.next = (prod + (1 << (DROP - 1))) >> DROP
-        else:
-            mult_r.next = prod
-        shv[:] = -(qexp + kexp + DROP + F)
-        if shv > PWL:
-            rsh_r.next = PWL
-        elif shv > 0:
-            rsh_r.next = shv
-        else:
-            rsh_r.next = 0
-        if shv < -LB:
-            lsh_r.next = LB
-        elif shv < 0:
-            lsh_r.next = -shv
-        else:
-            lsh_r.next = 0
-
         if rst:
-            qst.next = QST_DESC
-            need_q.next = 1
-            xi_bank.next = 0
-            qk_j.next = 0
-            ld_cnt.next = 0
-            sh0.next = 0
-            sh1.next = 0
             xfree.next = 3
             xcap.next = 0
             pfree.next = 3
@@ -388,72 +253,10 @@ def attn_engine(clk, rst,
             pv_bank.next = 0
             pv_j.next = 0
             p_ok.next = 0
-            mb.next = 0
-            m1v.next = 0
-            fin_v.next = 0
-            occ.next = 0
-            optr.next = 0
-            o1v.next = 0
-            o_valid.next = 0
         else:
-            # ---- shadow of the MPU's QK occupancy of stages 0 and 1
-            if mi_ready:
-                sh0.next = mi_valid and not mi_mode
-                sh1.next = sh0
-
-            # ---- QK issue
-            if qst == QST_DESC:
-                if tile_valid and xfree[xi_bank]:
-                    d_diag.next = tile_diag
-                    d_nk.next = tile_nk
-                    d_last.next = tile_last
-                    d_first.next = need_q
-                    kmant.next = tile_mant
-                    kexp.next = tile_exp
-                    xfree.next[xi_bank] = 0
-                    if need_q:
-                        qst.next = QST_LOADQ
-                    else:
-                        qst.next = QST_PREP
-            elif qst == QST_PREP:
-                qst.next = QST_ISSUE
-            elif qst == QST_LOADQ:
-                if q_valid and not sh0 and not sh1:
-                    if ld_cnt == 0:
-                        qmant.next = q_mant
-                        qexp.next = q_exp
-                    if ld_cnt == BM:
-                        ld_cnt.next = 0
-                        need_q.next = 0
-                        qst.next = QST_ISSUE
-                    else:
-                        ld_cnt.next = ld_cnt + 1
-            else:
-                if xi_bank:
-                    xmult[1].next = mult_r
-                    xlsh[1].next = lsh_r
-                    xrsh[1].next = rsh_r
-                    xdiag[1].next = d_diag
-                    xnk[1].next = d_nk
-                    xfirst[1].next = d_first
-                    xlast[1].next = d_last
-                else:
-                    xmult[0].next = mult_r
-                    xlsh[0].next = lsh_r
-                    xrsh[0].next = rsh_r
-                    xdiag[0].next = d_diag
-                    xnk[0].next = d_nk
-                    xfirst[0].next = d_first
-                    xlast[0].next = d_last
-                if k_valid and mi_ready and not pv_go:
-                    if qk_j == BM:
-                        qk_j.next = 0
-                        xi_bank.next = not xi_bank
-                        qst.next = QST_DESC
-                        if d_last:
-                            need_q.next = 1
-                    else:
-                        qk_j.next = qk_j + 1
+            # ---- the x bank taken by QK issue
+            if claim:
+                xfree.next[xi_bank] = 0
 
             # ---- score capture: c0 (score column), c1 (products), c2 (logits)
             c0v.next = ms_valid
@@ -498,16 +301,10 @@ def attn_engine(clk, rst,
                 sw_act.next = 1
                 xcap.next[sw_bank] = 0
                 pfree.next[sw_bank] = 0
-                if sw_bank:
-                    pdiag[1].next = xdiag[1]
-                    pnk[1].next = xnk[1]
-                    pfirst[1].next = xfirst[1]
-                    plast[1].next = xlast[1]
-                else:
-                    pdiag[0].next = xdiag[0]
-                    pnk[0].next = xnk[0]
-                    pfirst[0].next = xfirst[0]
-                    plast[0].next = xlast[0]
+                pdiag[sw_bank].next = xdiag[sw_bank]
+                pnk[sw_bank].next = xnk[sw_bank]
+                pfirst[sw_bank].next = xfirst[sw_bank]
+                plast[sw_bank].next = xlast[sw_bank]
             s2v.next = s1v
             s2col.next = s1col
             s2bank.next = s1bank
@@ -534,68 +331,11 @@ def attn_engine(clk, rst,
                 p_cur.next = pbuf[pv_bank * B + pv_j]
                 p_ok.next = 1
 
-            # ---- drain and merge: m0 reads the row state, m1 writes it back
-            m1v.next = mt_valid and t_rdy
-            if mt_valid and t_rdy:
-                tr.next = mt_data
-                mrow.next = mt_row
-                o_rd.next = ostate[mt_row]
-                m_rd.next = mst[mt_row]
-                l_rd.next = lst[mt_row]
-                mt_rd.next = (smt_cat >> (MX * mt_row)) & (2 ** MX - 1)
-                s_rd.next = (s_cat >> (TL * mt_row)) & (2 ** TL - 1)
-                mbank_rd.next = mb
-                if mb:
-                    first_rd.next = pfirst[1]
-                    last_rd.next = plast[1]
-                else:
-                    first_rd.next = pfirst[0]
-                    last_rd.next = plast[0]
-                if mt_last:
-                    mb.next = not mb
-            fin_v.next = m1v and last_rd
-            if m1v:
-                ostate[mrow].next = onew_cat
-                mst[mrow].next = m_new
-                lst[mrow].next = l_new
-                fin_row.next = mrow
-                fin_o.next = onew_cat
-                fin_l.next = l_new
-                fin_m.next = m_new
-                if mrow == BM:
-                    pfree.next[mbank_rd] = 1
+            # ---- the P bank freed by the merge
+            if merged:
+                pfree.next[merged_bank] = 1
 
-            # ---- finished rows: buffer, divider started by div_start
-            if fin_v:
-                obuf[fin_row].next = fin_o
-                mbuf[fin_row].next = fin_m
-                lbuf[fin_row].next = fin_l
-                occ.next[fin_row] = 1
-
-            # ---- output: o1 reads the buffer, the output register normalises
-            if out_adv:
-                o_valid.next = o1v
-                o_data.next = out_cat
-                o_row.next = o1_row
-                o_last.next = o1_row == BM
-                o_m.next = o1_m
-                o_l.next = o1_l
-            if o1_adv:
-                o1v.next = cand_ok
-                if cand_ok:
-                    o1_acc.next = obuf[optr]
-                    o1_sh.next = (dsh_cat >> (SHB * optr)) & (2 ** SHB - 1)
-                    o1_r.next = (dr_cat >> ((R + 1) * optr)) & (2 ** (R + 1) - 1)
-                    o1_row.next = optr
-                    o1_m.next = mbuf[optr]
-                    o1_l.next = lbuf[optr]
-                    occ.next[optr] = 0
-                    if optr == BM:
-                        optr.next = 0
-                    else:
-                        optr.next = optr + 1
-
-    return insts, mpu_in, bank_mux, merge_comb, drain_ready, out_comb, ctrl
+    return insts, mpu_in, bank_mux, idle_comb, ctrl
 
 
 def ports(cfg: AcceleratorConfig) -> dict:

@@ -18,53 +18,49 @@ Parameters: ``acc_width``, ``t_width``, ``signed`` (O: True, l: False), ``cfg``.
 
 from __future__ import annotations
 
-from myhdl import always_comb, block, intbv
+from myhdl import Signal, always_comb, block, intbv
 
 
 @block
 def attn_rescale(acc, t, sh_old, sh_t, first, out, acc_width, t_width, signed, cfg):
     AW, TW, E = acc_width, t_width, cfg.acc_frac_bits
     WW = max(AW, TW + E) + 3
+    # the operands as signed values: a signed pattern as it is, an unsigned one with a zero sign
+    # bit on top (so its shifts reach one bit further before they give 0)
+    ACC_BITS = AW if signed else AW + 1
+    T_BITS = TW if signed else TW + 1
+    acc_v = Signal(intbv(0, min=-2 ** (ACC_BITS - 1), max=2 ** (ACC_BITS - 1)))
+    t_v = Signal(intbv(0, min=-2 ** (T_BITS - 1), max=2 ** (T_BITS - 1)))
 
     if signed:
         @always_comb
-        def merge():
-            a = intbv(0, min=-2 ** (WW - 1), max=2 ** (WW - 1))
-            b = intbv(0, min=-2 ** (WW - 1), max=2 ** (WW - 1))
-            a[:] = 0
-            if not first:
-                a[:] = acc.signed()
-                if sh_old >= AW:
-                    a[:] = 0
-                elif sh_old > 0:
-                    a[:] = (a + (1 << (sh_old - 1))) >> sh_old
-            b[:] = t.signed()
-            if sh_t < 0:
-                b[:] = b << (-sh_t)
-            elif sh_t >= TW:
-                b[:] = 0
-            elif sh_t > 0:
-                b[:] = (b + (1 << (sh_t - 1))) >> sh_t
-            out.next = a + b
+        def operands():
+            acc_v.next = acc.signed()
+            t_v.next = t.signed()
     else:
         @always_comb
-        def merge():
-            a = intbv(0, min=-2 ** (WW - 1), max=2 ** (WW - 1))
-            b = intbv(0, min=-2 ** (WW - 1), max=2 ** (WW - 1))
-            a[:] = 0
-            if not first:
-                a[:] = acc
-                if sh_old >= AW + 1:
-                    a[:] = 0
-                elif sh_old > 0:
-                    a[:] = (a + (1 << (sh_old - 1))) >> sh_old
-            b[:] = t
-            if sh_t < 0:
-                b[:] = b << (-sh_t)
-            elif sh_t >= TW + 1:
-                b[:] = 0
-            elif sh_t > 0:
-                b[:] = (b + (1 << (sh_t - 1))) >> sh_t
-            out.next = a + b
+        def operands():
+            acc_v.next = acc
+            t_v.next = t
 
-    return merge
+    @always_comb
+    def merge():
+        a = intbv(0, min=-2 ** (WW - 1), max=2 ** (WW - 1))
+        b = intbv(0, min=-2 ** (WW - 1), max=2 ** (WW - 1))
+        a[:] = 0
+        if not first:
+            a[:] = acc_v
+            if sh_old >= ACC_BITS:
+                a[:] = 0
+            elif sh_old > 0:
+                a[:] = (a + (1 << (sh_old - 1))) >> sh_old
+        b[:] = t_v
+        if sh_t < 0:
+            b[:] = b << (-sh_t)
+        elif sh_t >= T_BITS:
+            b[:] = 0
+        elif sh_t > 0:
+            b[:] = (b + (1 << (sh_t - 1))) >> sh_t
+        out.next = a + b
+
+    return operands, merge

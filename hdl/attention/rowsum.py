@@ -22,36 +22,22 @@ from myhdl import Signal, always, always_comb, block, intbv
 @block
 def attn_rowsum(clk, add, first, wbank, p, mt_we, mt_wbank, mt_in, rbank, s_out, mt_out, cfg):
     TL, MX = cfg.tile_l_bits, cfg.max_bits
-    s0, s1 = Signal(intbv(0)[TL:]), Signal(intbv(0)[TL:])
-    m0 = Signal(intbv(0, min=-2 ** (MX - 1), max=2 ** (MX - 1)))
-    m1 = Signal(intbv(0, min=-2 ** (MX - 1), max=2 ** (MX - 1)))
+    sums = [Signal(intbv(0)[TL:]) for _ in range(2)]
+    maxes = [Signal(intbv(0, min=-2 ** (MX - 1), max=2 ** (MX - 1))) for _ in range(2)]
 
     @always(clk.posedge)
     def acc():
         if add:
-            if wbank:
-                if first:
-                    s1.next = p
-                else:
-                    s1.next = s1 + p
+            if first:
+                sums[wbank].next = p
             else:
-                if first:
-                    s0.next = p
-                else:
-                    s0.next = s0 + p
+                sums[wbank].next = sums[wbank] + p
         if mt_we:
-            if mt_wbank:
-                m1.next = mt_in
-            else:
-                m0.next = mt_in
+            maxes[mt_wbank].next = mt_in
 
     @always_comb
     def out():
-        if rbank:
-            s_out.next = s1
-            mt_out.next = m1
-        else:
-            s_out.next = s0
-            mt_out.next = m0
+        s_out.next = sums[rbank]
+        mt_out.next = maxes[rbank]
 
     return acc, out

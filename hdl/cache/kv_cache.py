@@ -1,4 +1,4 @@
-"""Liveness-driven dual-tier KV cache with its HBM DMA (top of the cache; issue 5).
+"""Liveness-driven dual-tier KV cache with its HBM DMA (top of the cache).
 
 One run serves one KV group: the host (or the index unit) streams the group's
 merged access list, the unit computes exact next uses (:mod:`hdl.cache.liveness`),

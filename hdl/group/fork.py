@@ -1,4 +1,4 @@
-"""Broadcast of one valid/ready stream to a subset of G consumers (``grp_attn``, issue 7).
+"""Broadcast of one valid/ready stream to a subset of G consumers (``grp_attn``).
 
 The head beat goes to every consumer whose bit is set in ``mask``; each consumer takes it in
 its own cycle (a ``taken`` bit per consumer remembers who already has it), and the beat

@@ -1,4 +1,4 @@
-"""One head lane of the attention group datapath (``grp_attn``, issue 7).
+"""One head lane of the attention group datapath (``grp_attn``).
 
 Lane ``H`` serves query head ``H`` of the group: its ``attn_engine``, its Q path (Q FIFO fed
 by the shared Q read master, unpack of bus words into Q rows, the Q scale-code memory) and
@@ -11,7 +11,8 @@ so no list of wide signals crosses the hierarchy.
 HBM layout (``hdl.top.shell.Layout``): Q of head H is one contiguous region of ``nb*B`` rows of
 ``D`` int8 at ``q_addr + H*q_stride``; O of head H one region of ``nb*B`` rows of ``D`` int32
 at ``o_addr + H*o_stride`` (element d at byte 4d).  Both are read / written front to back in
-bursts of at most ``MAX_Q_BURST`` / ``MAX_O_BURST`` beats that never cross 4 KiB.
+bursts of at most ``MAX_Q_BURST`` / ``MAX_O_BURST`` beats that never cross 4 KiB
+(hdl/group/lane_bursts.py).
 
 Ports (``clk`` rising edge; ``rst``, ``clr`` synchronous, active high; ``clr`` = a new run
 and also resets the engine)
@@ -41,6 +42,7 @@ from myhdl import Signal, always, always_comb, block, concat, intbv
 
 from hdl.attention.engine import attn_engine, widths
 from hdl.common.fifo import kv_fifo
+from hdl.group.lane_bursts import grp_lane_bursts
 
 MAX_Q_BURST = 16       # at most; also at most half the Q FIFO, so that it prefetches
 MAX_O_BURST = 16
@@ -72,296 +74,256 @@ def grp_lane(clk, rst, clr, go, abort, active, q_addr, q_stride, o_addr, o_strid
              dbg_p_in, dbg_p_out, idle, fault, cfg, H):
     p = lane_params(cfg)
     w = p["w"]
-    B, D, BUS, DW, RPW, WPR = p["B"], p["D"], p["bus"], p["dw"], p["rpw"], p["wpr"]
-    QWB, QD, OW, OD, NBB, NB = p["qwb"], p["qd"], p["ow"], p["od"], p["nbb"], p["NB"]
-    QMAXB = min(MAX_Q_BURST, QD // 2)
-    OB = w["OB"]
-    RB = (B - 1).bit_length()
+    B, D, BUS, ROW_BITS = p["B"], p["D"], p["bus"], p["dw"]
+    ROWS_PER_WORD, WORDS_PER_ROW = p["rpw"], p["wpr"]
+    Q_WORDS_PER_BLOCK, Q_DEPTH = p["qwb"], p["qd"]
+    O_WORDS_PER_ROW, O_DEPTH = p["ow"], p["od"]
+    NBB, NB = p["nbb"], p["NB"]
+    Q_MAX_BURST = min(MAX_Q_BURST, Q_DEPTH // 2)
+    OUT_BITS = w["OB"]
+    ROW_INDEX_BITS = max(1, (B - 1).bit_length())
     AB = len(q_addr)
-    LO = (BUS // 8 - 1).bit_length()
-    PAGE_BEATS = 4096 // (BUS // 8)
+    BUS_BYTES = BUS // 8
     b = lambda: Signal(bool(0))  # noqa: E731
-    rst_e = b()
+    rst_engine = b()
 
     # ------------------------------------------------------------ engine
     q_valid, q_ready = b(), b()
-    q_data = Signal(intbv(0)[DW:])
+    q_data = Signal(intbv(0)[ROW_BITS:])
     q_mant = Signal(intbv(0)[16:])
     q_exp = Signal(intbv(0, min=-128, max=128))
     e_ovalid, e_oready, e_olast = b(), b(), b()
-    e_odata = Signal(intbv(0)[OB * D:])
-    e_orow = Signal(intbv(0)[max(1, RB):])
+    e_odata = Signal(intbv(0)[OUT_BITS * D:])
+    e_orow = Signal(intbv(0)[ROW_INDEX_BITS:])
     e_om = Signal(intbv(0, min=-(1 << (w["MX"] - 1)), max=1 << (w["MX"] - 1)))
     e_ol = Signal(intbv(0)[w["LW"]:])
     e_pv, e_idle = b(), b()
     e_p = Signal(intbv(0)[w["PB"] * B:])
-    eng = attn_engine(clk, rst_e, tile_valid, tile_ready, tile_diag, tile_nk, tile_last,
-                      tile_mant, tile_exp, q_valid, q_ready, q_data, q_mant, q_exp,
-                      k_valid, k_ready, k_data, v_valid, v_ready, v_data,
-                      e_ovalid, e_oready, e_odata, e_orow, e_olast, e_om, e_ol,
-                      e_pv, e_p, e_idle, cfg)
+    engine = attn_engine(clk, rst_engine, tile_valid, tile_ready, tile_diag, tile_nk, tile_last,
+                         tile_mant, tile_exp, q_valid, q_ready, q_data, q_mant, q_exp,
+                         k_valid, k_ready, k_data, v_valid, v_ready, v_data,
+                         e_ovalid, e_oready, e_odata, e_orow, e_olast, e_om, e_ol,
+                         e_pv, e_p, e_idle, cfg)
 
     @always_comb
-    def erst():
-        rst_e.next = rst or clr
+    def engine_reset():
+        rst_engine.next = rst or clr
 
     # ------------------------------------------------------------ Q scale codes
     # 24 bits: mantissa and the exponent's low byte (grp_attn rejects wider exponents)
-    qcmem = [Signal(intbv(0)[24:]) for _ in range(NB)]
-    qrow = Signal(intbv(0)[NBB:])
-    qcw = Signal(intbv(0)[24:])
+    q_codes = [Signal(intbv(0)[24:]) for _ in range(NB)]
+    q_block = Signal(intbv(0)[NBB:])       # the Q block the engine loads
+    q_code = Signal(intbv(0)[24:])
 
     @always(clk.posedge)
-    def qc_write():
+    def code_write():
         if qc_we and qc_head == H:
-            qcmem[qc_addr].next = qc_data[24:]
+            q_codes[qc_addr].next = qc_data[24:]
 
     @always_comb
-    def qc_read():
-        qcw.next = qcmem[qrow]
+    def code_read():
+        q_code.next = q_codes[q_block]
 
     @always_comb
-    def qc_fields():
-        q_mant.next = qcw[16:]
-        q_exp.next = qcw[24:16].signed()
+    def code_fields():
+        q_mant.next = q_code[16:]
+        q_exp.next = q_code[24:16].signed()
 
     # ------------------------------------------------------------ Q FIFO and unpack
     qf_pop, qf_empty = b(), b()
     qf_dout = Signal(intbv(0)[BUS:])
-    qf = kv_fifo(clk, rst, clr, q_push, q_din, qf_pop, qf_dout, None, qf_empty, None, QD, BUS)
-    beat = Signal(intbv(0)[max(1, RB):])
-    hs = b()
+    q_fifo = kv_fifo(clk, rst, clr, q_push, q_din, qf_pop, qf_dout, None, qf_empty, None, Q_DEPTH, BUS)
+    q_beat = Signal(intbv(0)[ROW_INDEX_BITS:])     # row of the Q block the engine takes next
+    q_take = b()
 
     @always_comb
-    def q_hs():
-        hs.next = q_valid and q_ready
+    def q_handshake():
+        q_take.next = q_valid and q_ready
 
     @always(clk.posedge)
     def q_rows():
         if rst or clr:
-            beat.next = 0
-            qrow.next = 0
-        elif hs:
-            if beat == B - 1:
-                beat.next = 0
-                qrow.next = qrow + 1
+            q_beat.next = 0
+            q_block.next = 0
+        elif q_take:
+            if q_beat == B - 1:
+                q_beat.next = 0
+                q_block.next = q_block + 1
             else:
-                beat.next = beat + 1
+                q_beat.next = q_beat + 1
 
-    insts = [eng, erst, qc_write, qc_read, qc_fields, qf, q_hs, q_rows]
-    if WPR == 1:
-        sub = Signal(intbv(0)[max(1, (RPW - 1).bit_length()):])
+    insts = [engine, engine_reset, code_write, code_read, code_fields, q_fifo, q_handshake, q_rows]
+    if WORDS_PER_ROW == 1:
+        # a bus word holds one or more rows: the engine takes them from the FIFO's head word
+        q_part = Signal(intbv(0)[max(1, (ROWS_PER_WORD - 1).bit_length()):])
 
         @always_comb
         def q_unpack():
             q_valid.next = not qf_empty
-            qf_pop.next = hs and sub == RPW - 1
-            qd = intbv(0)[DW:]
-            for i in range(DW):
-                qd[i] = qf_dout[sub * DW + i]
-            q_data.next = qd
+            qf_pop.next = q_take and q_part == ROWS_PER_WORD - 1
+            row = intbv(0)[ROW_BITS:]
+            for i in range(ROW_BITS):
+                row[i] = qf_dout[q_part * ROW_BITS + i]
+            q_data.next = row
 
         @always(clk.posedge)
-        def q_sub():
+        def q_next_part():
             if rst or clr:
-                sub.next = 0
-            elif hs:
-                if sub == RPW - 1:
-                    sub.next = 0
+                q_part.next = 0
+            elif q_take:
+                if q_part == ROWS_PER_WORD - 1:
+                    q_part.next = 0
                 else:
-                    sub.next = sub + 1
-        insts += [q_unpack, q_sub]
+                    q_part.next = q_part + 1
+        insts += [q_unpack, q_next_part]
     else:
-        qbuf = Signal(intbv(0)[DW:])
-        qk = Signal(intbv(0)[max(1, (WPR - 1).bit_length()):])
-        qhold = b()
+        # a row spans several bus words: gathered into a register, the first word lowest
+        q_row = Signal(intbv(0)[ROW_BITS:])
+        q_words = Signal(intbv(0)[max(1, (WORDS_PER_ROW - 1).bit_length()):])
+        q_row_full = b()
 
         @always_comb
-        def q_gather_c():
-            q_valid.next = qhold
-            q_data.next = qbuf
-            qf_pop.next = not qhold and not qf_empty
+        def q_gather_out():
+            q_valid.next = q_row_full
+            q_data.next = q_row
+            qf_pop.next = not q_row_full and not qf_empty
 
         @always(clk.posedge)
         def q_gather():
             if rst or clr:
-                qhold.next = False
-                qk.next = 0
+                q_row_full.next = False
+                q_words.next = 0
             else:
-                if hs:
-                    qhold.next = False
-                if not qhold and not qf_empty:
-                    qbuf.next = concat(qf_dout, qbuf[DW:BUS])
-                    if qk == WPR - 1:
-                        qk.next = 0
-                        qhold.next = True
+                if q_take:
+                    q_row_full.next = False
+                if not q_row_full and not qf_empty:
+                    q_row.next = concat(qf_dout, q_row[ROW_BITS:BUS])
+                    if q_words == WORDS_PER_ROW - 1:
+                        q_words.next = 0
+                        q_row_full.next = True
                     else:
-                        qk.next = qk + 1
-        insts += [q_gather_c, q_gather]
+                        q_words.next = q_words + 1
+        insts += [q_gather_out, q_gather]
 
     # ------------------------------------------------------------ Q burst requests
-    qa = Signal(intbv(0)[AB:])
-    qrem = Signal(intbv(0)[32:])
-    qcred = Signal(intbv(0, min=0, max=QD + 1))
-    qblen = Signal(intbv(0)[9:])
-
-    qpl = Signal(intbv(0)[9:])
-
-    @always_comb
-    def q_page():
-        qpl.next = PAGE_BEATS - qa[12:LO]
+    # credit: FIFO words neither held nor requested; a burst is asked for only when it fits
+    q_next_addr = Signal(intbv(0)[AB:])
+    q_left = Signal(intbv(0)[32:])
+    q_burst = Signal(intbv(0)[9:])
+    q_credit = Signal(intbv(0, min=0, max=Q_DEPTH + 1))
+    q_plan = grp_lane_bursts(clk, rst, clr, go, active, q_addr, q_stride, nb, q_issue, q_next_addr,
+                             q_burst, q_left, H, Q_WORDS_PER_BLOCK, Q_MAX_BURST, BUS_BYTES)
 
     @always_comb
-    def q_len():
-        if qrem < QMAXB and qrem < qpl:
-            qblen.next = qrem
-        elif qpl < QMAXB:
-            qblen.next = qpl
-        else:
-            qblen.next = QMAXB
-
-    @always_comb
-    def q_reqc():
-        q_req.next = active and not abort and qrem != 0 and qcred >= qblen
+    def q_request():
+        q_req.next = active and not abort and q_left != 0 and q_credit >= q_burst
         if q_cur == H:
-            q_addr_out.next = q_addr_in | qa
-            q_blen_out.next = q_blen_in | qblen
+            q_addr_out.next = q_addr_in | q_next_addr
+            q_blen_out.next = q_blen_in | q_burst
         else:
             q_addr_out.next = q_addr_in
             q_blen_out.next = q_blen_in
 
     @always(clk.posedge)
-    def q_track():
+    def q_credits():
         if rst or clr:
-            qrem.next = 0
-            qcred.next = QD
-        elif go:
-            qa.next = q_addr + H * q_stride
-            if active:
-                qrem.next = nb * QWB
-        else:
+            q_credit.next = Q_DEPTH
+        elif not go:
             if q_issue:
-                qa.next = qa + qblen * (BUS // 8)
-                qrem.next = qrem - qblen
                 if qf_pop:
-                    qcred.next = qcred + 1 - qblen
+                    q_credit.next = q_credit + 1 - q_burst
                 else:
-                    qcred.next = qcred - qblen
+                    q_credit.next = q_credit - q_burst
             elif qf_pop:
-                qcred.next = qcred + 1
+                q_credit.next = q_credit + 1
 
-    insts += [q_page, q_len, q_reqc, q_track]
+    insts += [q_plan, q_request, q_credits]
 
     # ------------------------------------------------------------ O rows -> int32 words
-    sx = Signal(intbv(0)[32 * D:])
-    orow = Signal(intbv(0)[32 * D:])
-    ohold = b()
-    ok = Signal(intbv(0)[max(1, (OW - 1).bit_length()):])
+    o_wide = Signal(intbv(0)[32 * D:])         # the engine's row, each element sign-extended
+    o_row = Signal(intbv(0)[32 * D:])          # the row being cut into bus words
+    o_row_held = b()
+    o_part = Signal(intbv(0)[max(1, (O_WORDS_PER_ROW - 1).bit_length()):])
     of_push, of_full, of_empty = b(), b(), b()
     of_din = Signal(intbv(0)[BUS:])
-    of_count = Signal(intbv(0, min=0, max=OD + 1))
+    of_count = Signal(intbv(0, min=0, max=O_DEPTH + 1))
     of_dout = Signal(intbv(0)[BUS:])
-    of = kv_fifo(clk, rst, clr, of_push, of_din, o_pop, of_dout, of_full, of_empty, of_count,
-                 OD, BUS)
+    o_fifo = kv_fifo(clk, rst, clr, of_push, of_din, o_pop, of_dout, of_full, of_empty, of_count,
+                     O_DEPTH, BUS)
 
     @always_comb
-    def o_sext():
+    def o_sign_extend():
         v = intbv(0)[32 * D:]
         for d in range(D):
             for j in range(32):
-                if j < OB:
-                    v[32 * d + j] = e_odata[OB * d + j]
+                if j < OUT_BITS:
+                    v[32 * d + j] = e_odata[OUT_BITS * d + j]
                 else:
-                    v[32 * d + j] = e_odata[OB * d + OB - 1]
-        sx.next = v
+                    v[32 * d + j] = e_odata[OUT_BITS * d + OUT_BITS - 1]
+        o_wide.next = v
 
-    oexp = Signal(intbv(0)[max(1, RB):])
+    o_expect = Signal(intbv(0)[ROW_INDEX_BITS:])
 
     @always(clk.posedge)
     def o_check():
         # the engine's rows of a block leave in order 0..B-1 (never expected to fail)
         if rst or clr:
-            oexp.next = 0
+            o_expect.next = 0
             fault.next = False
-        elif e_ovalid and not ohold:
-            if e_orow != oexp or e_olast != (oexp == B - 1):
+        elif e_ovalid and not o_row_held:
+            if e_orow != o_expect or e_olast != (o_expect == B - 1):
                 fault.next = True
-            if oexp == B - 1:
-                oexp.next = 0
+            if o_expect == B - 1:
+                o_expect.next = 0
             else:
-                oexp.next = oexp + 1
+                o_expect.next = o_expect + 1
 
     @always_comb
     def lane_idle():
-        idle.next = e_idle and of_empty and not ohold
+        idle.next = e_idle and of_empty and not o_row_held
 
     @always_comb
-    def o_ser_c():
-        e_oready.next = not ohold
-        of_push.next = ohold and not of_full
-        of_din.next = orow[BUS:]
+    def o_serialise_out():
+        e_oready.next = not o_row_held
+        of_push.next = o_row_held and not of_full
+        of_din.next = o_row[BUS:]
 
     @always(clk.posedge)
-    def o_ser():
+    def o_serialise():
         if rst or clr:
-            ohold.next = False
-            ok.next = 0
-        elif ohold:
+            o_row_held.next = False
+            o_part.next = 0
+        elif o_row_held:
             if not of_full:
-                orow.next = orow >> BUS
-                if ok == OW - 1:
-                    ok.next = 0
-                    ohold.next = False
+                o_row.next = o_row >> BUS
+                if o_part == O_WORDS_PER_ROW - 1:
+                    o_part.next = 0
+                    o_row_held.next = False
                 else:
-                    ok.next = ok + 1
+                    o_part.next = o_part + 1
         elif e_ovalid:
-            orow.next = sx
-            ohold.next = True
+            o_row.next = o_wide
+            o_row_held.next = True
 
     # ------------------------------------------------------------ O burst requests
-    oa = Signal(intbv(0)[AB:])
-    orem = Signal(intbv(0)[32:])
-    oblen = Signal(intbv(0)[9:])
-
-    opl = Signal(intbv(0)[9:])
-
-    @always_comb
-    def o_page():
-        opl.next = PAGE_BEATS - oa[12:LO]
+    o_next_addr = Signal(intbv(0)[AB:])
+    o_left = Signal(intbv(0)[32:])
+    o_burst = Signal(intbv(0)[9:])
+    o_plan = grp_lane_bursts(clk, rst, clr, go, active, o_addr, o_stride, nb, o_issue, o_next_addr,
+                             o_burst, o_left, H, B * O_WORDS_PER_ROW, MAX_O_BURST, BUS_BYTES)
 
     @always_comb
-    def o_len():
-        if orem < MAX_O_BURST and orem < opl:
-            oblen.next = orem
-        elif opl < MAX_O_BURST:
-            oblen.next = opl
-        else:
-            oblen.next = MAX_O_BURST
-
-    @always_comb
-    def o_reqc():
-        o_req.next = active and not abort and orem != 0 and of_count >= oblen
-        o_done.next = orem == 0
+    def o_request():
+        o_req.next = active and not abort and o_left != 0 and of_count >= o_burst
+        o_done.next = o_left == 0
         if o_cur == H:
             o_word_out.next = o_word_in | of_dout
-            o_addr_out.next = o_addr_in | oa
-            o_blen_out.next = o_blen_in | oblen
+            o_addr_out.next = o_addr_in | o_next_addr
+            o_blen_out.next = o_blen_in | o_burst
         else:
             o_word_out.next = o_word_in
             o_addr_out.next = o_addr_in
             o_blen_out.next = o_blen_in
-
-    @always(clk.posedge)
-    def o_track():
-        if rst or clr:
-            orem.next = 0
-        elif go:
-            oa.next = o_addr + H * o_stride
-            if active:
-                orem.next = nb * (B * OW)
-        elif o_issue:
-            oa.next = oa + oblen * (BUS // 8)
-            orem.next = orem - oblen
 
     # ------------------------------------------------------------ observation chain
     @always_comb
@@ -377,5 +339,6 @@ def grp_lane(clk, rst, clr, go, abort, active, q_addr, q_stride, o_addr, o_strid
             dbg_pv_out.next = dbg_pv_in
             dbg_p_out.next = dbg_p_in
 
-    insts += [of, o_check, lane_idle, o_sext, o_ser_c, o_ser, o_page, o_len, o_reqc, o_track, dbg]
+    insts += [o_fifo, o_check, lane_idle, o_sign_extend, o_serialise_out, o_serialise, o_plan,
+              o_request, dbg]
     return insts

@@ -1,4 +1,4 @@
-"""Row-stream builder of the attention group datapath (``grp_attn``, issue 7).
+"""Row-stream builder of the attention group datapath (``grp_attn``).
 
 From the per-head bitmaps of the group's index sets it produces the merged key-block stream
 of one KV group, in the order of ``golden.pattern.row_stream`` / ``cache_sim.access_trace``:
@@ -51,188 +51,188 @@ def grp_rows(clk, rst, clr, go, nb, act, vbits, sbits,
              pen=None, p_req=None, p_row=None, p_ack=None, pbits=None):
     NBB = (NB - 1).bit_length()
     POOL = pbits is not None
-    IDLE, PRE, SCAN, WAITP = 0, 1, 2, 3
-    st = Signal(intbv(0, min=0, max=4))
-    penr = Signal(bool(0))
-    pen_i, ack_i = Signal(bool(0)), Signal(bool(0))
-    r = Signal(intbv(0)[NBB:])
-    c = Signal(intbv(0)[NBB:])
-    off = Signal(modbv(0)[NBB:])
-    nbm1 = Signal(intbv(0)[NBB:])
-    actr = Signal(intbv(0)[G:])
-    hv = Signal(intbv(0)[G:])
-    vany = Signal(bool(0))
+    S_IDLE, S_PRE, S_SCAN, S_WAIT_POOL = 0, 1, 2, 3
+    state = Signal(intbv(0, min=0, max=4))
+    pool_on = Signal(bool(0))
+    pool_in, ack_in = Signal(bool(0)), Signal(bool(0))
+    row = Signal(intbv(0)[NBB:])
+    blk = Signal(intbv(0)[NBB:])
+    offset = Signal(modbv(0)[NBB:])
+    last_row = Signal(intbv(0)[NBB:])
+    heads_on = Signal(intbv(0)[G:])
+    keeps = Signal(intbv(0)[G:])
+    vert_union = Signal(bool(0))
     found = Signal(intbv(0)[G:])
-    lastc = [Signal(intbv(0)[NBB:]) for _ in range(G)]
-    rowmax = Signal(intbv(0)[NBB:])
-    ov = Signal(bool(0))
-    free = Signal(bool(0))
+    last_blk = [Signal(intbv(0)[NBB:]) for _ in range(G)]
+    row_end = Signal(intbv(0)[NBB:])
+    out_valid = Signal(bool(0))
+    out_free = Signal(bool(0))
 
     @always_comb
     def kept():
-        off.next = r - c
+        offset.next = row - blk
 
     if POOL:
         @always_comb
         def heads():
             m = intbv(0)[G:]
             for h in range(G):
-                if actr[h]:
-                    if vbits[h * NB + c] or sbits[h * NB + off] or (penr and pbits[h * NB + c]):
+                if heads_on[h]:
+                    if vbits[h * NB + blk] or sbits[h * NB + offset] or (pool_on and pbits[h * NB + blk]):
                         m[h] = 1
-            hv.next = m
+            keeps.next = m
 
         @always_comb
         def pool_req():
-            p_req.next = st == WAITP
-            p_row.next = r
-            pen_i.next = pen
-            ack_i.next = p_ack
+            p_req.next = state == S_WAIT_POOL
+            p_row.next = row
+            pool_in.next = pen
+            ack_in.next = p_ack
     else:
         @always_comb
         def heads():
             m = intbv(0)[G:]
             for h in range(G):
-                if actr[h]:
-                    if vbits[h * NB + c] or sbits[h * NB + off]:
+                if heads_on[h]:
+                    if vbits[h * NB + blk] or sbits[h * NB + offset]:
                         m[h] = 1
-            hv.next = m
+            keeps.next = m
 
         @always(clk.posedge)
         def pool_off():
             # no provider: the pooled path is constant off
-            pen_i.next = False
-            ack_i.next = False
+            pool_in.next = False
+            ack_in.next = False
 
     emit = Signal(bool(0))
-    lm = Signal(intbv(0)[G:])
-    endc = Signal(bool(0))
+    last_heads = Signal(intbv(0)[G:])
+    at_end = Signal(bool(0))
 
     @always_comb
     def outs():
-        o_valid.next = ov
-        free.next = (not ov) or o_ready
+        o_valid.next = out_valid
+        out_free.next = (not out_valid) or o_ready
 
     @always_comb
     def emits():
-        emit.next = st == SCAN and hv != 0 and free
+        emit.next = state == S_SCAN and keeps != 0 and out_free
 
     @always(clk.posedge)
     def scan():
         if rst or clr:
-            st.next = IDLE
-            ov.next = False
+            state.next = S_IDLE
+            out_valid.next = False
             found.next = 0
         else:
-            if ov and o_ready:
-                ov.next = False
-            if st == IDLE:
+            if out_valid and o_ready:
+                out_valid.next = False
+            if state == S_IDLE:
                 if go:
-                    actr.next = act
-                    nbm1.next = nb - 1
-                    r.next = 0
-                    c.next = 0
+                    heads_on.next = act
+                    last_row.next = nb - 1
+                    row.next = 0
+                    blk.next = 0
                     found.next = 0
-                    if pen_i:
-                        penr.next = True
-                        st.next = WAITP
+                    if pool_in:
+                        pool_on.next = True
+                        state.next = S_WAIT_POOL
                     else:
-                        penr.next = False
-                        st.next = PRE
-            elif st == WAITP:
+                        pool_on.next = False
+                        state.next = S_PRE
+            elif state == S_WAIT_POOL:
                 # the pooled row of r arrives before the row's downward pre-scan
-                if ack_i:
-                    st.next = PRE
-            elif st == PRE:
+                if ack_in:
+                    state.next = S_PRE
+            elif state == S_PRE:
                 # downward: the first block seen for a head is its last kept block of the row
-                if found == 0 and hv != 0:
-                    rowmax.next = c
-                if (found | hv) == actr or c == 0:
+                if found == 0 and keeps != 0:
+                    row_end.next = blk
+                if (found | keeps) == heads_on or blk == 0:
                     found.next = 0
-                    c.next = 0
-                    st.next = SCAN
+                    blk.next = 0
+                    state.next = S_SCAN
                 else:
-                    found.next = found | hv
-                    c.next = c - 1
-            elif st == SCAN:
+                    found.next = found | keeps
+                    blk.next = blk - 1
+            elif state == S_SCAN:
                 if emit:
-                    ov.next = True
-                    o_row.next = r
-                    o_blk.next = c
-                    if c == rowmax:
-                        if r == nbm1:
-                            st.next = IDLE
+                    out_valid.next = True
+                    o_row.next = row
+                    o_blk.next = blk
+                    if blk == row_end:
+                        if row == last_row:
+                            state.next = S_IDLE
                         else:
-                            r.next = r + 1
-                            c.next = r + 1
-                            if penr:
-                                st.next = WAITP
+                            row.next = row + 1
+                            blk.next = row + 1
+                            if pool_on:
+                                state.next = S_WAIT_POOL
                             else:
-                                st.next = PRE
+                                state.next = S_PRE
                     else:
-                        c.next = c + 1
-                elif hv == 0:
-                    c.next = c + 1
+                        blk.next = blk + 1
+                elif keeps == 0:
+                    blk.next = blk + 1
 
     gens = [kept, heads, outs, emits, scan]
     gens.append(pool_req if POOL else pool_off)
     if busy is not None:
         @always_comb
         def busy_c():
-            busy.next = st != IDLE or ov
+            busy.next = state != S_IDLE or out_valid
         gens.append(busy_c)
     # optional tags: a consumer that does not need one passes None (no unused logic)
     if o_heads is not None:
         @always(clk.posedge)
         def tag_heads():
             if emit:
-                o_heads.next = hv
+                o_heads.next = keeps
         gens.append(tag_heads)
     if o_lastm is not None:
         @always(clk.posedge)
         def last_seen():
             # downward pre-scan: the first block seen for a head is its last kept one
-            if st == PRE:
-                nf = hv & ~found
+            if state == S_PRE:
+                nf = keeps & ~found
                 for h in range(G):
                     if nf[h]:
-                        lastc[h].next = c
+                        last_blk[h].next = blk
 
         @always_comb
         def last_mask():
             m = intbv(0)[G:]
             for h in range(G):
-                if hv[h] and lastc[h] == c:
+                if keeps[h] and last_blk[h] == blk:
                     m[h] = 1
-            lm.next = m
+            last_heads.next = m
 
         @always(clk.posedge)
         def tag_lastm():
             if emit:
-                o_lastm.next = lm
+                o_lastm.next = last_heads
         gens += [last_seen, last_mask, tag_lastm]
     if o_vert is not None:
         @always_comb
         def vert_any():
             va = False
             for h in range(G):
-                if actr[h] and vbits[h * NB + c]:
+                if heads_on[h] and vbits[h * NB + blk]:
                     va = True
-            vany.next = va
+            vert_union.next = va
 
         @always(clk.posedge)
         def tag_vert():
             if emit:
-                o_vert.next = vany
+                o_vert.next = vert_union
         gens += [vert_any, tag_vert]
     if o_end is not None:
         @always_comb
         def end_c():
-            endc.next = r == nbm1 and c == rowmax
+            at_end.next = row == last_row and blk == row_end
 
         @always(clk.posedge)
         def tag_end():
             if emit:
-                o_end.next = endc
+                o_end.next = at_end
         gens += [end_c, tag_end]
     return gens

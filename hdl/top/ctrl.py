@@ -58,13 +58,13 @@ def arg_values(words: dict) -> dict:
 
 
 @block
-def _arg_word(clk, rst, wr, waddr, wdata, wmask, word, index):
+def _arg_word(clk, rst, write, waddr, wdata, wmask, word, index):
     """One 32-bit argument word at word address ``index``."""
     @always(clk.posedge)
     def seq():
         if rst:
             word.next = 0
-        elif wr and waddr == index:
+        elif write and waddr == index:
             word.next = (word & ~wmask) | (wdata & wmask)
     return seq
 
@@ -77,8 +77,8 @@ def top_ctrl(clk, rst,
              s_axi_control_arvalid, s_axi_control_arready, s_axi_control_araddr,
              s_axi_control_rvalid, s_axi_control_rready, s_axi_control_rdata, s_axi_control_rresp,
              ap_start, accept, done, busy, interrupt, words, ro):
-    NW = 1 << (CTRL_ADDR_BITS - 2)
-    WB = CTRL_ADDR_BITS - 2
+    N_WORDS = 1 << (CTRL_ADDR_BITS - 2)
+    WORD_ADDR_BITS = CTRL_ADDR_BITS - 2
     regs = registers()
     ro_names = {r.name for r in regs if r.access == "ro"}
     if set(ro) != ro_names:
@@ -91,24 +91,24 @@ def top_ctrl(clk, rst,
     r_start, r_done, r_ready, r_gie, r_sbusy = b(), b(), b(), b(), b()
     r_ier, r_isr = Signal(intbv(0)[2:]), Signal(intbv(0)[2:])
     aw_got = b()
-    waddr = Signal(intbv(0)[WB:])
-    wr = b()
+    waddr = Signal(intbv(0)[WORD_ADDR_BITS:])
+    write = b()
     wmask = Signal(intbv(0)[32:])
-    bv, rv = b(), b()
-    rdat = Signal(intbv(0)[32:])
+    b_valid, r_valid = b(), b()
+    r_data = Signal(intbv(0)[32:])
 
     # the read map: one 32-bit source per word address (zero where no register lives)
     zero = Signal(intbv(0)[32:])
-    src = [zero] * NW
+    read_map = [zero] * N_WORDS
     insts = []
     for r in regs:
-        w0 = r.offset // 4
+        first_word = r.offset // 4
         if r.access == "ctrl":
-            src[w0] = {"ap_ctrl": ctrl_w, "gie": gie_w, "ier": ier_w, "isr": isr_w}[r.name]
+            read_map[first_word] = {"ap_ctrl": ctrl_w, "gie": gie_w, "ier": ier_w, "isr": isr_w}[r.name]
         elif r.access == "rw":
             for i, word in enumerate(words[r.name]):
-                src[w0 + i] = word
-                insts.append(_arg_word(clk, rst, wr, waddr, s_axi_control_wdata, wmask, word, w0 + i))
+                read_map[first_word + i] = word
+                insts.append(_arg_word(clk, rst, write, waddr, s_axi_control_wdata, wmask, word, first_word + i))
         else:
             sig = status_w if r.name == "status" else ro[r.name]
             if r.name == "status" and len(ro[r.name]) != 8:
@@ -116,10 +116,10 @@ def top_ctrl(clk, rst,
             if len(sig) != r.bits:
                 raise ValueError(f"top_ctrl: ro signal {r.name} has {len(sig)} bits, register {r.bits}")
             if r.bits == 32:
-                src[w0] = sig
+                read_map[first_word] = sig
             else:
-                src[w0], src[w0 + 1] = sig(32, 0), sig(64, 32)
-    rmap = ConcatSignal(*reversed(src))
+                read_map[first_word], read_map[first_word + 1] = sig(32, 0), sig(64, 32)
+    read_map_cat = ConcatSignal(*reversed(read_map))
     status_in = ro["status"]
     W_CTRL, W_GIE, W_IER, W_ISR = 0, 1, 2, 3
     B_START, B_DONE, B_IDLE, B_READY = (x.bit_length() - 1 for x in (AP_START, AP_DONE, AP_IDLE, AP_READY))
@@ -143,14 +143,14 @@ def top_ctrl(clk, rst,
     @always_comb
     def outs():
         s_axi_control_awready.next = not aw_got
-        s_axi_control_wready.next = aw_got and not bv
-        s_axi_control_bvalid.next = bv
+        s_axi_control_wready.next = aw_got and not b_valid
+        s_axi_control_bvalid.next = b_valid
         s_axi_control_bresp.next = 0
-        s_axi_control_arready.next = not rv
-        s_axi_control_rvalid.next = rv
-        s_axi_control_rdata.next = rdat
+        s_axi_control_arready.next = not r_valid
+        s_axi_control_rvalid.next = r_valid
+        s_axi_control_rdata.next = r_data
         s_axi_control_rresp.next = 0
-        wr.next = s_axi_control_wvalid and aw_got and not bv
+        write.next = s_axi_control_wvalid and aw_got and not b_valid
         ap_start.next = r_start
         interrupt.next = r_gie and (r_ier & r_isr) != 0
 
@@ -166,32 +166,32 @@ def top_ctrl(clk, rst,
     def write_side():
         if rst:
             aw_got.next = 0
-            bv.next = 0
+            b_valid.next = 0
         else:
             if s_axi_control_awvalid and not aw_got:
                 aw_got.next = 1
                 waddr.next = s_axi_control_awaddr[CTRL_ADDR_BITS:2]
-            if wr:
-                bv.next = 1
-            if bv and s_axi_control_bready:
-                bv.next = 0
+            if write:
+                b_valid.next = 1
+            if b_valid and s_axi_control_bready:
+                b_valid.next = 0
                 aw_got.next = 0
 
     @always(clk.posedge)
     def read_side():
         if rst:
-            rv.next = 0
-            rdat.next = 0
+            r_valid.next = 0
+            r_data.next = 0
         else:
-            if s_axi_control_arvalid and not rv:
-                rv.next = 1
-                rdat.next = (rmap >> (CTRL_DATA_BITS * s_axi_control_araddr[CTRL_ADDR_BITS:2])) & 0xFFFFFFFF
-            elif rv and s_axi_control_rready:
-                rv.next = 0
+            if s_axi_control_arvalid and not r_valid:
+                r_valid.next = 1
+                r_data.next = (read_map_cat >> (CTRL_DATA_BITS * s_axi_control_araddr[CTRL_ADDR_BITS:2])) & 0xFFFFFFFF
+            elif r_valid and s_axi_control_rready:
+                r_valid.next = 0
 
     @always(clk.posedge)
     def control():
-        rd0 = s_axi_control_arvalid and not rv and s_axi_control_araddr[CTRL_ADDR_BITS:2] == W_CTRL
+        ctrl_read = s_axi_control_arvalid and not r_valid and s_axi_control_araddr[CTRL_ADDR_BITS:2] == W_CTRL
         if rst:
             r_start.next = 0
             r_done.next = 0
@@ -205,7 +205,7 @@ def top_ctrl(clk, rst,
             if accept:
                 r_start.next = 0
                 r_sbusy.next = 0
-            elif wr and waddr == W_CTRL and s_axi_control_wstrb[0] and s_axi_control_wdata[0]:
+            elif write and waddr == W_CTRL and s_axi_control_wstrb[0] and s_axi_control_wdata[0]:
                 if busy or r_start:
                     r_sbusy.next = 1
                 else:
@@ -213,19 +213,19 @@ def top_ctrl(clk, rst,
             # ap_done / ap_ready: set by the events, cleared by a read of 0x00
             if done:
                 r_done.next = 1
-            elif rd0:
+            elif ctrl_read:
                 r_done.next = 0
             if accept:
                 r_ready.next = 1
-            elif rd0:
+            elif ctrl_read:
                 r_ready.next = 0
-            if wr and waddr == W_GIE and s_axi_control_wstrb[0]:
+            if write and waddr == W_GIE and s_axi_control_wstrb[0]:
                 r_gie.next = s_axi_control_wdata[0]
-            if wr and waddr == W_IER and s_axi_control_wstrb[0]:
+            if write and waddr == W_IER and s_axi_control_wstrb[0]:
                 r_ier.next = s_axi_control_wdata[2:0]
             isr = intbv(0)[2:]
             isr[:] = r_isr
-            if wr and waddr == W_ISR and s_axi_control_wstrb[0]:
+            if write and waddr == W_ISR and s_axi_control_wstrb[0]:
                 isr[:] = isr ^ s_axi_control_wdata[2:0]
             if done and r_ier[0]:
                 isr[0] = 1

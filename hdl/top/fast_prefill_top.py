@@ -17,6 +17,7 @@ Sharing (the phases of a group never overlap, so plain multiplexers suffice):
 * sig's ``rd_head`` / ``rd_blk``: the index writer, except during the attention phase;
 * m_axi_idx: the index generator, except during the pooled rows' means load (then sig_pool).
 ``grp_attn``'s ``row_guard`` is ``row_gamma_code != 0``; its ``pr_*`` ports are sig_pool's.
+The multiplexers and the tie-offs of the channels a bundle never uses are hdl/top/wiring.py.
 
 Ports: exactly ``hdl.top.shell.top_ports(cfg)`` (``ap_clk``, ``ap_rst_n`` active low, ``interrupt``,
 ``s_axi_control_*``, ``m_axi_{q,idx,kv,o}_*`` with all five AXI4 channels each; a read-only
@@ -27,7 +28,7 @@ Parameters: ``cfg`` (AcceleratorConfig).
 
 from __future__ import annotations
 
-from myhdl import ConcatSignal, Signal, always, always_comb, block, intbv
+from myhdl import Signal, always, always_comb, block, intbv
 
 from hdl.top import shell
 from hdl.config import AcceleratorConfig
@@ -42,6 +43,7 @@ from hdl.index.pool import sig_pool
 from hdl.common.axi_wr import top_axi_wr
 from hdl.top.ctrl import arg_signals, arg_values, top_ctrl
 from hdl.top.sched import top_sched
+from hdl.top.wiring import top_axi_mux, top_axi_tie_off, top_wires
 
 UNIT_NAME = "fast_prefill_top"
 
@@ -80,146 +82,33 @@ def _chunks(sigs: list) -> list[list]:
     return out
 
 
-@block
-def _write_idle(awvalid, awaddr, awid, awlen, awsize, awburst, wvalid, wdata, wstrb, wlast, bready, cfg):
-    """Write channels of a read-only bundle: never a request, any response accepted."""
-    LOGB = (cfg.axi_bytes).bit_length() - 1
-    # undriven signals convert to constants (an always_comb needs an input to be sensitive to)
-    zero, one, size = Signal(bool(0)), Signal(bool(1)), Signal(intbv(LOGB)[3:])
-
-    @always_comb
-    def tie():
-        awvalid.next = zero
-        awaddr.next = zero
-        awid.next = zero
-        awlen.next = zero
-        awsize.next = size
-        awburst.next = one
-        wvalid.next = zero
-        wdata.next = zero
-        wstrb.next = zero
-        wlast.next = zero
-        bready.next = one
-    return tie
+#: the AXI signals a read master drives (through a multiplexer) and those it receives back
+READ_FORWARD = ("arvalid", "araddr", "arid", "arlen", "arsize", "arburst", "rready")
+READ_BACKWARD = ("arready", "rvalid")
+#: the R payload, wired from the port to every read master
+R_PAYLOAD = ("rid", "rdata", "rresp", "rlast")
+WRITE_FORWARD = ("awvalid", "awaddr", "awid", "awlen", "awsize", "awburst", "wvalid", "wdata", "wstrb",
+                 "wlast", "bready")
+WRITE_BACKWARD = ("awready", "wready", "bvalid")
+B_PAYLOAD = ("bid", "bresp")
 
 
-@block
-def _read_idle(arvalid, araddr, arid, arlen, arsize, arburst, rready, cfg):
-    """Read channels of a bundle that never reads: no request, any response accepted."""
-    LOGB = (cfg.axi_bytes).bit_length() - 1
-    zero, one, size = Signal(bool(0)), Signal(bool(1)), Signal(intbv(LOGB)[3:])
-
-    @always_comb
-    def tie():
-        arvalid.next = zero
-        araddr.next = zero
-        arid.next = zero
-        arlen.next = zero
-        arsize.next = size
-        arburst.next = one
-        rready.next = one
-    return tie
+def _bundle(cfg: AcceleratorConfig) -> dict:
+    """Fresh signals for one m_axi bundle, by channel signal name (``arvalid``, ``rdata`` ...)."""
+    return {s: Signal(intbv(0)[w:]) if w > 1 else Signal(bool(0)) for s, _, w in shell.m_axi_signals(cfg)}
 
 
-@block
-def _mux_read(sel, p_arvalid, p_arready, p_araddr, p_arid, p_arlen, p_arsize, p_arburst,
-              p_rvalid, p_rready,
-              a_arvalid, a_arready, a_araddr, a_arid, a_arlen, a_arsize, a_arburst, a_rvalid, a_rready,
-              b_arvalid, b_arready, b_araddr, b_arid, b_arlen, b_arsize, b_arburst, b_rvalid, b_rready):
-    """AR / R handshakes of one read bundle: master ``a`` when ``sel`` is 0, ``b`` when 1 (the
-    R payload fans out to both)."""
-    @always_comb
-    def mux():
-        if sel:
-            p_arvalid.next = b_arvalid
-            p_araddr.next = b_araddr
-            p_arid.next = b_arid
-            p_arlen.next = b_arlen
-            p_arsize.next = b_arsize
-            p_arburst.next = b_arburst
-            p_rready.next = b_rready
-            b_arready.next = p_arready
-            b_rvalid.next = p_rvalid
-            a_arready.next = 0
-            a_rvalid.next = 0
-        else:
-            p_arvalid.next = a_arvalid
-            p_araddr.next = a_araddr
-            p_arid.next = a_arid
-            p_arlen.next = a_arlen
-            p_arsize.next = a_arsize
-            p_arburst.next = a_arburst
-            p_rready.next = a_rready
-            a_arready.next = p_arready
-            a_rvalid.next = p_rvalid
-            b_arready.next = 0
-            b_rvalid.next = 0
-    return mux
+def _port_bundle(port: dict, name: str, cfg: AcceleratorConfig) -> dict:
+    """The top's ports of bundle ``m_axi_<name>``, by channel signal name."""
+    return {s: port[f"m_axi_{name}_{s}"] for s, _, _ in shell.m_axi_signals(cfg)}
 
 
-@block
-def _mux_write(sel, p_awvalid, p_awready, p_awaddr, p_awid, p_awlen, p_awsize, p_awburst,
-               p_wvalid, p_wready, p_wdata, p_wstrb, p_wlast, p_bvalid, p_bready,
-               a_awvalid, a_awready, a_awaddr, a_awid, a_awlen, a_awsize, a_awburst,
-               a_wvalid, a_wready, a_wdata, a_wstrb, a_wlast, a_bvalid, a_bready,
-               b_awvalid, b_awready, b_awaddr, b_awid, b_awlen, b_awsize, b_awburst,
-               b_wvalid, b_wready, b_wdata, b_wstrb, b_wlast, b_bvalid, b_bready):
-    """AW / W / B handshakes of the write bundle: master ``a`` when ``sel`` is 0, ``b`` when 1."""
-    @always_comb
-    def mux():
-        if sel:
-            p_awvalid.next = b_awvalid
-            p_awaddr.next = b_awaddr
-            p_awid.next = b_awid
-            p_awlen.next = b_awlen
-            p_awsize.next = b_awsize
-            p_awburst.next = b_awburst
-            p_wvalid.next = b_wvalid
-            p_wdata.next = b_wdata
-            p_wstrb.next = b_wstrb
-            p_wlast.next = b_wlast
-            p_bready.next = b_bready
-            b_awready.next = p_awready
-            b_wready.next = p_wready
-            b_bvalid.next = p_bvalid
-            a_awready.next = 0
-            a_wready.next = 0
-            a_bvalid.next = 0
-        else:
-            p_awvalid.next = a_awvalid
-            p_awaddr.next = a_awaddr
-            p_awid.next = a_awid
-            p_awlen.next = a_awlen
-            p_awsize.next = a_awsize
-            p_awburst.next = a_awburst
-            p_wvalid.next = a_wvalid
-            p_wdata.next = a_wdata
-            p_wstrb.next = a_wstrb
-            p_wlast.next = a_wlast
-            p_bready.next = a_bready
-            a_awready.next = p_awready
-            a_wready.next = p_wready
-            a_bvalid.next = p_bvalid
-            b_awready.next = 0
-            b_wready.next = 0
-            b_bvalid.next = 0
-    return mux
-
-
-@block
-def _codes_attn(kc_we, kc_addr, kc_data, qc_we, qc_head, qc_addr, qc_data,
-                a_kc_we, a_kc_addr, a_kc_data, a_qc_we, a_qc_head, a_qc_addr, a_qc_data):
-    """Scale codes from the scheduler's loader to the attention datapath."""
-    @always_comb
-    def wire():
-        a_kc_we.next = kc_we
-        a_kc_addr.next = kc_addr
-        a_kc_data.next = kc_data
-        a_qc_we.next = qc_we
-        a_qc_head.next = qc_head
-        a_qc_addr.next = qc_addr
-        a_qc_data.next = qc_data
-    return wire
+def _master_ports(prefix: str, own: dict, shared: dict, own_names, shared_names) -> dict:
+    """A unit's AXI master ports (``<prefix><name>``): ``own_names`` from ``own`` (its side of a
+    multiplexer), ``shared_names`` from ``shared`` (the top's port, e.g. the R payload)."""
+    ports = {f"{prefix}{s}": own[s] for s in own_names}
+    ports.update({f"{prefix}{s}": shared[s] for s in shared_names})
+    return ports
 
 
 @block
@@ -286,13 +175,14 @@ def fast_prefill_top(ap_clk, ap_rst_n, interrupt, s_axi_control_awvalid, s_axi_c
                      m_axi_o_rlast, m_axi_o_rid, cfg):
     """The accelerator top (see the module docstring); ports are ``hdl.top.shell.top_ports(cfg)``."""
     port = dict(locals())
-    AB, AXW = cfg.axi_addr_bits, cfg.axi_data_bits
+    ADDR_BITS, BUS_BITS = cfg.axi_addr_bits, cfg.axi_data_bits
     ucfg = cfg.unit_config()        # the per-pass units hold cfg.lanes heads
     b = lambda: Signal(bool(0))  # noqa: E731
 
     def u(n, v=0):
         return Signal(intbv(v)[n:])
 
+    bundle = {name: _port_bundle(port, name, cfg) for name in ("q", "idx", "kv", "o")}
     clk = ap_clk
     rst, urst = b(), b()
     ap_start, accept, done_p, busy, soft_rst = b(), b(), b(), b(), b()
@@ -316,101 +206,90 @@ def fast_prefill_top(ap_clk, ap_rst_n, interrupt, s_axi_control_awvalid, s_axi_c
                           ap_start, accept, done_p, busy, interrupt, words, ro))
 
     # ---------------------------------------------------------------- index generator (m_axi_idx)
-    sp = sig_ports(ucfg)
+    # its own AR side and R handshake through the m_axi_idx multiplexer (sig or sig_pool), the R
+    # payload shared
+    sig_idx = _bundle(cfg)
+    sig_p = sig_ports(ucfg)
     for name in ("clk", "rst"):
-        sp.pop(name)
-    # AR and the R handshake through the m_axi_idx multiplexer (sig or sig_pool), R payload shared
-    si = {s: Signal(intbv(0)[w:]) if w > 1 else b() for s, _, w in shell.m_axi_signals(cfg)}
-    pi = {s: Signal(intbv(0)[w:]) if w > 1 else b() for s, _, w in shell.m_axi_signals(cfg)}
-    for s in ("arid", "araddr", "arlen", "arsize", "arburst", "arvalid", "arready", "rvalid", "rready"):
-        sp[f"m_axi_{s}"] = si[s]
-    for s in ("rid", "rdata", "rresp", "rlast"):
-        sp[f"m_axi_{s}"] = port[f"m_axi_idx_{s}"]
-    insts.append(sig(clk=clk, rst=urst, **sp, cfg=ucfg))
-    s_rd_head, s_rd_blk = sp["rd_head"], sp["rd_blk"]
-    x_rd_head, x_rd_blk = u(len(s_rd_head)), u(len(s_rd_blk))
+        sig_p.pop(name)
+    sig_p.update(_master_ports("m_axi_", sig_idx, bundle["idx"], READ_FORWARD + READ_BACKWARD, R_PAYLOAD))
+    insts.append(sig(clk=clk, rst=urst, **sig_p, cfg=ucfg))
+    dump_rd_head, dump_rd_blk = u(len(sig_p["rd_head"])), u(len(sig_p["rd_blk"]))
 
     # ---------------------------------------------------------------- code loader (m_axi_q)
-    ld = dict(cmd_valid=b(), cmd_ready=b(), cmd_addr=u(AB), cmd_beats=u(16), o_valid=b(), o_ready=b(),
-              o_data=u(AXW), o_err=b(), idle=b())
-    lq = {s: Signal(intbv(0)[w:]) if w > 1 else b() for s, _, w in shell.m_axi_signals(cfg)}
+    ld = dict(cmd_valid=b(), cmd_ready=b(), cmd_addr=u(ADDR_BITS), cmd_beats=u(16), o_valid=b(),
+              o_ready=b(), o_data=u(BUS_BITS), o_err=b(), idle=b())
+    loader_q = _bundle(cfg)
+    q_in = bundle["q"]
     insts.append(sig_axi_rd(clk, urst, ld["cmd_valid"], ld["cmd_ready"], ld["cmd_addr"], ld["cmd_beats"],
-                            lq["arid"], lq["araddr"], lq["arlen"], lq["arsize"], lq["arburst"], lq["arvalid"],
-                            lq["arready"], m_axi_q_rid, m_axi_q_rdata, m_axi_q_rresp, m_axi_q_rlast,
-                            lq["rvalid"], lq["rready"], ld["o_valid"], ld["o_ready"], ld["o_data"],
+                            loader_q["arid"], loader_q["araddr"], loader_q["arlen"], loader_q["arsize"],
+                            loader_q["arburst"], loader_q["arvalid"], loader_q["arready"], q_in["rid"],
+                            q_in["rdata"], q_in["rresp"], q_in["rlast"], loader_q["rvalid"],
+                            loader_q["rready"], ld["o_valid"], ld["o_ready"], ld["o_data"],
                             ld["o_err"], ld["idle"], cfg=cfg))
 
     # ---------------------------------------------------------------- index writer (m_axi_o)
-    wr = dict(cmd_valid=b(), cmd_ready=b(), cmd_addr=u(AB), cmd_beats=u(16), d_valid=b(), d_ready=b(),
-              d_data=u(AXW), err=b(), idle=b())
-    wo = {s: Signal(intbv(0)[w:]) if w > 1 else b() for s, _, w in shell.m_axi_signals(cfg)}
+    wr = dict(cmd_valid=b(), cmd_ready=b(), cmd_addr=u(ADDR_BITS), cmd_beats=u(16), d_valid=b(),
+              d_ready=b(), d_data=u(BUS_BITS), err=b(), idle=b())
+    writer_o = _bundle(cfg)
     no_clr = b()
     insts.append(top_axi_wr(clk, urst, wr["cmd_valid"], wr["cmd_ready"], wr["cmd_addr"], wr["cmd_beats"],
                             wr["d_valid"], wr["d_ready"], wr["d_data"],
-                            wo["awvalid"], wo["awready"], wo["awaddr"], wo["awid"], wo["awlen"], wo["awsize"],
-                            wo["awburst"], wo["wvalid"], wo["wready"], wo["wdata"], wo["wstrb"], wo["wlast"],
-                            wo["bvalid"], wo["bready"], m_axi_o_bresp, m_axi_o_bid,
-                            no_clr, wr["err"], wr["idle"], cfg=cfg))
+                            *(writer_o[s] for s in ("awvalid", "awready", "awaddr", "awid", "awlen",
+                                                    "awsize", "awburst", "wvalid", "wready", "wdata",
+                                                    "wstrb", "wlast", "bvalid", "bready")),
+                            m_axi_o_bresp, m_axi_o_bid, no_clr, wr["err"], wr["idle"], cfg=cfg))
 
     # ---------------------------------------------------------------- attention datapath
-    ga = dict(start=b(), seq_len=u(32), group=u(8), q_addr=u(AB), q_stride=u(32), k_addr=u(AB),
-              v_addr=u(AB), o_addr=u(AB), o_stride=u(32), busy=b(), done=b(), status=u(8),
-              cnt_hit1=u(32), cnt_hit2=u(32), cnt_miss=u(32), cnt_tiles=u(32),
-              rd_head=u(8), rd_blk=u(len(s_rd_blk)))
-    gq = {s: Signal(intbv(0)[w:]) if w > 1 else b() for s, _, w in shell.m_axi_signals(cfg)}
-    go = {s: Signal(intbv(0)[w:]) if w > 1 else b() for s, _, w in shell.m_axi_signals(cfg)}
+    attn = dict(start=b(), seq_len=u(32), group=u(8), q_addr=u(ADDR_BITS), q_stride=u(32),
+                k_addr=u(ADDR_BITS), v_addr=u(ADDR_BITS), o_addr=u(ADDR_BITS), o_stride=u(32), busy=b(),
+                done=b(), status=u(8), cnt_hit1=u(32), cnt_hit2=u(32), cnt_miss=u(32),
+                cnt_tiles=u(32), rd_head=u(8), rd_blk=u(len(sig_p["rd_blk"])))
+    attn_q, attn_o = _bundle(cfg), _bundle(cfg)
+    code_names = ("kc_we", "kc_addr", "kc_data", "qc_we", "qc_head", "qc_addr", "qc_data")
+    attn_codes = {}
     attn_unused = []
-    gpp = grp_pool_ports(ucfg)          # grp_attn's row_guard and its sig_pool side
+    attn_pool = grp_pool_ports(ucfg)          # grp_attn's row_guard and its sig_pool side
     if WITH_ATTN:
-        gp = grp_ports(ucfg)
-        gp.update(gpp)
+        attn_p = grp_ports(ucfg)
+        attn_p.update(attn_pool)
         for name in ("clk", "rst"):
-            gp.pop(name)
-        gp.update({n: ga[n] for n in ga})
+            attn_p.pop(name)
+        attn_p.update(attn)
+        attn_codes = {n: attn_p[n] for n in code_names}
         for n in ("rd_nv", "rd_ns", "rd_vi", "rd_si"):
-            gp[n] = sp[n]
-        for s in ("arid", "araddr", "arlen", "arsize", "arburst", "arvalid", "arready", "rvalid", "rready"):
-            gp[f"m_axi_q_{s}"] = gq[s]
-        for s in ("rid", "rdata", "rresp", "rlast"):
-            gp[f"m_axi_q_{s}"] = port[f"m_axi_q_{s}"]
-        for s in ("arid", "araddr", "arlen", "arsize", "arburst", "arvalid", "arready",
-                  "rid", "rdata", "rresp", "rlast", "rvalid", "rready"):
-            gp[f"m_axi_kv_{s}"] = port[f"m_axi_kv_{s}"]
-        for s in ("awid", "awaddr", "awlen", "awsize", "awburst", "awvalid", "awready", "wdata", "wstrb",
-                  "wlast", "wvalid", "wready", "bvalid", "bready"):
-            gp[f"m_axi_o_{s}"] = go[s]
-        for s in ("bid", "bresp"):
-            gp[f"m_axi_o_{s}"] = port[f"m_axi_o_{s}"]
-        kc_sig = dict(kc_we=gp["kc_we"], kc_addr=gp["kc_addr"], kc_data=gp["kc_data"], qc_we=gp["qc_we"],
-                      qc_head=gp["qc_head"], qc_addr=gp["qc_addr"], qc_data=gp["qc_data"])
-        insts.append(grp_attn(clk=clk, rst=urst, **gp, cfg=ucfg))
+            attn_p[n] = sig_p[n]
+        attn_p.update(_master_ports("m_axi_q_", attn_q, q_in, READ_FORWARD + READ_BACKWARD, R_PAYLOAD))
+        attn_p.update(_master_ports("m_axi_kv_", bundle["kv"], bundle["kv"],
+                                    READ_FORWARD + READ_BACKWARD + R_PAYLOAD, ()))
+        attn_p.update(_master_ports("m_axi_o_", attn_o, bundle["o"], WRITE_FORWARD + WRITE_BACKWARD,
+                                    B_PAYLOAD))
+        insts.append(grp_attn(clk=clk, rst=urst, **attn_p, cfg=ucfg))
         # diagnostics and the counters the top does not report
-        attn_unused = [gp[n] for n in ("cnt_cycles", "cnt_kv_bytes", "cnt_q_bytes", "cnt_o_bytes",
-                                       "cnt_kv_stall", "cnt_kv_cycles", "cnt_access", "dec_valid", "dec_hit",
-                                       "dec_slot", "dec_evict", "dec_victim", "dec_freed", "dbg_head", "dbg_m",
-                                       "dbg_l", "dbg_p_valid", "dbg_p", "eng_idle")]
-        attn_unused += [ga["rd_head"]]
+        attn_unused = [attn_p[n] for n in ("cnt_cycles", "cnt_kv_bytes", "cnt_q_bytes", "cnt_o_bytes",
+                                           "cnt_kv_stall", "cnt_kv_cycles", "cnt_access", "dec_valid",
+                                           "dec_hit", "dec_slot", "dec_evict", "dec_victim", "dec_freed",
+                                           "dbg_head", "dbg_m", "dbg_l", "dbg_p_valid", "dbg_p", "eng_idle")]
+        attn_unused += [attn["rd_head"]]
     phase_attn = b()
     phase_pool = b()
 
     # ---------------------------------------------------------------- pooled rows (sig_pool)
     # same settings as sig (the scheduler drives both), the scale codes of the loader, its rows
     # to grp_attn's pr_* ports; its means load runs after sig on m_axi_idx
-    pp = pool_unit_ports(ucfg)
+    pool_idx = _bundle(cfg)
+    pool_p = pool_unit_ports(ucfg)
     for name in ("clk", "rst"):
-        pp.pop(name)
-    pp_start = b()
-    pp["start"] = pp_start
+        pool_p.pop(name)
+    pool_start = b()
+    pool_p["start"] = pool_start
     for n in ("seq_len", "group", "k_addr", "q_addr", "q_stride"):
-        pp[n] = sp[n]
-    pp["pr_code"] = args["row_gamma_code"]
+        pool_p[n] = sig_p[n]
+    pool_p["pr_code"] = args["row_gamma_code"]
     for n in ("pr_start", "pr_row", "pr_done", "pr_err", "pr_rd_head", "pr_word"):
-        pp[n] = gpp[n]
-    for s in ("arid", "araddr", "arlen", "arsize", "arburst", "arvalid", "arready", "rvalid", "rready"):
-        pp[f"m_axi_{s}"] = pi[s]
-    for s in ("rid", "rdata", "rresp", "rlast"):
-        pp[f"m_axi_{s}"] = port[f"m_axi_idx_{s}"]
-    row_guard, row_gamma_code = gpp["row_guard"], args["row_gamma_code"]
+        pool_p[n] = attn_pool[n]
+    pool_p.update(_master_ports("m_axi_", pool_idx, bundle["idx"], READ_FORWARD + READ_BACKWARD, R_PAYLOAD))
+    row_guard, row_gamma_code = attn_pool["row_guard"], args["row_gamma_code"]
 
     @always_comb
     def guard():
@@ -419,8 +298,8 @@ def fast_prefill_top(ap_clk, ap_rst_n, interrupt, s_axi_control_awvalid, s_axi_c
     insts.append(guard)
 
     # ---------------------------------------------------------------- scheduler
-    kc = dict(kc_we=b(), kc_addr=u(len(sp["kc_addr"])), kc_data=u(32), qc_we=b(), qc_head=u(8),
-              qc_addr=u(len(sp["kc_addr"])), qc_data=u(32), sqc_we=b())
+    kc = dict(kc_we=b(), kc_addr=u(len(sig_p["kc_addr"])), kc_data=u(32), qc_we=b(), qc_head=u(8),
+              qc_addr=u(len(sig_p["kc_addr"])), qc_data=u(32), sqc_we=b())
     insts.append(top_sched(
         clk, rst, ap_start, accept, done_p, busy, status, soft_rst,
         args["q_addr"], args["k_addr"], args["v_addr"], args["o_addr"], args["scale_addr"], args["idx_addr"],
@@ -431,99 +310,57 @@ def fast_prefill_top(ap_clk, ap_rst_n, interrupt, s_axi_control_awvalid, s_axi_c
         ld["o_data"], ld["o_err"], ld["idle"],
         kc["kc_we"], kc["kc_addr"], kc["kc_data"], kc["qc_we"], kc["qc_head"], kc["qc_addr"], kc["qc_data"],
         kc["sqc_we"],
-        sp["start"], sp["seq_len"], sp["group"], sp["k_addr"], sp["q_addr"], sp["q_stride"], sp["sel_mode"],
-        sp["sel_code"], sp["sel_min"], sp["sel_max"], sp["sel_topk_v"], sp["sel_topk_s"], sp["sel_win"],
-        sp["busy"], sp["done"], sp["err"], sp["pv_fault"], x_rd_head, x_rd_blk, sp["rd_nv"], sp["rd_ns"],
-        sp["rd_vi"], sp["rd_si"],
+        sig_p["start"], sig_p["seq_len"], sig_p["group"], sig_p["k_addr"], sig_p["q_addr"], sig_p["q_stride"],
+        sig_p["sel_mode"], sig_p["sel_code"], sig_p["sel_min"], sig_p["sel_max"], sig_p["sel_topk_v"],
+        sig_p["sel_topk_s"], sig_p["sel_win"], sig_p["busy"], sig_p["done"], sig_p["err"], sig_p["pv_fault"],
+        dump_rd_head, dump_rd_blk, sig_p["rd_nv"], sig_p["rd_ns"], sig_p["rd_vi"], sig_p["rd_si"],
         wr["cmd_valid"], wr["cmd_ready"], wr["cmd_addr"], wr["cmd_beats"], wr["d_valid"], wr["d_ready"],
         wr["d_data"], wr["err"], wr["idle"],
-        ga["start"], ga["seq_len"], ga["group"], ga["q_addr"], ga["q_stride"], ga["k_addr"], ga["v_addr"],
-        ga["o_addr"], ga["o_stride"], ga["busy"], ga["done"], ga["status"], ga["cnt_hit1"], ga["cnt_hit2"],
-        ga["cnt_miss"], ga["cnt_tiles"],
+        attn["start"], attn["seq_len"], attn["group"], attn["q_addr"], attn["q_stride"], attn["k_addr"],
+        attn["v_addr"], attn["o_addr"], attn["o_stride"], attn["busy"], attn["done"], attn["status"],
+        attn["cnt_hit1"], attn["cnt_hit2"], attn["cnt_miss"], attn["cnt_tiles"],
         phase_attn, cnt["cnt_cycles"], cnt["cnt_sig_cycles"], cnt["cnt_attn_cycles"], cnt["cnt_hit1"],
-        cnt["cnt_hit2"], cnt["cnt_miss"], cnt["cnt_tiles"], pp_start, pp["busy"], pp["done"], pp["err"],
-        phase_pool, cfg=cfg, with_attn=WITH_ATTN))
+        cnt["cnt_hit2"], cnt["cnt_miss"], cnt["cnt_tiles"], pool_start, pool_p["busy"], pool_p["done"],
+        pool_p["err"], phase_pool, cfg=cfg, with_attn=WITH_ATTN))
 
-    # codes: K codes to both units, Q codes to the datapath, Q_last codes to the index generator
-    s_qc_we, s_qc_head, s_qc_data = sp["qc_we"], sp["qc_head"], sp["qc_data"]
-    s_kc_we, s_kc_addr, s_kc_data = sp["kc_we"], sp["kc_addr"], sp["kc_data"]
-    kc_we, kc_addr, kc_data, sqc_we = kc["kc_we"], kc["kc_addr"], kc["kc_data"], kc["sqc_we"]
-    qc_head, qc_data = kc["qc_head"], kc["qc_data"]
-    g_rd_head, g_rd_blk = ga["rd_head"], ga["rd_blk"]
-
-    @always_comb
-    def codes():
-        s_kc_we.next = kc_we
-        s_kc_addr.next = kc_addr
-        s_kc_data.next = kc_data
-        s_qc_we.next = sqc_we
-        s_qc_head.next = qc_head
-        s_qc_data.next = qc_data
-
-    @always_comb
-    def rd_mux():
-        if phase_attn:
-            s_rd_head.next = g_rd_head
-            s_rd_blk.next = g_rd_blk
-        else:
-            s_rd_head.next = x_rd_head
-            s_rd_blk.next = x_rd_blk
-
-    insts += [codes, rd_mux]
+    # codes: K codes to both units, Q codes to the datapath, Q_last codes to the index generator;
+    # the index generator's readback: the datapath's set load during the attention phase, the
+    # scheduler's index dump otherwise
+    insts.append(top_wires([kc[n] for n in ("kc_we", "kc_addr", "kc_data", "sqc_we", "qc_head", "qc_data")],
+                           [sig_p[n] for n in ("kc_we", "kc_addr", "kc_data", "qc_we", "qc_head", "qc_data")]))
+    readback = dict(rd_head=sig_p["rd_head"], rd_blk=sig_p["rd_blk"])
+    insts.append(top_axi_mux(phase_attn, readback, dict(rd_head=dump_rd_head, rd_blk=dump_rd_blk),
+                             dict(rd_head=attn["rd_head"], rd_blk=attn["rd_blk"]), ("rd_head", "rd_blk"), ()))
     # sig_pool gets the same code writes as the datapath (Q of (head, block), K of a block)
-    pp.update(pq_we=kc["qc_we"], pq_head=kc["qc_head"], pq_blk=kc["qc_addr"], pq_data=kc["qc_data"],
-              pk_we=kc["kc_we"], pk_blk=kc["kc_addr"], pk_data=kc["kc_data"])
-    insts.append(sig_pool(clk=clk, rst=urst, **pp, cfg=ucfg))
+    pool_p.update(pq_we=kc["qc_we"], pq_head=kc["qc_head"], pq_blk=kc["qc_addr"], pq_data=kc["qc_data"],
+                  pk_we=kc["kc_we"], pk_blk=kc["kc_addr"], pk_data=kc["kc_data"])
+    insts.append(sig_pool(clk=clk, rst=urst, **pool_p, cfg=ucfg))
     if WITH_ATTN:
-        insts.append(_codes_attn(kc["kc_we"], kc["kc_addr"], kc["kc_data"], kc["qc_we"], kc["qc_head"],
-                                 kc["qc_addr"], kc["qc_data"], kc_sig["kc_we"], kc_sig["kc_addr"],
-                                 kc_sig["kc_data"], kc_sig["qc_we"], kc_sig["qc_head"], kc_sig["qc_addr"],
-                                 kc_sig["qc_data"]))
+        insts.append(top_wires([kc[n] for n in code_names], [attn_codes[n] for n in code_names]))
 
-    # ---------------------------------------------------------------- port multiplexers
-    insts.append(_mux_read(phase_pool, m_axi_idx_arvalid, m_axi_idx_arready, m_axi_idx_araddr, m_axi_idx_arid,
-                           m_axi_idx_arlen, m_axi_idx_arsize, m_axi_idx_arburst, m_axi_idx_rvalid,
-                           m_axi_idx_rready,
-                           si["arvalid"], si["arready"], si["araddr"], si["arid"], si["arlen"], si["arsize"],
-                           si["arburst"], si["rvalid"], si["rready"],
-                           pi["arvalid"], pi["arready"], pi["araddr"], pi["arid"], pi["arlen"], pi["arsize"],
-                           pi["arburst"], pi["rvalid"], pi["rready"]))
-    insts.append(_mux_read(phase_attn, m_axi_q_arvalid, m_axi_q_arready, m_axi_q_araddr, m_axi_q_arid,
-                           m_axi_q_arlen, m_axi_q_arsize, m_axi_q_arburst, m_axi_q_rvalid, m_axi_q_rready,
-                           lq["arvalid"], lq["arready"], lq["araddr"], lq["arid"], lq["arlen"], lq["arsize"],
-                           lq["arburst"], lq["rvalid"], lq["rready"],
-                           gq["arvalid"], gq["arready"], gq["araddr"], gq["arid"], gq["arlen"], gq["arsize"],
-                           gq["arburst"], gq["rvalid"], gq["rready"]))
-    insts.append(_mux_write(phase_attn, m_axi_o_awvalid, m_axi_o_awready, m_axi_o_awaddr, m_axi_o_awid,
-                            m_axi_o_awlen, m_axi_o_awsize, m_axi_o_awburst, m_axi_o_wvalid, m_axi_o_wready,
-                            m_axi_o_wdata, m_axi_o_wstrb, m_axi_o_wlast, m_axi_o_bvalid, m_axi_o_bready,
-                            wo["awvalid"], wo["awready"], wo["awaddr"], wo["awid"], wo["awlen"], wo["awsize"],
-                            wo["awburst"], wo["wvalid"], wo["wready"], wo["wdata"], wo["wstrb"], wo["wlast"],
-                            wo["bvalid"], wo["bready"],
-                            go["awvalid"], go["awready"], go["awaddr"], go["awid"], go["awlen"], go["awsize"],
-                            go["awburst"], go["wvalid"], go["wready"], go["wdata"], go["wstrb"], go["wlast"],
-                            go["bvalid"], go["bready"]))
-    for bundle in ("q", "idx", "kv"):
-        insts.append(_write_idle(*(port[f"m_axi_{bundle}_{s}"] for s in
-                                   ("awvalid", "awaddr", "awid", "awlen", "awsize", "awburst", "wvalid",
-                                    "wdata", "wstrb", "wlast", "bready")), cfg=cfg))
+    # ---------------------------------------------------------------- port multiplexers, tie-offs
+    insts.append(top_axi_mux(phase_pool, bundle["idx"], sig_idx, pool_idx, READ_FORWARD, READ_BACKWARD))
+    insts.append(top_axi_mux(phase_attn, q_in, loader_q, attn_q, READ_FORWARD, READ_BACKWARD))
+    insts.append(top_axi_mux(phase_attn, bundle["o"], writer_o, attn_o, WRITE_FORWARD, WRITE_BACKWARD))
+    idle = {}
+    for name in ("q", "idx", "kv"):
+        idle.update({f"{name}_{s}": bundle[name][s] for s in WRITE_FORWARD})
     if not WITH_ATTN:
-        insts.append(_read_idle(m_axi_kv_arvalid, m_axi_kv_araddr, m_axi_kv_arid, m_axi_kv_arlen,
-                                m_axi_kv_arsize, m_axi_kv_arburst, m_axi_kv_rready, cfg=cfg))
-    insts.append(_read_idle(m_axi_o_arvalid, m_axi_o_araddr, m_axi_o_arid, m_axi_o_arlen, m_axi_o_arsize,
-                            m_axi_o_arburst, m_axi_o_rready, cfg=cfg))
+        idle.update({f"kv_{s}": bundle["kv"][s] for s in READ_FORWARD})
+    idle.update({f"o_{s}": bundle["o"][s] for s in READ_FORWARD})
+    insts.append(top_axi_tie_off(idle, cfg))
     insts.append(_bytes(clk, rst, accept, m_axi_q_rvalid, m_axi_q_rready, m_axi_idx_rvalid, m_axi_idx_rready,
                         m_axi_kv_rvalid, m_axi_kv_rready, m_axi_o_wvalid, m_axi_o_wready,
                         cnt["cnt_rd_bytes"], cnt["cnt_wr_bytes"], cnt["cnt_kv_bytes"], cfg=cfg))
 
     # ---------------------------------------------------------------- lint: what nothing reads
-    unused = [sp["rd_m"], sp["rd_l"], sp["rd_v"], sp["rd_d"], sp["sel_cycles"],
-              s_axi_control_awaddr, s_axi_control_araddr, lq["awready"], wo["arready"]]
-    for bundle in ("q", "idx", "kv"):
-        unused += [port[f"m_axi_{bundle}_{s}"] for s in ("awready", "wready", "bvalid", "bresp", "bid")]
+    unused = [sig_p["rd_m"], sig_p["rd_l"], sig_p["rd_v"], sig_p["rd_d"], sig_p["sel_cycles"],
+              s_axi_control_awaddr, s_axi_control_araddr, loader_q["awready"], writer_o["arready"]]
+    for name in ("q", "idx", "kv"):
+        unused += [bundle[name][s] for s in ("awready", "wready", "bvalid", "bresp", "bid")]
     unused += [m_axi_o_arready, m_axi_o_rvalid, m_axi_o_rdata, m_axi_o_rresp, m_axi_o_rlast, m_axi_o_rid]
     unused += attn_unused
-    unused += [pp["pr_busy"], pp["pr_bit"], pp["pr_cycles"]]
+    unused += [pool_p["pr_busy"], pool_p["pr_bit"], pool_p["pr_cycles"]]
     for i, chunk in enumerate(_chunks(unused)):
         insts.append(_unused(i, *chunk))
     return insts

@@ -56,7 +56,7 @@ EXTRA_ARGS_ENV = "FAST_PREFILL_VERILATOR_ARGS"
 # Units whose benches touch only their ports (tb/test_top.py, the host driver's transport):
 # a build may make just these ports visible to cocotb instead of every signal (cocotb passes
 # --public-flat-rw), so Verilator may keep internal signals in locals and fold them.  Measured
-# on the top (docs/top.md, session 3): at ci the simulation takes ~20 % less CPU and the bench is
+# on the top (docs/top.md): at ci the simulation takes ~20 % less CPU and the bench is
 # exact, but at smollm2 Verilator then needs more than 8.8 GB (killed out of memory; 0.6 GB with
 # every signal public), so it is opt-in only (FAST_PREFILL_PUBLIC=ports).
 PORT_PATTERNS: dict[str, tuple[str, ...]] = {
