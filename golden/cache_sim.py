@@ -43,6 +43,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 
+from hdl.cache.kv_cache import index_depth
 from hdl.config import AcceleratorConfig
 
 POLICIES = ("liveness", "strict", "lru", "none")
@@ -132,7 +133,10 @@ class Liveness:
     first_use, last_use   int64 [nb]: first / last row that reads the block, -1 if never.
     use_count   int64 [nb]: accesses to the block.
     next_pos    int64 [n]: for access i, index of the next access of the same block, -1 if none.
-    next_row    int64 [n]: the row of that next access, -1 if none (access i is the last use).
+    next_row    int64 [n]: the row of that next access, -1 if none (access i is the last use);
+                nb when the stream was taken in windows and the next use is not inside access
+                i's window (see :func:`liveness`).
+    window      the index-memory window the tables were made for (None: the whole stream).
     """
 
     nb: int
@@ -144,6 +148,13 @@ class Liveness:
     use_count: np.ndarray
     next_pos: np.ndarray
     next_row: np.ndarray
+    window: int | None = None
+
+    @property
+    def windows(self) -> int:
+        """How many index-memory windows the stream takes (1 without a window)."""
+        n = int(self.rows.shape[0])
+        return 1 if self.window is None or n == 0 else -(-n // self.window)
 
     @property
     def accesses(self) -> int:
@@ -161,17 +172,26 @@ class Liveness:
         return 1 if self.vertical[block] else 2
 
     def next_key(self, i: int) -> int:
-        """Next-use key of access i: ``next_row * nb + block``; -1 when it is the last use."""
+        """Next-use key of access i: ``next_row * nb + block`` (next_row = nb: not known inside
+        the access's window); -1 when it is the last use."""
         nr = int(self.next_row[i])
         return -1 if nr < 0 else nr * self.nb + int(self.blocks[i])
 
 
-def liveness(mask, vertical) -> Liveness:
+def liveness(mask, vertical, window: int | None = None) -> Liveness:
     """Liveness tables of one KV group.
 
     mask       bool [g, nb, nb], causal: the group's heads' kept tiles.
     vertical   iterable of key block indices: the group's vertical set (union over heads).
+    window     entries of the cache's index memory (``hdl.cache.kv_cache.index_depth``), or
+               None for a memory that holds the whole stream.  A longer stream is taken in
+               windows of this many accesses, each with its own backward pass: an access whose
+               block is not used again inside its window, in any window but the last, gets
+               next_row = nb ("not known": the furthest next use, so the block stays while
+               room remains and is the first victim; its slot is not freed).
     """
+    if window is not None:
+        window = _check_count(window, "window", 1)
     arr = _as_bool_array(mask)
     nb = arr.shape[-1]
     vflags = _check_blocks(vertical, nb)
@@ -198,8 +218,14 @@ def liveness(mask, vertical) -> Liveness:
         np.maximum.at(last_idx, blocks, np.arange(n))
         first_use[used] = rows[first_idx[used]]
         last_use[used] = rows[last_idx[used]]
+        if window is not None and n > window:
+            pos = np.arange(n)
+            win = pos // window
+            unknown = (win < win[-1]) & ((next_pos < 0) | (next_pos // window != win))
+            next_row[unknown] = nb
     return Liveness(nb=nb, rows=rows, blocks=blocks, vertical=vflags, first_use=first_use,
-                    last_use=last_use, use_count=use_count, next_pos=next_pos, next_row=next_row)
+                    last_use=last_use, use_count=use_count, next_pos=next_pos, next_row=next_row,
+                    window=window)
 
 
 # --------------------------------------------------------------------------
@@ -431,7 +457,8 @@ def simulate_liveness(lv: Liveness, tier1_blocks: int, tier2_blocks: int, kv_blo
 
 
 def simulate(mask, vertical, tier1_blocks: int, tier2_blocks: int, kv_block_bytes: int,
-             policy: str = "liveness", record: bool = False) -> CacheStats:
+             policy: str = "liveness", record: bool = False,
+             window: int | None = None) -> CacheStats:
     """Simulate one KV group's stream through a cache policy.
 
     mask            bool [g, nb, nb], causal: the group's kept tiles per head.
@@ -441,9 +468,15 @@ def simulate(mask, vertical, tier1_blocks: int, tier2_blocks: int, kv_block_byte
     kv_block_bytes  bytes of one K (or one V) block, B * D.
     policy          "liveness" (the design), "strict", "lru" or "none".
     record          keep a per-access AccessEvent log in ``events``.
+    window          the index memory's entries (see :func:`liveness`; None: the whole stream).
     """
-    return simulate_liveness(liveness(mask, vertical), tier1_blocks, tier2_blocks,
+    return simulate_liveness(liveness(mask, vertical, window), tier1_blocks, tier2_blocks,
                              kv_block_bytes, policy, record)
+
+
+def index_window(cfg: AcceleratorConfig) -> int:
+    """The window of the cache built for ``cfg``: its index memory's entries."""
+    return index_depth(cfg)
 
 
 # --------------------------------------------------------------------------
@@ -483,7 +516,8 @@ def simulate_groups(pattern_mask, vertical_per_head, g: int, cfg: AcceleratorCon
     pattern_mask       bool [H, nb, nb]; vertical_per_head  H per-head vertical sets;
     g                  query heads per KV head;  cfg  tier sizes and kv_block_bytes.
     """
-    return [simulate(m, v, cfg.tier1_blocks, cfg.tier2_blocks, cfg.kv_block_bytes, policy)
+    return [simulate(m, v, cfg.tier1_blocks, cfg.tier2_blocks, cfg.kv_block_bytes, policy,
+                     window=index_window(cfg))
             for m, v in _group_inputs(pattern_mask, vertical_per_head, g, cfg)]
 
 
@@ -517,7 +551,7 @@ def traffic_table(mask, vertical, cfg: AcceleratorConfig) -> dict:
     """
     if not isinstance(cfg, AcceleratorConfig):
         raise ValueError(f"cfg: must be an AcceleratorConfig, got {type(cfg).__name__}")
-    lv = liveness(mask, vertical)
+    lv = liveness(mask, vertical, index_window(cfg))
     if lv.nb > cfg.max_blocks:
         raise ValueError(f"mask: nb={lv.nb} exceeds max_blocks={cfg.max_blocks} of config {cfg.name!r}")
     return _table({p: simulate_liveness(lv, cfg.tier1_blocks, cfg.tier2_blocks,
@@ -529,8 +563,8 @@ def layer_traffic_table(pattern_mask, vertical_per_head, g: int, cfg: Accelerato
     groups = _group_inputs(pattern_mask, vertical_per_head, g, cfg)
     stats = {}
     for p in TABLE_POLICIES:
-        parts = [simulate(m, v, cfg.tier1_blocks, cfg.tier2_blocks, cfg.kv_block_bytes, p)
-                 for m, v in groups]
+        parts = [simulate(m, v, cfg.tier1_blocks, cfg.tier2_blocks, cfg.kv_block_bytes, p,
+                          window=index_window(cfg)) for m, v in groups]
         total = parts[0]
         for s in parts[1:]:
             total = total + s

@@ -298,8 +298,8 @@ O_BURST_OVERHEAD = 2     # its write master per burst: the pick (OI) and the AW 
 
 def cache_index_depth(cfg: AcceleratorConfig) -> int:
     """Entries of the cache's index memory (hdl.cache.kv_cache.index_depth: the dense count at
-    max_seq_len capped at 64 nb_max, a power of two): a KV group whose merged stream has more
-    accesses is refused by the RTL (grp_attn status bit 4, the top's status 11)."""
+    max_seq_len capped at 64 nb_max, a power of two, unless cfg.cache_index_entries): a KV
+    group's stream with more accesses runs in windows of this many."""
     return kv_cache.index_depth(_check_cfg(cfg))
 
 
@@ -345,8 +345,8 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
     ``pooled`` at least sig_pool's row latency ``2 (r + 1) + kept_r + POOL_ROW`` plus the
     POOL_HANDSHAKE and the copy,
     kept_r bounded by the row's kept tiles); the cache's backward liveness pass (one cycle per
-    access); then the accesses in stream order: each costs its rows (2B rows, one per
-    ``ceil(8D / bus)`` cycles) or, when the row's busiest engine is slower (its tiles x
+    access); then the accesses in stream order: each costs its rows (2B rows, one per cycle:
+    a tier-memory word holds a whole row) or, when the row's busiest engine is slower (its tiles x
     (2B + tile_gap) + ROW_OVERHEAD), that engine's share; a miss's K/V fetch (golden.cache_sim,
     policy "liveness") starts once the cache has decided it (decisions run up to 64 accesses
     ahead, 2 cycles each, plus the victim search), the DMA is free and the victim's last read
@@ -359,7 +359,7 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
     """
     import numpy as np
 
-    from golden.cache_sim import liveness, simulate_liveness
+    from golden.cache_sim import index_window, liveness, simulate_liveness
 
     _check_cfg(cfg)
     m = _np_mask(mask)
@@ -368,8 +368,9 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
     g, nb = m.shape[0], m.shape[1]
     lat = _count(hbm_latency, "hbm_latency")
     B, D, bus = cfg.block, cfg.head_dim, cfg.axi_bytes
-    row_beats = max(1, -(-D // bus))                 # cycles per K or V row out of the cache
+    row_beats = 1                                    # cycles per K or V row out of the cache
     kw = -(-B * D // bus)                            # bus beats of one K (or V) block
+    kw_mem = B * D // max(bus, D)                    # tier-memory words of one (a row or more)
     slots = cfg.tier1_blocks + cfg.tier2_blocks
     if len(set_sizes) != g:
         raise ValueError(f"set_sizes: need one (nv, ns) per head ({g}), got {len(set_sizes)}")
@@ -382,7 +383,7 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
         scan = np.maximum(scan, 2 * (r_idx + 1) + kept + POOL_ROW + POOL_HANDSHAKE
                                  + POOL_COPY * g)
     prefix = int(scan.sum())
-    lv = liveness(m, sorted(vertical_union))
+    lv = liveness(m, sorted(vertical_union), index_window(cfg))
     st = simulate_liveness(lv, cfg.tier1_blocks, cfg.tier2_blocks, cfg.kv_block_bytes,
                            "liveness", record=True)
     n = lv.accesses
@@ -409,7 +410,7 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
     t = 0.0                                          # end of the previous access's output
     dec = dma = stall = 0.0
     search = -(-slots // CACHE_SEARCH_WIDTH)
-    word_cycles = 2 * B * row_beats / (2 * kw)       # output cycles per slot word
+    word_cycles = 2 * B * row_beats / (2 * kw_mem)   # output cycles per slot word
     # O: a row's g x B x D int32 leave through m_axi_o at one beat per cycle after the row's
     # last K/V row; the next rows may start while up to ENGINE_O_ROWS rows of O wait in the
     # engines and the lanes' O FIFOs
@@ -798,8 +799,8 @@ def fpga_prefill(platform: FpgaPlatform, shape: ModelShape, seq_len: int, densit
     one after the other, in passes of ``cfg.lanes`` heads (``cfg.head_passes``), the code load, the index generator (+ sig_pool's means load with the
     pooled rows), the index dump (phase "index"), and grp_attn with one engine per head of
     the pass (phase "attention": set load, builder A's stream (waiting for each pooled row),
-    the cache's liveness pass, the accesses at one K/V row per ceil(8D / bus) cycles or the
-    busiest engine's pace, miss stalls).  Each phase takes max(cycles, HBM bytes / bandwidth).
+    the cache's liveness pass, the accesses at one K/V row per cycle (a tier-memory word holds
+    a whole row) or the busiest engine's pace, miss stalls).  Each phase takes max(cycles, HBM bytes / bandwidth).
     group               one representative KV group (mask [g, nb, nb], vertical sets per head,
                         set sizes per head) as :func:`synthetic_group` returns it (default: a
                         synthetic vertical-slash group at the density); every KV group of
@@ -809,9 +810,11 @@ def fpga_prefill(platform: FpgaPlatform, shape: ModelShape, seq_len: int, densit
                         misses x KV heads).
     o_bytes             bytes per element of the attention output written back.
     The HBM takes every burst the units issue (SIG_MAX_OUTSTANDING in flight, the cache's
-    KV_MAX_OUTSTANDING) with platform.hbm_latency cycles of latency.  ``cycles`` says whether
-    the group's stream fits the cache's index memory (``fits_cache_index``; the RTL refuses a
-    group that does not, and the time is then what a larger index memory would give).
+    KV_MAX_OUTSTANDING) with platform.hbm_latency cycles of latency.  ``cycles`` gives the
+    windows the cache's liveness pass takes the largest pass's stream in (``cache_windows``,
+    ``cache_index_depth`` entries each): a later window loads and runs its backward pass while
+    the engines wait, counted in full (the serve queue's few accesses of overlap are not
+    subtracted).
     """
     if not isinstance(platform, FpgaPlatform):
         raise ValueError(f"platform: must be an FpgaPlatform, got {type(platform).__name__}")
@@ -877,17 +880,16 @@ def fpga_prefill(platform: FpgaPlatform, shape: ModelShape, seq_len: int, densit
     est.macs["attention"] = attention_macs(shape, L, d, cfg.block)
     est.source["attention"] = ("calibrated on the RTL top at ci (grp_attn per KV group: set load, "
                                "row stream" + (" with the pooled rows" if pooled else "") +
-                               ", cache liveness pass, one K/V row per "
-                               f"{max(1, -(-8 * D // cfg.axi_data_bits))} cycle(s), engines, miss "
+                               ", cache liveness pass, one K/V row per cycle, engines, miss "
                                "stalls), projected to the config on a synthetic group")
     depth = cache_index_depth(cfg)
-    fits = ph["attn"]["accesses"] <= depth
-    if not fits:
-        est.source["attention"] += (f"; NOT RUNNABLE as built: a KV group's {ph['attn']['accesses']} "
-                                    f"accesses exceed the cache's index memory ({depth} entries)")
+    windows = max(1, -(-ph["attn"]["accesses"] // depth))
+    if windows > 1:
+        est.source["attention"] += (f"; the cache takes a KV group's {ph['attn']['accesses']} accesses "
+                                    f"in {windows} liveness windows of {depth}")
     est.cycles = {"index_per_group": ph["sig"] + ph["other"], "attention_per_group": ph["attn"]["cycles"],
                   "attention_parts": {k: v for k, v in ph["attn"].items() if k != "cycles"},
-                  "groups": groups, "cache_index_depth": depth, "fits_cache_index": fits}
+                  "groups": groups, "cache_index_depth": depth, "cache_windows": windows}
     return est
 
 

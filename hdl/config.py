@@ -117,6 +117,9 @@ class AcceleratorConfig:
     o_frac_bits     fractional bits of the output O (units of V's int8 code).
     tier1_blocks    capacity of the vertical (pinned, URAM-class) cache tier, in KV blocks.
     tier2_blocks    capacity of the slash (sliding, BRAM-class) cache tier, in KV blocks.
+    cache_index_entries   entries of the cache's index memory (a power of two >= 4; 0: the
+                    dense count at max_seq_len capped at 64 per block).  A KV group's access
+                    stream longer than this is taken in windows of this many accesses.
     axi_data_bits   HBM AXI data width.
     axi_addr_bits   AXI address width.
     clock_mhz       kernel clock used for projections.
@@ -142,6 +145,7 @@ class AcceleratorConfig:
     o_frac_bits: int = 8
     tier1_blocks: int = 64
     tier2_blocks: int = 16
+    cache_index_entries: int = 0
     axi_data_bits: int = 256
     axi_addr_bits: int = 64
     clock_mhz: float = 300.0
@@ -182,6 +186,10 @@ class AcceleratorConfig:
                  f"must lie in [0, 16], got {self.o_frac_bits}")
         _require(self.tier1_blocks >= 1, "tier1_blocks", f"must be >= 1, got {self.tier1_blocks}")
         _require(self.tier2_blocks >= 1, "tier2_blocks", f"must be >= 1, got {self.tier2_blocks}")
+        _require(self.cache_index_entries == 0 or (_is_pow2(self.cache_index_entries)
+                                                   and self.cache_index_entries >= 4),
+                 "cache_index_entries",
+                 f"must be 0 (default) or a power of two >= 4, got {self.cache_index_entries}")
         _require(self.axi_data_bits in (64, 128, 256, 512), "axi_data_bits",
                  f"must be 64, 128, 256 or 512, got {self.axi_data_bits}")
         _require(self.axi_addr_bits in (32, 64), "axi_addr_bits",

@@ -218,7 +218,7 @@ async def run_case(tb: GrpTB, case: dict, name: str | None = None) -> dict:
     g, nb, L = case["g"], case["nb"], case["L"]
     mask = case["mask"]
     vunion = sorted({c for v in case["vertical"] for c in v})
-    lv = cache_sim.liveness(mask, vunion)
+    lv = cache_sim.liveness(mask, vunion, cache_sim.index_window(cfg))
     gold = cache_sim.simulate_liveness(lv, cfg.tier1_blocks, cfg.tier2_blocks,
                                        cfg.kv_block_bytes, "liveness", record=True)
     tb.load_memory(case)

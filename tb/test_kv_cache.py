@@ -113,7 +113,7 @@ async def run_case(tb: KvTB, case: dict, name: str) -> dict:
     cfg, p = tb.cfg, tb.p
     B, D, BD = cfg.block, cfg.head_dim, p["bd"]
     mask, vertical = case["mask"], case["vertical"]
-    lv = cache_sim.liveness(mask, vertical)
+    lv = cache_sim.liveness(mask, vertical, cache_sim.index_window(cfg))
     gold = cache_sim.simulate_liveness(lv, cfg.tier1_blocks, cfg.tier2_blocks, BD, "liveness",
                                        record=True)
     nb = lv.nb
@@ -193,7 +193,7 @@ async def test_prefetch(dut):
     tb = KvTB(dut, seed=11, idle=0.0, bp=0.0, lat=40, axi_bp=0.0)
     await tb.start()
     case = load_cases()[0]
-    lv = cache_sim.liveness(case["mask"], case["vertical"])
+    lv = cache_sim.liveness(case["mask"], case["vertical"], cache_sim.index_window(tb.cfg))
     row_last = {}
     d = dut
 
@@ -225,7 +225,7 @@ async def test_axi_errors(dut):
     tb = KvTB(dut, seed=13)
     await tb.start()
     case = load_cases()[0]
-    lv = cache_sim.liveness(case["mask"], case["vertical"])
+    lv = cache_sim.liveness(case["mask"], case["vertical"], cache_sim.index_window(tb.cfg))
     for resp, beat in ((AxiResp.SLVERR, 3), (AxiResp.DECERR, 17)):
         tb.fill_hbm(case["k_base"], case["v_base"], case["k"].numpy(), case["v"].numpy())
         tb.hbm.inject("m_axi", resp, beat)

@@ -157,6 +157,43 @@ def test_trace_and_liveness_match_naive(case):
         assert lv.home_tier(c) == (1 if c in vertical else 2)
 
 
+def naive_window_next_row(trace, i, window, nb):
+    """The next-use row of trace[i] as a cache with a ``window``-entry index memory knows it:
+    inside the window, -1 at the true last use in the last window, nb otherwise."""
+    w, last = i // window, (len(trace) - 1) // window
+    pos, row = naive_next(trace, i)
+    if pos >= 0 and pos // window == w:
+        return row
+    return -1 if w == last else nb
+
+
+@HYP
+@given(group_masks(), st.integers(1, 12))
+def test_windowed_liveness_matches_naive(case, window):
+    mask, vertical = case
+    trace = naive_trace(mask)
+    nb = mask.shape[-1]
+    lv = liveness(mask, vertical, window)
+    assert lv.windows == max(1, -(-len(trace) // window))
+    for i in range(len(trace)):
+        assert lv.next_row[i] == naive_window_next_row(trace, i, window, nb)
+    # a window that holds the whole stream is the plain liveness
+    whole = liveness(mask, vertical, max(1, len(trace)))
+    assert np.array_equal(whole.next_row, liveness(mask, vertical).next_row)
+
+
+def test_windowed_cache_keeps_blocks_it_cannot_see_again():
+    """A block whose next use lies in the next window is kept (next row nb: not freed), and
+    with room enough the windowed cache misses only the compulsory blocks."""
+    mask = vertical_slash_mask(12, [[0, 3]], [[0, 1]])
+    s_all = simulate(mask, [0, 3], 8, 8, 1)
+    s_win = simulate(mask, [0, 3], 8, 8, 1, window=5)
+    assert s_win.misses == s_all.misses == s_all.distinct_blocks
+    assert s_win.accesses == s_all.accesses and s_win.frees <= s_all.frees
+    with pytest.raises(ValueError, match="window"):
+        liveness(mask, [0], 0)
+
+
 @HYP
 @given(group_masks(), st.integers(1, 4), st.integers(1, 4))
 def test_stats_add_up(case, t1, t2):

@@ -97,7 +97,11 @@ def test_prefill_split_and_scaling():
     # group, every head's engine fed from it), not the per-head density alone
     ua, ub = (e.cycles["attention_parts"]["accesses"] for e in (a, b))
     assert ua > ub
-    assert a.parts["attention"] / b.parts["attention"] == pytest.approx(ua / ub, rel=0.1)
+    # the stream part follows them (a row per cycle out of the cache); the pooled-row wait and
+    # the per-pass fixed costs do not, so the whole phase grows less
+    sa, sb = (e.cycles["attention_parts"]["stream"] for e in (a, b))
+    assert sa / sb == pytest.approx(ua / ub, rel=0.1)
+    assert 1 < a.parts["attention"] / b.parts["attention"] < ua / ub
     assert a.energy_j == pytest.approx(a.ttft_s * plat.board_power_w)
     # linear MACs: 2 * params per token, params of Llama-3.1-8B without embeddings ~ 6.98e9
     assert shape.linear_macs_per_token() == pytest.approx(6.98e9, rel=0.01)
@@ -151,13 +155,15 @@ def test_cache_index_depth_matches_rtl():
         assert perf.cache_index_depth(preset(name)) == index_depth(preset(name))
     plat = perf.FpgaPlatform(preset("u280"))
     shape = perf.MODELS["llama-3.1-8b"]
-    assert perf.fpga_prefill(plat, shape, 8192, 0.3).cycles["fits_cache_index"]
+    assert perf.fpga_prefill(plat, shape, 8192, 0.3).cycles["cache_windows"] == 1
     # one lane (the preset): a pass streams one head's tiles, which fit at 64K; with one engine
-    # per head of the group the group's merged stream does not
-    assert perf.fpga_prefill(plat, shape, 65536, 0.2).cycles["fits_cache_index"]
+    # per head of the group the group's merged stream takes several liveness windows
+    assert perf.fpga_prefill(plat, shape, 65536, 0.2).cycles["cache_windows"] == 1
     wide = perf.FpgaPlatform(preset("u280", head_lanes=0))
     big = perf.fpga_prefill(wide, shape, 65536, 0.2)
-    assert not big.cycles["fits_cache_index"] and "NOT RUNNABLE" in big.source["attention"]
+    acc, depth = big.cycles["attention_parts"]["accesses"], big.cycles["cache_index_depth"]
+    assert acc > depth and big.cycles["cache_windows"] == -(-acc // depth)
+    assert "liveness windows" in big.source["attention"]
 
 
 def test_gpu_dense_attention_quadratic():
@@ -337,7 +343,7 @@ def test_top_layer_model_structure():
 def test_top_layer_model_predicts_rtl_u280():
     """The u280 preset's top (one lane, D = 128: four 256-bit beats per K/V row) on random
     Q/K/V (SmolLM2's heads are D = 64): 4 heads on one KV head at 512 tokens, so 4 passes;
-    O, sets and counters bit-exact in the bench, the model within 5 % (measured: +0.4 %)."""
+    O, sets and counters bit-exact in the bench, the model within 5 % (measured: +0.1 %)."""
     from host.driver import Accelerator
     from tb.benchmarks.top import golden_for, run_top_cases
 

@@ -20,13 +20,15 @@ Ports (``clk`` rising edge; ``rst`` synchronous, active high)
     served              accesses whose reads the output has issued
     m_axi_ar*, m_axi_r*  AXI4 read address and data channels (arid = 0, arsize = bus
                         width, INCR; one ID, so the data returns in order)
-    w1_en, w2_en, w_addr, w_data   write port of the tier 1 / tier 2 memories
+    w1_en, w2_en, w_addr, w_data [mw]   write port of the tier 1 / tier 2 memories (one
+                        memory word per ``mw / db`` beats)
     fetch_done          fetches completed (every beat of K and V written)
     nbytes              bytes received from HBM
     err                 an error response was seen (level, until ``clr``)
     idle                no fetch in progress and nothing outstanding
 Parameters
-    nbb, t1, t2, cb, bd (bytes of one K block), ab (address bits), db (data bits), bursts
+    nbb, t1, t2, cb, bd (bytes of one K block), ab (address bits), db (data bits), bursts,
+    mw (tier-memory word bits, a power-of-two multiple of db; default db)
 """
 
 from __future__ import annotations
@@ -48,9 +50,12 @@ def kv_dma(clk, rst, clr, k_base, v_base, fq_empty, fq_dout, fq_pop, served,
            m_axi_arready, m_axi_rid, m_axi_rdata, m_axi_rresp, m_axi_rlast, m_axi_rvalid,
            m_axi_rready,
            w1_en, w2_en, w_addr, w_data, fetch_done, nbytes, err, idle,
-           nbb, t1, t2, cb, bd, ab, db, bursts=4):
+           nbb, t1, t2, cb, bd, ab, db, bursts=4, mw=None):
     bus_bytes = db // 8
-    geo = slot_geometry(t1, t2, bd, db)
+    mw = mw or db
+    beats_per_word = mw // db            # bus beats per tier-memory word (a power of two)
+    log_beats_per_word = _log2(beats_per_word)
+    geo = slot_geometry(t1, t2, bd, db)  # addresses below count bus words
     words_per_block, slot_bits = geo["words_per_block"], geo["slot_bits"]
     tier_addr_bits = geo["tier_addr_bits"]
     log_block_bytes, log_bus_bytes = _log2(bd), _log2(bus_bytes)
@@ -106,12 +111,44 @@ def kv_dma(clk, rst, clr, k_base, v_base, fq_empty, fq_dout, fq_pop, served,
     def pop():
         fq_pop.next = start_ok
 
-    @always_comb
-    def wport():
-        w1_en.next = beat and not b_dout[tier_addr_bits]
-        w2_en.next = beat and b_dout[tier_addr_bits]
-        w_addr.next = (b_dout[tier_addr_bits:] + rcnt) % (1 << tier_addr_bits)
-        w_data.next = m_axi_rdata
+    if beats_per_word == 1:
+        @always_comb
+        def wport():
+            w1_en.next = beat and not b_dout[tier_addr_bits]
+            w2_en.next = beat and b_dout[tier_addr_bits]
+            w_addr.next = (b_dout[tier_addr_bits:] + rcnt) % (1 << tier_addr_bits)
+            w_data.next = m_axi_rdata
+
+        writer = [wport]
+    else:
+        # a memory word spans several beats: the earlier beats wait in ``held`` (the oldest
+        # lowest) and the word is written with its last beat.  Slots start on a word, and a
+        # part's beats arrive in order across its bursts, so the word lane is the address's
+        # low bits.
+        held = Signal(intbv(0)[mw - db:])
+        bus_word = Signal(intbv(0)[tier_addr_bits:])
+        word_end = Signal(bool(0))
+
+        @always_comb
+        def lane():
+            bus_word.next = (b_dout[tier_addr_bits:] + rcnt) % (1 << tier_addr_bits)
+
+        @always_comb
+        def wport():
+            word_end.next = bus_word[log_beats_per_word:] == beats_per_word - 1
+            w1_en.next = beat and not b_dout[tier_addr_bits] and word_end
+            w2_en.next = beat and b_dout[tier_addr_bits] and word_end
+            w_addr.next = bus_word[tier_addr_bits:log_beats_per_word]
+            w_data.next = concat(m_axi_rdata, held)
+
+        @always(clk.posedge)
+        def gather():
+            h = intbv(0)[mw - db:]
+            if beat:
+                h[:] = (held >> db) | (m_axi_rdata << (mw - 2 * db))
+                held.next = h
+
+        writer = [lane, wport, gather]
 
     @always(clk.posedge)
     def issue():
@@ -175,4 +212,4 @@ def kv_dma(clk, rst, clr, k_base, v_base, fq_empty, fq_dout, fq_pop, served,
             else:
                 rcnt.next = rcnt + 1
 
-    return bq, place, length, comb, pop, wport, issue, receive
+    return bq, place, length, comb, pop, writer, issue, receive

@@ -28,7 +28,8 @@ Ports (``clk`` rising edge; ``rst`` synchronous, active high)
                         until the next start)
     status [3]          bit 0: AXI error response; bit 1: bad settings (L = 0,
                         L > max_seq_len, a base not bus aligned); bit 2: bad index
-                        entry (order, range, more than index_depth entries)
+                        entry (order or range).  A stream longer than the index memory
+                        (``index_depth``) runs in windows of that many entries (hdl/cache/liveness.py)
     cnt_bytes [48], cnt_hit1, cnt_hit2, cnt_miss, cnt_stall, cnt_cycles [32]
                         HBM bytes read, hits per tier, misses, cycles the output
                         waited on HBM, cycles of the run
@@ -60,11 +61,20 @@ ERR_AXI, ERR_PARAM, ERR_INDEX = 1, 2, 4
 
 
 def index_depth(cfg: AcceleratorConfig) -> int:
-    """Entries of the index memory: the dense count nb(nb+1)/2 at max_seq_len, capped at
-    64 * nb, rounded up to a power of two."""
+    """Entries of the index memory (the window of the liveness pass): ``cfg.cache_index_entries``,
+    or by default the dense count nb(nb+1)/2 at max_seq_len, capped at 64 * nb, rounded up to a
+    power of two."""
+    if cfg.cache_index_entries:
+        return cfg.cache_index_entries
     nb = cfg.max_blocks
     want = min(nb * (nb + 1) // 2, 64 * nb)
     return 1 << max(1, (want - 1).bit_length())
+
+
+def max_accesses(cfg: AcceleratorConfig) -> int:
+    """The longest access stream of a KV group: every causal tile of a dense group."""
+    nb = cfg.max_blocks
+    return nb * (nb + 1) // 2
 
 
 def params(cfg: AcceleratorConfig) -> dict:
@@ -78,9 +88,13 @@ def params(cfg: AcceleratorConfig) -> dict:
                           f"{bus}-byte bus words (raise block or head_dim)")
     depth = index_depth(cfg)
     kw = bd // bus
+    # a tier-memory word holds a whole K / V row (or several), so the output reads a row per
+    # cycle however many bus beats the row spans
+    mw = max(cfg.axi_data_bits, 8 * cfg.head_dim)
     return dict(nbb=cfg.block_index_bits, t1=cfg.tier1_blocks, t2=cfg.tier2_blocks,
                 slots=cfg.tier1_blocks + cfg.tier2_blocks, depth=depth,
-                cb=depth.bit_length(), kw=kw, wps=2 * kw, bd=bd, bus_bytes=bus,
+                cb=max(depth, max_accesses(cfg)).bit_length(), kw=kw, wps=2 * kw, bd=bd, bus_bytes=bus,
+                mw=mw, mem_wps=2 * bd * 8 // mw,
                 db=cfg.axi_data_bits, ab=cfg.axi_addr_bits, dw=8 * cfg.head_dim,
                 slot_bits=max(1, (cfg.tier1_blocks + cfg.tier2_blocks - 1).bit_length()),
                 search_width=SEARCH_WIDTH, serve_depth=SERVE_DEPTH, fetch_depth=FETCH_DEPTH,
@@ -97,7 +111,8 @@ def kv_cache(clk, rst, start, seq_len, k_base, v_base,
              dec_valid, dec_hit, dec_slot, dec_evict, dec_victim, dec_freed, cfg):
     p = params(cfg)
     nbb, t1, t2, cb, depth = p["nbb"], p["t1"], p["t2"], p["cb"], p["depth"]
-    slot_bits, wps, db = p["slot_bits"], p["wps"], p["db"]
+    slot_bits, db, mw = p["slot_bits"], p["db"], p["mw"]
+    wps = p["mem_wps"]                         # tier-memory words of one slot (K then V)
     log_block = (cfg.block - 1).bit_length()
     tier1_addr_bits = max(1, (t1 * wps - 1).bit_length())
     tier2_addr_bits = max(1, (t2 * wps - 1).bit_length())
@@ -117,8 +132,9 @@ def kv_cache(clk, rst, start, seq_len, k_base, v_base,
 
     # liveness -> slots
     f_valid, f_ready, f_vert, f_has = (Signal(bool(0)) for _ in range(4))
-    f_row, f_block, f_next = (Signal(intbv(0)[nbb:]) for _ in range(3))
-    n_acc = Signal(intbv(0, min=0, max=depth + 1))
+    f_row, f_block = Signal(intbv(0)[nbb:]), Signal(intbv(0)[nbb:])
+    f_next = Signal(intbv(0)[nbb + 1:])      # up to nb: the next use is past the window
+    n_acc = Signal(intbv(0)[cb:])
     bad, fwd_done = Signal(bool(0)), Signal(bool(0))
     live = kv_liveness(clk, rst, clr, abort, nb, in_valid, in_ready, in_row, in_block, in_vert,
                        in_last, f_valid, f_ready, f_row, f_block, f_vert, f_has, f_next, n_acc,
@@ -145,12 +161,12 @@ def kv_cache(clk, rst, start, seq_len, k_base, v_base,
     # tier memories: one write port (DMA), one read port (output)
     w1_en, w2_en, r1_en, r2_en = (Signal(bool(0)) for _ in range(4))
     w_addr, r_addr = Signal(intbv(0)[tier_addr_bits:]), Signal(intbv(0)[tier_addr_bits:])
-    w_data = Signal(intbv(0)[db:])
-    r1_data, r2_data = Signal(intbv(0)[db:]), Signal(intbv(0)[db:])
+    w_data = Signal(intbv(0)[mw:])
+    r1_data, r2_data = Signal(intbv(0)[mw:]), Signal(intbv(0)[mw:])
     w1_addr, r1_addr = Signal(intbv(0)[tier1_addr_bits:]), Signal(intbv(0)[tier1_addr_bits:])
     w2_addr, r2_addr = Signal(intbv(0)[tier2_addr_bits:]), Signal(intbv(0)[tier2_addr_bits:])
-    tier1 = kv_ram(clk, w1_en, w1_addr, w_data, r1_en, r1_addr, r1_data, t1 * wps, db)
-    tier2 = kv_ram(clk, w2_en, w2_addr, w_data, r2_en, r2_addr, r2_data, t2 * wps, db)
+    tier1 = kv_ram(clk, w1_en, w1_addr, w_data, r1_en, r1_addr, r1_data, t1 * wps, mw)
+    tier2 = kv_ram(clk, w2_en, w2_addr, w_data, r2_en, r2_addr, r2_data, t2 * wps, mw)
 
     served, fetch_done = Signal(intbv(0)[cb:]), Signal(intbv(0)[cb:])
     emitted = Signal(intbv(0)[cb:])
@@ -160,11 +176,11 @@ def kv_cache(clk, rst, start, seq_len, k_base, v_base,
                  m_axi_arvalid, m_axi_arready, m_axi_rid, m_axi_rdata, m_axi_rresp, m_axi_rlast,
                  m_axi_rvalid, m_axi_rready,
                  w1_en, w2_en, w_addr, w_data, fetch_done, cnt_bytes, axi_err, dma_idle,
-                 nbb, t1, t2, cb, p["bd"], p["ab"], db, BURSTS)
+                 nbb, t1, t2, cb, p["bd"], p["ab"], db, BURSTS, mw)
     out = kv_out(clk, rst, clr, abort, sv_empty, sv_dout, sv_pop, fetch_done,
                  r1_en, r2_en, r_addr, r1_data, r2_data,
                  o_valid, o_ready, o_data, o_kv, o_row, o_block, o_last,
-                 served, emitted, cnt_stall, nbb, t1, t2, cb, p["bd"], db, p["dw"])
+                 served, emitted, cnt_stall, nbb, t1, t2, cb, p["bd"], mw, p["dw"])
 
     @always_comb
     def room():

@@ -1,29 +1,35 @@
 """Liveness unit of the KV cache: index memory, backward next-use pass, forward access stream.
 
 One run holds one KV group's merged access stream (rows ascending, key blocks
-ascending inside a row, as ``golden.cache_sim.access_trace``).  Phases:
+ascending inside a row, as ``golden.cache_sim.access_trace``), taken in windows of
+``depth`` entries (the index memory; one window when the stream fits).  Per window:
 
 1. LOAD: entries arrive on the ``in_*`` stream and are written to the index
-   memory in order.  Each is checked: ``block <= row < nb``, strictly after the
-   previous entry in (row, block) order, and room left in the memory.  A bad
-   entry raises ``bad`` (the rest of the stream, up to ``in_last``, is
-   accepted and dropped so the producer never hangs).
-2. BACKWARD: the memory is read from the last entry to the first with a
-   ``seen`` table of one row per key block (valid bits cleared at start):
-   ``next_row[i] = seen[block]`` (none when not seen), then ``seen[block] = row``.
-   One entry per cycle; the results go to a second memory beside the index.
-3. FORWARD: entries ``0 .. n-1`` leave on the ``f_*`` stream with their
-   next-use row: exactly ``golden.cache_sim.liveness(...).next_row``.
+   memory in order, until the window is full or ``in_last``.  Each is checked:
+   ``block <= row < nb`` and strictly after the previous entry in (row, block)
+   order (across windows too).  A bad entry raises ``bad`` (the rest of the
+   stream, up to ``in_last``, is accepted and dropped so the producer never hangs).
+2. BACKWARD: the window is read from its last entry to its first with a
+   ``seen`` table of one row per key block (valid bits cleared per window):
+   ``next_row[i] = seen[block]``, then ``seen[block] = row``.  A block not seen
+   later in the window has no next use in the last window (``f_has_next`` = 0:
+   the slot is freed) and, in any other window, next row ``nb`` (not known: the
+   furthest next use).  One entry per cycle; the results go to a second memory.
+3. FORWARD: the window's entries leave on the ``f_*`` stream with their next-use
+   row: exactly ``golden.cache_sim.liveness(..., window=depth).next_row``.  Then
+   the next window loads (the producer waits meanwhile).
 
 Ports (``clk`` rising edge; ``rst`` synchronous, active high)
     clr                 start a run (the caller checked nb); clears the tables
-    abort               stop (an error elsewhere); ``fwd_done`` still rises
+    abort               stop (an error elsewhere); ``fwd_done`` still rises, and entries
+                        past the current window are not taken
     nb                  key blocks of the run, 1 .. max_blocks
     in_valid, in_ready, in_row, in_block, in_vert, in_last   the index stream
     f_valid, f_ready    forward stream handshake
     f_row, f_block, f_vert   the entry
-    f_has_next, f_next  the next row that reads ``f_block`` (f_has_next = 0: last use)
-    n_acc               entries loaded
+    f_has_next, f_next [nbb + 1]   the next row that reads ``f_block`` (f_has_next = 0:
+                        last use; f_next = nb: not inside the window)
+    n_acc [cb]          entries loaded in the run (every window)
     bad                 an entry was rejected (level, until ``clr``)
     fwd_done            every entry has left on the forward stream (or the run was
                         aborted or rejected): level, until ``clr``
@@ -45,7 +51,7 @@ def kv_liveness(clk, rst, clr, abort, nb, in_valid, in_ready, in_row, in_block, 
     n_blocks = 1 << nbb
     addr_bits = (depth - 1).bit_length()
     entry_bits = 2 * nbb + 1              # entry: {vert, row, block}
-    next_bits = nbb + 1                   # next-use entry: {has_next, next_row}
+    next_bits = nbb + 2                   # next-use entry: {has_next, next_row (up to nb)}
     St = enum("IDLE", "LOAD", "DISCARD", "BACK", "FWD", "DONE")
     state = Signal(St.IDLE)
 
@@ -60,7 +66,9 @@ def kv_liveness(clk, rst, clr, abort, nb, in_valid, in_ready, in_row, in_block, 
     seen_v = Signal(intbv(0)[n_blocks:])
     seen_row = [Signal(intbv(0)[nbb:]) for _ in range(n_blocks)]
 
-    n = Signal(intbv(0, min=0, max=depth + 1))
+    n = Signal(intbv(0, min=0, max=depth + 1))       # entries of the window
+    total = Signal(intbv(0)[len(n_acc):])            # entries of the run
+    final = Signal(bool(0))                          # the window ends the stream
     first = Signal(bool(1))
     prev_row = Signal(intbv(0)[nbb + 1:])
     prev_blk = Signal(intbv(0)[nbb + 1:])
@@ -94,14 +102,19 @@ def kv_liveness(clk, rst, clr, abort, nb, in_valid, in_ready, in_row, in_block, 
         x_raddr.next = fa[addr_bits:]
         x_we.next = state == St.BACK and pv
         x_waddr.next = pa
-        x_wdata.next = concat(seen_v[e_rdata[nbb:]], seen_row[e_rdata[nbb:]])
+        if seen_v[e_rdata[nbb:]]:
+            x_wdata.next = concat(True, False, seen_row[e_rdata[nbb:]])
+        elif final:
+            x_wdata.next = 0
+        else:
+            x_wdata.next = concat(True, nb)
         f_valid.next = fv and not abort
         f_block.next = e_rdata[nbb:]
         f_row.next = e_rdata[2 * nbb:nbb]
         f_vert.next = e_rdata[2 * nbb]
-        f_has_next.next = x_rdata[nbb]
-        f_next.next = x_rdata[nbb:]
-        n_acc.next = n
+        f_has_next.next = x_rdata[nbb + 1]
+        f_next.next = x_rdata[nbb + 1:]
+        n_acc.next = total
         fwd_done.next = state == St.DONE
 
     @always(clk.posedge)
@@ -109,6 +122,7 @@ def kv_liveness(clk, rst, clr, abort, nb, in_valid, in_ready, in_row, in_block, 
         ok = bool(0)
         if rst or clr:
             n.next = 0
+            total.next = 0
             bad.next = 0
             fv.next = 0
             pv.next = 0
@@ -117,21 +131,23 @@ def kv_liveness(clk, rst, clr, abort, nb, in_valid, in_ready, in_row, in_block, 
             else:
                 state.next = St.LOAD
                 first.next = 1
-                seen_v.next = 0
                 fa.next = 0
         elif abort and state != St.IDLE and state != St.LOAD and state != St.DISCARD:
             fv.next = 0
             state.next = St.DONE
         elif state == St.LOAD:
             if in_valid:
-                ok = (in_block <= in_row and in_row < nb and n < depth
+                ok = (in_block <= in_row and in_row < nb
                       and (first or in_row > prev_row or (in_row == prev_row and in_block > prev_blk)))
                 first.next = 0
                 prev_row.next = in_row
                 prev_blk.next = in_block
                 if ok:
                     n.next = n + 1
-                    if in_last:
+                    total.next = total + 1
+                    if in_last or n == depth - 1:
+                        final.next = in_last
+                        seen_v.next = 0
                         ra.next = n
                         pv.next = 0
                         state.next = St.BACK
@@ -161,6 +177,10 @@ def kv_liveness(clk, rst, clr, abort, nb, in_valid, in_ready, in_row, in_block, 
                     fv.next = 1
                 else:
                     fv.next = 0
-                    state.next = St.DONE
+                    if final:
+                        state.next = St.DONE
+                    else:
+                        n.next = 0
+                        state.next = St.LOAD
 
     return emem, xmem, handshake, ports, fsm

@@ -2,11 +2,11 @@
 
 Serve entries ``{fetch_seq, block, row, slot}`` arrive in stream order.  The
 head entry starts once the DMA has completed ``fetch_seq`` fetches; its
-``2 * KW`` words are read from the tier memory holding the slot, one per cycle,
+``2 * KW`` memory words are read from the tier memory holding the slot, one per cycle,
 into a small word queue (credit-counted so a read never overflows it), and the
 converter turns words into token rows of ``D`` int8: ``B`` K rows, then ``B``
-V rows.  When a row is narrower than a bus word each word gives several rows;
-when it is wider, several words are gathered into one row.
+V rows.  A memory word holds one row or several (the DMA packs bus beats into words
+of at least a row), so the output gives a row per cycle.
 
 ``served`` counts the accesses whose reads have all been issued: from then on
 the DMA may overwrite the slot (the read register has the old word).
@@ -25,7 +25,8 @@ Ports (``clk`` rising edge; ``rst`` synchronous, active high)
     served, emitted     accesses read / fully delivered
     stall               cycles waiting on HBM
 Parameters
-    nbb, t1, t2, cb, bd (bytes of one K block), db (bus bits), dw (row bits, 8D), qdepth
+    nbb, t1, t2, cb, bd (bytes of one K block), db (tier-memory word bits, at least a row: the
+    cache makes it max(bus, 8D)), dw (row bits, 8D), qdepth
 """
 
 from __future__ import annotations
@@ -47,8 +48,9 @@ def kv_out(clk, rst, clr, abort, sv_empty, sv_dout, sv_pop, fetch_done,
     geo = slot_geometry(t1, t2, bd, db)
     words_per_block, words_per_slot = geo["words_per_block"], geo["words_per_slot"]
     slot_bits, tier_addr_bits = geo["slot_bits"], geo["tier_addr_bits"]
-    rows_per_word = max(1, db // dw)
-    words_per_row = max(1, dw // db)
+    if dw > db:
+        raise ValueError(f"kv_out: a {dw}-bit row spans several {db}-bit memory words")
+    rows_per_word = db // dw
     tag_bits = 2 + 2 * nbb                  # word tags: {last word, kv, block, row}
     entry_bits = tag_bits + db
 
@@ -124,83 +126,33 @@ def kv_out(clk, rst, clr, abort, sv_empty, sv_dout, sv_pop, fetch_done,
                     nserved.next = nserved + 1
                 wc.next = wc + 1
 
-    if words_per_row == 1:
-        piece = Signal(intbv(0, min=0, max=rows_per_word))
-        obeat = Signal(bool(0))
-
-        @always_comb
-        def convert():
-            t = intbv(0)[dw:]
-            t[:] = q_dout[db:] >> (piece * dw)   # keeps the low dw bits
-            o_data.next = t
-            o_valid.next = not q_empty and not abort
-            o_row.next = q_dout[db + nbb:db]
-            o_block.next = q_dout[db + 2 * nbb:db + nbb]
-            o_kv.next = q_dout[db + 2 * nbb]
-            o_last.next = q_dout[db + 2 * nbb + 1] and piece == rows_per_word - 1
-            obeat.next = not q_empty and not abort and o_ready
-            q_pop.next = not q_empty and not abort and o_ready and piece == rows_per_word - 1
-
-        @always(clk.posedge)
-        def count():
-            if rst or clr:
-                piece.next = 0
-                nemit.next = 0
-            elif obeat:
-                if piece == rows_per_word - 1:
-                    piece.next = 0
-                    if q_dout[db + 2 * nbb + 1]:
-                        nemit.next = nemit + 1
-                else:
-                    piece.next = piece + 1
-
-        return wq, place, control, ports, reader, convert, count
-
-    # a row of several words: gather them
-    gath = Signal(intbv(0)[dw:])
-    qi = Signal(intbv(0, min=0, max=words_per_row))
-    ov = Signal(bool(0))
-    o_tags = Signal(intbv(0)[tag_bits:])
-    load = Signal(bool(0))
-    take = Signal(bool(0))
+    piece = Signal(intbv(0, min=0, max=rows_per_word))
+    obeat = Signal(bool(0))
 
     @always_comb
-    def gather_ctl():
-        load.next = not q_empty and not abort and qi == words_per_row - 1 and (not ov or o_ready)
-        take.next = not q_empty and not abort and qi < words_per_row - 1
-        o_valid.next = ov and not abort
-        o_row.next = o_tags[nbb:]
-        o_block.next = o_tags[2 * nbb:nbb]
-        o_kv.next = o_tags[2 * nbb]
-        o_last.next = o_tags[2 * nbb + 1]
-
-    @always_comb
-    def gather_pop():
-        q_pop.next = load or take
+    def convert():
+        t = intbv(0)[dw:]
+        t[:] = q_dout[db:] >> (piece * dw)   # keeps the low dw bits
+        o_data.next = t
+        o_valid.next = not q_empty and not abort
+        o_row.next = q_dout[db + nbb:db]
+        o_block.next = q_dout[db + 2 * nbb:db + nbb]
+        o_kv.next = q_dout[db + 2 * nbb]
+        o_last.next = q_dout[db + 2 * nbb + 1] and piece == rows_per_word - 1
+        obeat.next = not q_empty and not abort and o_ready
+        q_pop.next = not q_empty and not abort and o_ready and piece == rows_per_word - 1
 
     @always(clk.posedge)
-    def gather():
-        g = intbv(0)[dw:]
+    def count():
         if rst or clr:
-            qi.next = 0
-            ov.next = 0
+            piece.next = 0
             nemit.next = 0
-        else:
-            if ov and o_ready and not abort:
-                ov.next = 0
-                if o_tags[2 * nbb + 1]:
+        elif obeat:
+            if piece == rows_per_word - 1:
+                piece.next = 0
+                if q_dout[db + 2 * nbb + 1]:
                     nemit.next = nemit + 1
-            if take:
-                g[:] = gath
-                g[:] = (g >> db) | (q_dout[db:] << (dw - db))
-                gath.next = g
-                qi.next = qi + 1
-            elif load:
-                g[:] = gath
-                g[:] = (g >> db) | (q_dout[db:] << (dw - db))
-                o_data.next = g
-                o_tags.next = q_dout[entry_bits:db]
-                ov.next = 1
-                qi.next = 0
+            else:
+                piece.next = piece + 1
 
-    return wq, place, control, ports, reader, gather_ctl, gather_pop, gather
+    return wq, place, control, ports, reader, convert, count

@@ -10,7 +10,8 @@ decision of ``golden.cache_sim`` policy ``"liveness"`` for every access:
   with the largest next-use key (victim search, ``W`` slots per cycle);
 * the slot's key becomes ``{next_row, block}`` (the bits of next_row above the
   bits of block: the same order as the golden ``next_row * nb + block``, because
-  ``block < nb``), or the slot is freed when the access is the block's last use.
+  ``block < nb``; next_row = nb when the next use is past the liveness window), or the
+  slot is freed when the access is the block's last use.
 
 Slots are numbered globally: ``0 .. T1-1`` are tier 1, ``T1 .. T1+T2-1`` tier 2.
 
@@ -21,7 +22,7 @@ one past the last access that used the slot before; the per-slot "read done").
 
 Ports (``clk`` rising edge; ``rst`` synchronous, active high)
     clr, abort          start a run (clears the tables) / stop taking accesses
-    f_valid, f_ready, f_row, f_block, f_vert, f_has_next, f_next   forward stream
+    f_valid, f_ready, f_row, f_block, f_vert, f_has_next, f_next [nbb + 1]   forward stream
     sv_push, sv_din, sv_full   serve queue: {fetch_seq, block, row, slot}; ``sv_full`` must
                         be high while fewer than two words are free (the push is registered)
     fq_push, fq_din, fq_full   fetch queue: {thr, slot, block}, same rule
@@ -46,7 +47,7 @@ def kv_slots(clk, rst, clr, abort, f_valid, f_ready, f_row, f_block, f_vert, f_h
     n_blocks = 1 << nbb
     n_slots = t1 + t2
     slot_bits = max(1, (n_slots - 1).bit_length())
-    key_bits = 2 * nbb
+    key_bits = 2 * nbb + 1                     # {next_row (up to nb), block}
     chunks = -(-n_slots // w)                  # victim search: w slots per cycle
     St = enum("TAKE", "DECIDE", "SEARCH")
     state = Signal(St.TAKE)
@@ -60,7 +61,8 @@ def kv_slots(clk, rst, clr, abort, f_valid, f_ready, f_row, f_block, f_vert, f_h
     sthr = [Signal(intbv(0)[cb:]) for _ in range(n_slots)]
 
     # the access being decided
-    a_row, a_blk, a_next = (Signal(intbv(0)[nbb:]) for _ in range(3))
+    a_row, a_blk = Signal(intbv(0)[nbb:]), Signal(intbv(0)[nbb:])
+    a_next = Signal(intbv(0)[nbb + 1:])
     a_vert, a_has = Signal(bool(0)), Signal(bool(0))
     idx = Signal(intbv(0)[cb:])                # access index in the run
     nmiss = Signal(intbv(0)[32:])

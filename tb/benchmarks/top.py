@@ -87,7 +87,7 @@ def golden_for(job) -> dict:
     for hs in cfg.layer_passes(H, Hkv):
         m = pat.mask[hs.start:hs.stop]
         vert = sorted({c for h in hs for c in pat.vertical[h]})
-        lv = cache_sim.liveness(m, vert)
+        lv = cache_sim.liveness(m, vert, cache_sim.index_window(cfg))
         st = cache_sim.simulate_liveness(lv, cfg.tier1_blocks, cfg.tier2_blocks, cfg.kv_block_bytes,
                                          "liveness")
         groups.append({"stats": st, "union": lv.accesses, "tiles": int(m.sum()), "group": hs.start // g,
@@ -304,7 +304,7 @@ def run_top(cfg, layer: int, n_tokens: int, prompt, lat: int = 30, waves: bool =
 
     from host.driver import Accelerator
     from golden.attention import dense_attention, relative_error
-    from golden.cache_sim import liveness, simulate_liveness
+    from golden.cache_sim import index_window, liveness, simulate_liveness
     from golden.pattern import dense_pattern, recall
     from hdl.convert import unsupported_reason
     from tb.kit.runner import BenchFailure, build, build_dir_for
@@ -390,7 +390,7 @@ def run_top(cfg, layer: int, n_tokens: int, prompt, lat: int = 30, waves: bool =
     dense_tiles_kv = 0
     for hs in cfg.layer_passes(H, Hkv):
         m = dp.mask[hs.start:hs.stop]
-        lv = liveness(m, sorted({c for h in hs for c in dp.vertical[h]}))
+        lv = liveness(m, sorted({c for h in hs for c in dp.vertical[h]}), index_window(cfg))
         st = simulate_liveness(lv, cfg.tier1_blocks, cfg.tier2_blocks, cfg.kv_block_bytes, "liveness")
         dense_kv += st.hbm_bytes
         dense_tiles_kv += lv.accesses * 2 * cfg.kv_block_bytes
