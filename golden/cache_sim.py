@@ -178,7 +178,7 @@ class Liveness:
         return -1 if nr < 0 else nr * self.nb + int(self.blocks[i])
 
 
-def liveness(mask, vertical, window: int | None = None) -> Liveness:
+def liveness(mask, vertical, window: int | None = None, final: bool = True) -> Liveness:
     """Liveness tables of one KV group.
 
     mask       bool [g, nb, nb], causal: the group's heads' kept tiles.
@@ -189,6 +189,9 @@ def liveness(mask, vertical, window: int | None = None) -> Liveness:
                block is not used again inside its window, in any window but the last, gets
                next_row = nb ("not known": the furthest next use, so the block stays while
                room remains and is the first victim; its slot is not freed).
+    final      the stream ends the KV group's use of the cache (the default).  False: the
+               next run of the same group (the top's next pass over its heads) keeps the
+               blocks, so no access is a last use: its last window is "not known" too.
     """
     if window is not None:
         window = _check_count(window, "window", 1)
@@ -218,10 +221,11 @@ def liveness(mask, vertical, window: int | None = None) -> Liveness:
         np.maximum.at(last_idx, blocks, np.arange(n))
         first_use[used] = rows[first_idx[used]]
         last_use[used] = rows[last_idx[used]]
-        if window is not None and n > window:
-            pos = np.arange(n)
-            win = pos // window
-            unknown = (win < win[-1]) & ((next_pos < 0) | (next_pos // window != win))
+        w = n if window is None else window
+        if n > w or not final:
+            win = np.arange(n) // w
+            open_window = (win < win[-1]) | (not final)
+            unknown = open_window & ((next_pos < 0) | (next_pos // w != win))
             next_row[unknown] = nb
     return Liveness(nb=nb, rows=rows, blocks=blocks, vertical=vflags, first_use=first_use,
                     last_use=last_use, use_count=use_count, next_pos=next_pos, next_row=next_row,
@@ -334,15 +338,52 @@ class CacheStats:
 # --------------------------------------------------------------------------
 # the policies
 # --------------------------------------------------------------------------
-def _run_liveness(lv: Liveness, t1: int, t2: int, spill: bool, record: bool):
-    nb = lv.nb
-    free = {1: list(range(t1)), 2: list(range(t2))}     # min-heaps of free slot indices
-    where: dict[int, tuple[int, int]] = {}                # resident block -> (tier, slot)
-    key: dict[int, int] = {}                              # resident block -> next-use key
+@dataclass
+class Residency:
+    """What a liveness cache holds between the runs of one KV group (the top's passes over the
+    group's heads): free slots, resident blocks with their slots and next-use keys.  Start one
+    with :func:`new_residency` and hand it to every run of the group; a run that is not the
+    group's last (``liveness(..., final=False)``) leaves its blocks in it."""
+
+    tier1_blocks: int
+    tier2_blocks: int
+    spill: bool
+    free: dict = field(default_factory=dict)      # tier -> min-heap of free slot indices
+    where: dict = field(default_factory=dict)     # resident block -> (tier, slot)
+    key: dict = field(default_factory=dict)       # resident block -> next-use key
+    heaps: dict = field(default_factory=dict)     # max-heaps of (-key, block), lazily invalidated
+    nb: int | None = None
+
+    @property
+    def blocks(self) -> int:
+        return len(self.where)
+
+
+def new_residency(tier1_blocks: int, tier2_blocks: int, policy: str = "liveness") -> Residency:
+    """An empty cache for the first run of a KV group."""
+    t1 = _check_count(tier1_blocks, "tier1_blocks", 1)
+    t2 = _check_count(tier2_blocks, "tier2_blocks", 1)
+    if policy not in ("liveness", "strict"):
+        raise ValueError(f"policy: only 'liveness' and 'strict' keep blocks between runs, got {policy!r}")
+    spill = policy == "liveness"
     # Max-heaps of (-key, block), lazily invalidated: an entry is current iff the
     # block is resident with that key.  One heap over both tiers when spilling,
     # one per tier otherwise (in "strict" a block never leaves its home tier).
-    heaps = {0: []} if spill else {1: [], 2: []}
+    return Residency(t1, t2, spill, free={1: list(range(t1)), 2: list(range(t2))},
+                     heaps={0: []} if spill else {1: [], 2: []})
+
+
+def _run_liveness(lv: Liveness, t1: int, t2: int, spill: bool, record: bool,
+                  residency: Residency | None = None):
+    nb = lv.nb
+    res = residency or new_residency(t1, t2, "liveness" if spill else "strict")
+    if (res.tier1_blocks, res.tier2_blocks, res.spill) != (t1, t2, spill):
+        raise ValueError(f"residency: made for tiers {res.tier1_blocks}+{res.tier2_blocks} "
+                         f"(spill {res.spill}), the run has {t1}+{t2} (spill {spill})")
+    if res.nb is not None and res.nb != nb:
+        raise ValueError(f"residency: from a run of nb={res.nb}, this run has nb={nb}")
+    res.nb = nb
+    free, where, key, heaps = res.free, res.where, res.key, res.heaps
     hits = {1: 0, 2: 0}
     misses = evictions = frees = 0
     row_misses: list[list[int]] = [[] for _ in range(nb)]
@@ -431,8 +472,11 @@ def _run_none(lv: Liveness, record: bool):
 
 
 def simulate_liveness(lv: Liveness, tier1_blocks: int, tier2_blocks: int, kv_block_bytes: int,
-                      policy: str = "liveness", record: bool = False) -> CacheStats:
-    """Run a policy on precomputed liveness tables (see :func:`simulate`)."""
+                      policy: str = "liveness", record: bool = False,
+                      residency: Residency | None = None) -> CacheStats:
+    """Run a policy on precomputed liveness tables (see :func:`simulate`).  ``residency``: the
+    cache as an earlier run of the same KV group left it (updated in place; liveness and
+    strict only)."""
     if not isinstance(lv, Liveness):
         raise ValueError(f"lv: must be a Liveness, got {type(lv).__name__}")
     t1 = _check_count(tier1_blocks, "tier1_blocks", 1)
@@ -440,8 +484,11 @@ def simulate_liveness(lv: Liveness, tier1_blocks: int, tier2_blocks: int, kv_blo
     kvb = _check_count(kv_block_bytes, "kv_block_bytes", 1)
     if policy not in POLICIES:
         raise ValueError(f"policy: must be one of {POLICIES}, got {policy!r}")
+    if residency is not None and policy not in ("liveness", "strict"):
+        raise ValueError(f"residency: policy {policy!r} does not keep blocks between runs")
     if policy in ("liveness", "strict"):
-        res = _run_liveness(lv, t1, t2, spill=(policy == "liveness"), record=record)
+        res = _run_liveness(lv, t1, t2, spill=(policy == "liveness"), record=record,
+                            residency=residency)
     elif policy == "lru":
         res = _run_lru(lv, t1 + t2, record)
     else:
@@ -477,6 +524,28 @@ def simulate(mask, vertical, tier1_blocks: int, tier2_blocks: int, kv_block_byte
 def index_window(cfg: AcceleratorConfig) -> int:
     """The window of the cache built for ``cfg``: its index memory's entries."""
     return index_depth(cfg)
+
+
+def simulate_passes(passes, tier1_blocks: int, tier2_blocks: int, kv_block_bytes: int,
+                    window: int | None = None, record: bool = False) -> list[CacheStats]:
+    """One KV group as the top runs it, in passes over some of its heads each: one cache run per
+    pass (policy "liveness"), the blocks left resident from one pass to the next, and the last
+    pass freeing them at their last use.
+
+    passes   (mask [heads of the pass, nb, nb], vertical set of the pass) per pass, in order.
+    window   the index memory's entries (see :func:`liveness`).
+    Returns one CacheStats per pass (hits of a later pass include blocks an earlier one left).
+    """
+    passes = list(passes)
+    if not passes:
+        raise ValueError("passes: need at least one (mask, vertical) pass")
+    res = new_residency(tier1_blocks, tier2_blocks)
+    out = []
+    for i, (m, v) in enumerate(passes):
+        lv = liveness(m, v, window, final=i == len(passes) - 1)
+        out.append(simulate_liveness(lv, tier1_blocks, tier2_blocks, kv_block_bytes, "liveness",
+                                     record, residency=res))
+    return out
 
 
 # --------------------------------------------------------------------------

@@ -133,11 +133,11 @@ def kv_traffic(cfg: AcceleratorConfig, shape: perf.ModelShape, seq_len: int, den
 
     One synthetic vertical-slash group at ``density`` (or ``group``, as
     :func:`golden.perf.synthetic_group` returns it) is simulated (golden.cache_sim), per pass of
-    ``cfg.lanes`` heads when the group runs in several (``compulsory`` stays the group's distinct
-    blocks), and scaled by the layer's KV heads.  Returns {"compulsory", "none", "lru", "liveness": bytes per layer,
+    ``cfg.lanes`` heads when the group runs in several (the liveness cache keeping its blocks
+    between the passes; ``compulsory`` stays the group's distinct blocks), and scaled by the layer's KV heads.  Returns {"compulsory", "none", "lru", "liveness": bytes per layer,
     "<policy>_ratio", "synthetic_density", "label"}.
     """
-    from golden.cache_sim import traffic_table
+    from golden.cache_sim import index_window, simulate_passes, traffic_table
 
     nb = cfg.num_blocks(seq_len)
     if group is None:
@@ -147,12 +147,16 @@ def kv_traffic(cfg: AcceleratorConfig, shape: perf.ModelShape, seq_len: int, den
     tab = traffic_table(mask, union, cfg)
     passes = cfg.head_passes(shape.group)
     if len(passes) > 1:
-        # the top runs the group in passes of cfg.lanes heads, the cache starting cold in each:
-        # every policy's bytes summed over the passes, the compulsory bytes still the group's
-        parts = [traffic_table(mask[h:h + n], sorted(set().union(*map(set, vert[h:h + n]))), cfg)
-                 for h, n in passes]
-        for k in ("none", "lru", "liveness"):
+        # the top runs the group in passes of cfg.lanes heads: no cache and LRU start cold in
+        # each pass, the liveness cache keeps its blocks from one pass to the next (kv_cache
+        # resident / group_end); the compulsory bytes stay the group's
+        per_pass = [(mask[h:h + n], sorted(set().union(*map(set, vert[h:h + n])))) for h, n in passes]
+        parts = [traffic_table(m, v, cfg) for m, v in per_pass]
+        for k in ("none", "lru"):
             tab[k] = sum(t[k] for t in parts)
+        tab["liveness"] = sum(s.hbm_bytes for s in simulate_passes(
+            per_pass, cfg.tier1_blocks, cfg.tier2_blocks, cfg.kv_block_bytes, index_window(cfg)))
+        for k in ("none", "lru", "liveness"):
             tab[f"{k}_ratio"] = tab[k] / max(tab["compulsory"], 1)
     out = {k: (v * shape.kv_heads if not k.endswith("_ratio") else v) for k, v in tab.items()}
     out["synthetic_density"] = got

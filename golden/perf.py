@@ -331,7 +331,8 @@ def _np_mask(mask):
 
 def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_sizes,
                            hbm_latency: int = SIG_HBM_LATENCY, pooled: bool = False,
-                           inflight: int = BENCH_HBM_INFLIGHT) -> dict:
+                           inflight: int = BENCH_HBM_INFLIGHT, residency=None,
+                           group_end: bool = True) -> dict:
     """Cycles of ``hdl/group/grp_attn.py`` for one KV group (``cnt_attn_cycles`` of the group).
 
     mask            bool [g, nb, nb]: the group's heads' kept tiles (the golden pattern).
@@ -339,6 +340,9 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
     set_sizes       per head (vertical count, slash count): the set load.
     hbm_latency     cycles from a burst's address to its first beat (the bench's HBM model).
     pooled          row_guard: builder A waits for sig_pool's row r before scanning row r.
+    residency, group_end   a pass of a KV group that runs in several (golden.cache_sim
+                    Residency: what the group's earlier passes left in the cache, updated;
+                    group_end: the group's last pass), as the top runs it.
 
     Structure (one phase after the other): the set load (``2 (1 + max(nv, ns))`` per head);
     builder A's whole stream into the cache (row r: ``r + 1 + ROW_SCAN`` cycles, or with
@@ -383,9 +387,9 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
         scan = np.maximum(scan, 2 * (r_idx + 1) + kept + POOL_ROW + POOL_HANDSHAKE
                                  + POOL_COPY * g)
     prefix = int(scan.sum())
-    lv = liveness(m, sorted(vertical_union), index_window(cfg))
+    lv = liveness(m, sorted(vertical_union), index_window(cfg), final=group_end)
     st = simulate_liveness(lv, cfg.tier1_blocks, cfg.tier2_blocks, cfg.kv_block_bytes,
-                           "liveness", record=True)
+                           "liveness", record=True, residency=residency)
     n = lv.accesses
     backward = n
     prefix_done = load + prefix + backward          # the accesses' times below count from here
@@ -464,10 +468,12 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
 
 def group_phase_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_sizes, seq_len: int,
                        hbm_latency: int = SIG_HBM_LATENCY, pooled: bool = True,
-                       inflight: int = BENCH_HBM_INFLIGHT) -> dict:
+                       inflight: int = BENCH_HBM_INFLIGHT, residency=None,
+                       group_end: bool = True) -> dict:
     """The phases of one KV group in the top, in the order they run (hdl/top/sched.py).
 
-    mask [g, nb, nb], vertical_union, set_sizes as :func:`attention_group_cycles`.
+    mask [g, nb, nb], vertical_union, set_sizes, residency, group_end as
+    :func:`attention_group_cycles`.
     Returns {"codes", "sig", "dump", "other" (= codes + dump + TOP_GROUP_FIXED), "attn" (the
     dict of attention_group_cycles)}: the scale-code load ((g + 1) nbp words, one per cycle,
     a beat per WPB + 1 cycles, one HBM latency), the index generator
@@ -492,7 +498,8 @@ def group_phase_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_sizes, 
     beats = [header + -(-nv // wpb) + -(-ns // wpb) for nv, ns in set_sizes]
     # the write responses of the dump overlap the last beats: no latency of its own
     dump = sum(TOP_IDX_HEAD + b * (wpb + 1) + 3 * TOP_IDX_SEG for b in beats)
-    att = attention_group_cycles(cfg, mask, vertical_union, set_sizes, lat, pooled, inflight)
+    att = attention_group_cycles(cfg, mask, vertical_union, set_sizes, lat, pooled, inflight,
+                                 residency, group_end)
     return {"codes": codes, "sig": sig, "dump": dump, "other": TOP_GROUP_FIXED + codes + dump,
             "attn": att}
 
@@ -533,10 +540,17 @@ def top_layer_cycles(cfg: AcceleratorConfig, golden: dict, seq_len: int, heads: 
         raise ValueError(f"golden: pattern mask has shape {tuple(m.shape)}, expected {(H, nb, nb)}")
     groups = []
     tot = {"cnt_sig_cycles": 0, "cnt_attn_cycles": 0, "other": TOP_CHECK}
+    from golden.cache_sim import new_residency
+
+    g = H // Hkv
+    residency = None
     for hs in cfg.layer_passes(H, Hkv):
         sizes = [(len(pat.vertical[h]), len(pat.slash[h])) for h in hs]
         vert = sorted({c for h in hs for c in pat.vertical[h]})
-        ph = group_phase_cycles(cfg, m[hs.start:hs.stop], vert, sizes, L, lat, pooled, inflight)
+        if hs.start % g == 0:                        # a new KV group: the cache starts empty
+            residency = new_residency(cfg.tier1_blocks, cfg.tier2_blocks)
+        ph = group_phase_cycles(cfg, m[hs.start:hs.stop], vert, sizes, L, lat, pooled, inflight,
+                                residency, group_end=hs.stop % g == 0)
         groups.append(ph)
         tot["cnt_sig_cycles"] += ph["sig"]
         tot["cnt_attn_cycles"] += ph["attn"]["cycles"]
@@ -848,12 +862,15 @@ def fpga_prefill(platform: FpgaPlatform, shape: ModelShape, seq_len: int, densit
     # cfg.lanes heads
     gm = _np_mask(gmask)
     ph = {"sig": 0.0, "other": 0.0, "attn": {}}
+    from golden.cache_sim import new_residency
+
     passes = cfg.head_passes(g)
+    residency = new_residency(cfg.tier1_blocks, cfg.tier2_blocks)   # kept across the passes
     for first, n in passes:
         hs = range(first, first + n)
         p = group_phase_cycles(cfg, gm[first:first + n], sorted({c for h in hs for c in gvert[h]}),
                                [gsizes[h] for h in hs], L, platform.hbm_latency, pooled,
-                               SIG_MAX_OUTSTANDING)
+                               SIG_MAX_OUTSTANDING, residency, group_end=first + n >= g)
         ph["sig"] += p["sig"]
         ph["other"] += p["other"]
         for k, v in p["attn"].items():     # summed over the passes; accesses: the largest pass

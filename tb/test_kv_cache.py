@@ -51,6 +51,8 @@ class KvTB(TB):
         self.rng = random.Random(seed)
         d = dut
         d.start.value = 0
+        d.resident.value = 0
+        d.group_end.value = 1
         d.in_valid.value = 0
         self.src = StreamDriver(d.clk, d.in_valid, d.in_ready,
                                 {"row": d.in_row, "block": d.in_block, "vert": d.in_vert,
@@ -71,12 +73,15 @@ class KvTB(TB):
         return self.hbm.cycle
 
     # ---- one run ----------------------------------------------------------
-    async def start_run(self, seq_len: int, k_base: int, v_base: int) -> None:
+    async def start_run(self, seq_len: int, k_base: int, v_base: int, resident: bool = False,
+                        group_end: bool = True) -> None:
         d = self.dut
         await RisingEdge(self.clk)
         d.seq_len.value = seq_len
         d.k_base.value = k_base
         d.v_base.value = v_base
+        d.resident.value = int(resident)
+        d.group_end.value = int(group_end)
         d.start.value = 1
         await RisingEdge(self.clk)
         d.start.value = 0
@@ -108,14 +113,17 @@ class KvTB(TB):
         self.hbm.write(v_base, v.astype(np.uint8).tobytes())
 
 
-async def run_case(tb: KvTB, case: dict, name: str) -> dict:
-    """One full run of ``case`` with every check; returns the counters and timing."""
+async def run_case(tb: KvTB, case: dict, name: str, residency=None, group_end: bool = True) -> dict:
+    """One full run of ``case`` with every check; returns the counters and timing.
+    ``residency``: a golden.cache_sim.Residency the previous run of the group left (the run
+    starts with the cache's blocks resident); ``group_end``: the run is its group's last."""
     cfg, p = tb.cfg, tb.p
     B, D, BD = cfg.block, cfg.head_dim, p["bd"]
     mask, vertical = case["mask"], case["vertical"]
-    lv = cache_sim.liveness(mask, vertical, cache_sim.index_window(cfg))
+    lv = cache_sim.liveness(mask, vertical, cache_sim.index_window(cfg), final=group_end)
+    resident = residency is not None and residency.nb is not None
     gold = cache_sim.simulate_liveness(lv, cfg.tier1_blocks, cfg.tier2_blocks, BD, "liveness",
-                                       record=True)
+                                       record=True, residency=residency)
     nb = lv.nb
     k_base, v_base = case["k_base"], case["v_base"]
     k, v = case["k"].numpy(), case["v"].numpy()           # int8 [nb, B, D]
@@ -123,7 +131,7 @@ async def run_case(tb: KvTB, case: dict, name: str) -> dict:
     tb.decisions.clear()
     tb.out.clear()
     ar0 = len(tb.axi.bursts)
-    await tb.start_run(case["seq_len"], k_base, v_base)
+    await tb.start_run(case["seq_len"], k_base, v_base, resident, group_end)
     t0 = tb.cycle
     tb.send_trace(lv.rows, lv.blocks, lv.vertical)
     await tb.wait_done(name)
@@ -182,6 +190,35 @@ async def test_cases(dut):
                       "cycles=%d", r["name"], r["nb"], r["accesses"], r["miss"], r["distinct"],
                       r["bytes"], r["stall"], r["run_cycles"])
     write_output("KV_BENCH_OUT", results)
+    dut._log.info(tb.sb.summary())
+
+
+@cocotb.test()
+async def test_passes(dut):
+    """Each case's heads one pass after the other, as the top runs a KV group with fewer lanes
+    than heads: the blocks stay resident from one pass to the next (``resident``), only the last
+    pass frees them (``group_end``); every pass exact against golden.cache_sim.simulate_passes
+    (decisions, counts, fetches, rows).  Then a cold run of the first case is exact again."""
+    tb = KvTB(dut, seed=17)
+    await tb.start()
+    cfg = tb.cfg
+    for case in load_cases():
+        heads = case["mask"].shape[0]
+        if heads < 2:
+            continue
+        res = cache_sim.new_residency(cfg.tier1_blocks, cfg.tier2_blocks)
+        cold = fetched = 0
+        for h in range(heads):
+            one = dict(case, mask=case["mask"][h:h + 1])
+            r = await run_case(tb, one, f"{case['name']}-pass{h}", residency=res,
+                               group_end=h == heads - 1)
+            fetched += r["miss"]
+            cold += cache_sim.simulate(one["mask"], one["vertical"], cfg.tier1_blocks,
+                                       cfg.tier2_blocks, tb.p["bd"],
+                                       window=cache_sim.index_window(cfg)).misses
+        dut._log.info("%s in %d passes: %d blocks fetched with the blocks kept between passes, "
+                      "%d with every pass starting empty", case["name"], heads, fetched, cold)
+    await run_case(tb, load_cases()[0], "cold after passes")
     dut._log.info(tb.sb.summary())
 
 

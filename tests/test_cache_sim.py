@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from golden.cache_sim import (
-    POLICIES, CacheStats, Liveness, access_trace, layer_traffic_table, liveness, simulate,
-    simulate_groups, simulate_layer, synthetic_vertical_slash, traffic_table,
-    vertical_slash_mask,
+    POLICIES, CacheStats, Liveness, access_trace, layer_traffic_table, liveness,
+    new_residency, simulate, simulate_groups, simulate_layer, simulate_liveness,
+    simulate_passes, synthetic_vertical_slash, traffic_table, vertical_slash_mask,
 )
 from hdl.config import preset
 
@@ -192,6 +192,62 @@ def test_windowed_cache_keeps_blocks_it_cannot_see_again():
     assert s_win.accesses == s_all.accesses and s_win.frees <= s_all.frees
     with pytest.raises(ValueError, match="window"):
         liveness(mask, [0], 0)
+
+
+def test_passes_keep_blocks_between_runs():
+    """A group in passes of one head: the second pass finds the first's blocks; only the last
+    pass frees slots; one pass is the plain simulation; a mismatched residency is refused."""
+    mask = vertical_slash_mask(10, [[0, 4], [0, 4]], [[0, 1], [0, 2]])
+    t1, t2 = 8, 8
+    whole = simulate(mask[0:1], [0, 4], t1, t2, 1)
+    one = simulate_passes([(mask[0:1], [0, 4])], t1, t2, 1)
+    assert [one[0].misses, one[0].frees] == [whole.misses, whole.frees]
+    p0, p1 = simulate_passes([(mask[0:1], [0, 4]), (mask[1:2], [0, 4])], t1, t2, 1)
+    assert p0.frees == 0 and p1.frees > 0
+    cold = simulate(mask[1:2], [0, 4], t1, t2, 1)
+    blocks0 = {c for r, c in naive_trace(mask[0:1])}
+    blocks1 = {c for r, c in naive_trace(mask[1:2])}
+    assert p1.misses == len(blocks1 - blocks0) < cold.misses      # 16 slots hold everything
+    res = new_residency(t1, t2)
+    simulate_liveness(liveness(mask[0:1], [0, 4], final=False), t1, t2, 1, residency=res)
+    with pytest.raises(ValueError, match="residency"):
+        simulate_liveness(liveness(mask[1:2], [0, 4]), t1 + 1, t2, 1, residency=res)
+    with pytest.raises(ValueError, match="residency"):
+        simulate_liveness(liveness(mask[1:2], [0, 4]), t1, t2, 1, "lru", residency=res)
+
+
+@HYP
+@given(group_masks(max_g=3), st.integers(1, 3), st.integers(1, 3), st.integers(2, 9))
+def test_passes_event_rules(case, t1, t2, window):
+    """Over a group's passes, every event obeys the cache's rules: a hit is a resident block,
+    a miss takes a free slot while one exists (a victim only when none is), a slot holds one
+    block, and nothing is freed before the last pass."""
+    mask, vertical = case
+    passes = [(mask[h:h + 1], vertical) for h in range(mask.shape[0])]
+    stats = simulate_passes(passes, t1, t2, 1, window, record=True)
+    resident: dict[int, tuple[int, int]] = {}
+    for i, s in enumerate(stats):
+        last = i == len(stats) - 1
+        for e in s.events:
+            if e.outcome == "hit":
+                assert resident.get(e.block) == (e.tier, e.slot)
+            else:
+                assert e.block not in resident
+                used = set(resident.values())
+                free = [(tr, sl) for tr, n in ((1, t1), (2, t2)) for sl in range(n)
+                        if (tr, sl) not in used]
+                assert (e.victim >= 0) == (not free)
+                if e.victim >= 0:
+                    assert resident.pop(e.victim) == (e.tier, e.slot)
+                resident[e.block] = (e.tier, e.slot)
+            if e.freed:
+                assert last
+                del resident[e.block]
+    # the last window of the last pass freed each block it read at that block's last use
+    # (earlier windows cannot see a last use; the next group's first pass starts empty anyway)
+    ev = stats[-1].events
+    tail = ev[(max(len(ev) - 1, 0) // window) * window:]
+    assert not set(resident) & {e.block for e in tail}
 
 
 @HYP

@@ -15,6 +15,11 @@ Ports (``clk`` rising edge; ``rst`` synchronous, active high)
     start               begin a run (accepted while not busy); samples the settings:
     seq_len [32]        L, tokens (nb = ceil(L / B) key blocks)
     k_base, v_base [ab] byte addresses, aligned to the bus width
+    resident            (optional) start with the blocks the previous run left, when that run
+                        ended cleanly with the same L, k_base and v_base (the KV group's next
+                        pass); else the run starts empty
+    group_end           (optional, default high) the run is the group's last: a block's last
+                        use frees its slot.  Low: every block stays (next use "not known")
     in_valid, in_ready  index stream handshake, then per entry:
     in_row, in_block    query row block and key block (``block <= row < nb``; rows
                         ascending, blocks ascending inside a row)
@@ -108,7 +113,8 @@ def kv_cache(clk, rst, start, seq_len, k_base, v_base,
              m_axi_arid, m_axi_araddr, m_axi_arlen, m_axi_arsize, m_axi_arburst, m_axi_arvalid,
              m_axi_arready, m_axi_rid, m_axi_rdata, m_axi_rresp, m_axi_rlast, m_axi_rvalid,
              m_axi_rready, busy, done, status, cnt_bytes, cnt_hit1, cnt_hit2, cnt_miss, cnt_stall, cnt_cycles,
-             dec_valid, dec_hit, dec_slot, dec_evict, dec_victim, dec_freed, cfg):
+             dec_valid, dec_hit, dec_slot, dec_evict, dec_victim, dec_freed, cfg,
+             resident=None, group_end=None):
     p = params(cfg)
     nbb, t1, t2, cb, depth = p["nbb"], p["t1"], p["t2"], p["cb"], p["depth"]
     slot_bits, db, mw = p["slot_bits"], p["db"], p["mw"]
@@ -129,6 +135,12 @@ def kv_cache(clk, rst, start, seq_len, k_base, v_base,
     kb, vb = Signal(intbv(0)[p["ab"]:]), Signal(intbv(0)[p["ab"]:])
     st = Signal(intbv(0)[3:])
     cycles = Signal(intbv(0)[32:])
+    # a KV group's passes: the blocks stay from one run to the next (ports optional: without
+    # them every run starts empty and ends its group)
+    resident = Signal(bool(0)) if resident is None else resident
+    group_end = Signal(bool(1)) if group_end is None else group_end
+    keep_r, end_r = Signal(bool(0)), Signal(bool(1))
+    last_ok = Signal(bool(0))                  # the previous run ended without an error
 
     # liveness -> slots
     f_valid, f_ready, f_vert, f_has = (Signal(bool(0)) for _ in range(4))
@@ -136,7 +148,7 @@ def kv_cache(clk, rst, start, seq_len, k_base, v_base,
     f_next = Signal(intbv(0)[nbb + 1:])      # up to nb: the next use is past the window
     n_acc = Signal(intbv(0)[cb:])
     bad, fwd_done = Signal(bool(0)), Signal(bool(0))
-    live = kv_liveness(clk, rst, clr, abort, nb, in_valid, in_ready, in_row, in_block, in_vert,
+    live = kv_liveness(clk, rst, clr, abort, nb, end_r, in_valid, in_ready, in_row, in_block, in_vert,
                        in_last, f_valid, f_ready, f_row, f_block, f_vert, f_has, f_next, n_acc,
                        bad, fwd_done, nbb, depth)
 
@@ -153,7 +165,7 @@ def kv_cache(clk, rst, start, seq_len, k_base, v_base,
                  FETCH_DEPTH, fetch_bits)
 
     hits1, hits2, misses = (Signal(intbv(0)[32:]) for _ in range(3))
-    slots = kv_slots(clk, rst, clr, abort, f_valid, f_ready, f_row, f_block, f_vert, f_has, f_next,
+    slots = kv_slots(clk, rst, clr, keep_r, abort, f_valid, f_ready, f_row, f_block, f_vert, f_has, f_next,
                      sv_push, sv_din, sv_full, fq_push, fq_din, fq_full,
                      dec_valid, dec_hit, dec_slot, dec_evict, dec_victim, dec_freed,
                      hits1, hits2, misses, nbb, t1, t2, cb, SEARCH_WIDTH)
@@ -214,6 +226,7 @@ def kv_cache(clk, rst, start, seq_len, k_base, v_base,
             state.next = St.IDLE
             st.next = 0
             cycles.next = 0
+            last_ok.next = 0
         elif state == St.CLEAR:
             cycles.next = cycles + 1
             state.next = St.RUN
@@ -222,21 +235,28 @@ def kv_cache(clk, rst, start, seq_len, k_base, v_base,
             if axi_err or bad:
                 state.next = St.DRAIN
             elif fwd_done and emitted == n_acc and dma_idle:
+                last_ok.next = 1
                 state.next = St.DONE
         elif state == St.DRAIN:
             # an error: wait until the DMA has drained its outstanding bursts
             cycles.next = cycles + 1
             if dma_idle and fwd_done:
                 st.next = concat(bad, bool(0), axi_err)
+                last_ok.next = 0
                 state.next = St.DONE
         elif start:
             cycles.next = 0
             if (seq_len == 0 or seq_len > cfg.max_seq_len or (k_base & bus_mask) != 0
                     or (v_base & bus_mask) != 0):
                 st.next = ERR_PARAM
+                last_ok.next = 0
                 state.next = St.DONE
             else:
                 st.next = 0
+                # blocks are kept only after a clean run of the same length (the same group)
+                keep_r.next = (resident and last_ok and k_base == kb and v_base == vb
+                               and nb == (seq_len + cfg.block - 1) >> log_block)
+                end_r.next = group_end
                 nb.next = (seq_len + cfg.block - 1) >> log_block
                 kb.next = k_base
                 vb.next = v_base
@@ -258,4 +278,4 @@ def top(cfg: AcceleratorConfig):
         u(1), u(p["ab"]), u(8), u(3), u(2), b(), b(),
         u(1), u(p["db"]), u(2), b(), b(), b(),
         b(), b(), u(3), u(48), u(32), u(32), u(32), u(32), u(32),
-        b(), b(), u(SB), b(), u(nbb), b(), cfg)
+        b(), b(), u(SB), b(), u(nbb), b(), cfg, resident=b(), group_end=b())

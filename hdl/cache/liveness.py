@@ -12,18 +12,21 @@ ascending inside a row, as ``golden.cache_sim.access_trace``), taken in windows 
 2. BACKWARD: the window is read from its last entry to its first with a
    ``seen`` table of one row per key block (valid bits cleared per window):
    ``next_row[i] = seen[block]``, then ``seen[block] = row``.  A block not seen
-   later in the window has no next use in the last window (``f_has_next`` = 0:
-   the slot is freed) and, in any other window, next row ``nb`` (not known: the
-   furthest next use).  One entry per cycle; the results go to a second memory.
+   later in the window has no next use in the last window of a ``group_end`` run
+   (``f_has_next`` = 0: the slot is freed) and, in any other window, next row
+   ``nb`` (not known: the furthest next use).  One entry per cycle; the results go to a second memory.
 3. FORWARD: the window's entries leave on the ``f_*`` stream with their next-use
-   row: exactly ``golden.cache_sim.liveness(..., window=depth).next_row``.  Then
-   the next window loads (the producer waits meanwhile).
+   row: exactly ``golden.cache_sim.liveness(..., window=depth, final=group_end)
+   .next_row``.  Then the next window loads (the producer waits meanwhile).
 
 Ports (``clk`` rising edge; ``rst`` synchronous, active high)
     clr                 start a run (the caller checked nb); clears the tables
     abort               stop (an error elsewhere); ``fwd_done`` still rises, and entries
                         past the current window are not taken
     nb                  key blocks of the run, 1 .. max_blocks
+    group_end           the run ends the KV group's use of the cache (held through the run);
+                        low: the next run keeps the blocks, so the last window is "not known"
+                        too and no access is a last use
     in_valid, in_ready, in_row, in_block, in_vert, in_last   the index stream
     f_valid, f_ready    forward stream handshake
     f_row, f_block, f_vert   the entry
@@ -45,7 +48,7 @@ from hdl.cache.ram import kv_ram
 
 
 @block
-def kv_liveness(clk, rst, clr, abort, nb, in_valid, in_ready, in_row, in_block, in_vert, in_last,
+def kv_liveness(clk, rst, clr, abort, nb, group_end, in_valid, in_ready, in_row, in_block, in_vert, in_last,
                 f_valid, f_ready, f_row, f_block, f_vert, f_has_next, f_next, n_acc, bad, fwd_done,
                 nbb, depth):
     n_blocks = 1 << nbb
@@ -68,7 +71,8 @@ def kv_liveness(clk, rst, clr, abort, nb, in_valid, in_ready, in_row, in_block, 
 
     n = Signal(intbv(0, min=0, max=depth + 1))       # entries of the window
     total = Signal(intbv(0)[len(n_acc):])            # entries of the run
-    final = Signal(bool(0))                          # the window ends the stream
+    last_window = Signal(bool(0))                    # the window ends the stream
+    final = Signal(bool(0))                          # ... and its last uses free their slots
     first = Signal(bool(1))
     prev_row = Signal(intbv(0)[nbb + 1:])
     prev_blk = Signal(intbv(0)[nbb + 1:])
@@ -146,7 +150,8 @@ def kv_liveness(clk, rst, clr, abort, nb, in_valid, in_ready, in_row, in_block, 
                     n.next = n + 1
                     total.next = total + 1
                     if in_last or n == depth - 1:
-                        final.next = in_last
+                        last_window.next = in_last
+                        final.next = in_last and group_end
                         seen_v.next = 0
                         ra.next = n
                         pv.next = 0
@@ -177,7 +182,7 @@ def kv_liveness(clk, rst, clr, abort, nb, in_valid, in_ready, in_row, in_block, 
                     fv.next = 1
                 else:
                     fv.next = 0
-                    if final:
+                    if last_window:
                         state.next = St.DONE
                     else:
                         n.next = 0

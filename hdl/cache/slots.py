@@ -22,6 +22,8 @@ one past the last access that used the slot before; the per-slot "read done").
 
 Ports (``clk`` rising edge; ``rst`` synchronous, active high)
     clr, abort          start a run (clears the tables) / stop taking accesses
+    resident            with ``clr``: keep the blocks the previous run left (presence, slots,
+                        keys: the KV group's next pass); the per-run counts start again
     f_valid, f_ready, f_row, f_block, f_vert, f_has_next, f_next [nbb + 1]   forward stream
     sv_push, sv_din, sv_full   serve queue: {fetch_seq, block, row, slot}; ``sv_full`` must
                         be high while fewer than two words are free (the push is registered)
@@ -40,7 +42,7 @@ from myhdl import Signal, always, always_comb, block, concat, downrange, enum, i
 
 
 @block
-def kv_slots(clk, rst, clr, abort, f_valid, f_ready, f_row, f_block, f_vert, f_has_next, f_next,
+def kv_slots(clk, rst, clr, resident, abort, f_valid, f_ready, f_row, f_block, f_vert, f_has_next, f_next,
              sv_push, sv_din, sv_full, fq_push, fq_din, fq_full,
              dec_valid, dec_hit, dec_slot, dec_evict, dec_victim, dec_freed,
              hits1, hits2, misses, nbb, t1, t2, cb, w):
@@ -120,8 +122,10 @@ def kv_slots(clk, rst, clr, abort, f_valid, f_ready, f_row, f_block, f_vert, f_h
         dec_valid.next = 0
         if rst or clr:
             state.next = St.TAKE
-            pres.next = 0
-            sval.next = 0
+            if rst or not resident:
+                pres.next = 0
+                sval.next = 0
+            # the previous run read every slot it used, so no fetch has to wait for a read
             sused.next = 0
             idx.next = 0
             nmiss.next = 0

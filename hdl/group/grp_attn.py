@@ -61,6 +61,12 @@ Ports (``clk`` rising edge; ``rst`` synchronous, active high)
     eng_idle [G]        per engine: nothing in flight
 Parameters: ``cfg``.  ``G = cfg.max_group``, ``NB = cfg.max_blocks``, ``NBB = log2 NB``.
 
+The cache across a KV group's passes, optional ports (held through the run; without them
+every run starts with an empty cache and frees each block at its last use):
+    cache_resident      the run finds the blocks the previous run of the same group left
+                        (hdl/cache/kv_cache.py ``resident``)
+    cache_group_end     the run is the group's last: blocks are freed at their last use
+
 Pooled per-row estimate (``row_gamma``), optional ports (``pool_ports(cfg)``; without them
 the unit runs the vertical / slash sets only, as ``row_guard = 0``):
     row_guard           1: OR the pooled rows of ``sig_pool`` (hdl/index/pool.py, an instance
@@ -149,6 +155,7 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
              cnt_cycles, cnt_tiles, cnt_kv_bytes, cnt_q_bytes, cnt_o_bytes, cnt_hit1, cnt_hit2,
              cnt_miss, cnt_kv_stall, cnt_kv_cycles, cnt_access, dec_valid, dec_hit, dec_slot, dec_evict, dec_victim,
              dec_freed, dbg_head, dbg_m, dbg_l, dbg_p_valid, dbg_p, eng_idle, cfg,
+             cache_resident=None, cache_group_end=None,
              row_guard=None, pr_start=None, pr_row=None, pr_done=None, pr_err=None,
              pr_rd_head=None, pr_word=None):
     p = params(cfg)
@@ -217,7 +224,7 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
                      m_axi_kv_rdata, m_axi_kv_rresp, m_axi_kv_rlast, m_axi_kv_rvalid,
                      m_axi_kv_rready, c_busy, c_done, c_status, c_bytes, c_hit1, c_hit2, c_miss,
                      cnt_kv_stall, c_cycles, dec_valid, dec_hit, dec_slot, dec_evict, dec_victim,
-                     dec_freed, cfg)
+                     dec_freed, cfg, resident=cache_resident, group_end=cache_group_end)
 
     # ------------------------------------------------------------ builder B -> tiles, head masks
     b_valid, b_ready = b(), b()

@@ -9,7 +9,9 @@ m_axi_o, and the attention datapath of one KV group ``grp_attn`` (hdl/group/grp_
 KV cache, engines) on m_axi_q (Q), m_axi_kv (K / V misses) and m_axi_o (O).  The KV groups run
 one after the other through the same index generator and datapath; ``sig``, ``sig_pool`` and
 ``grp_attn`` are built for ``cfg.lanes`` heads (``cfg.unit_config()``), so a group of g heads runs
-in ``cfg.head_passes(g)`` passes, each streaming the group's K / V again (``head_lanes``).
+in ``cfg.head_passes(g)`` passes (``head_lanes``), each streaming the group's K again through
+the index generator and its K / V through the cache, which keeps its blocks from one pass of
+the group to the next.
 
 Sharing (the phases of a group never overlap, so plain multiplexers suffice):
 * m_axi_q: the code loader, except while the attention phase runs (then grp_attn's Q reader);
@@ -244,7 +246,8 @@ def fast_prefill_top(ap_clk, ap_rst_n, interrupt, s_axi_control_awvalid, s_axi_c
     attn = dict(start=b(), seq_len=u(32), group=u(8), q_addr=u(ADDR_BITS), q_stride=u(32),
                 k_addr=u(ADDR_BITS), v_addr=u(ADDR_BITS), o_addr=u(ADDR_BITS), o_stride=u(32), busy=b(),
                 done=b(), status=u(8), cnt_hit1=u(32), cnt_hit2=u(32), cnt_miss=u(32),
-                cnt_tiles=u(32), rd_head=u(8), rd_blk=u(len(sig_p["rd_blk"])))
+                cnt_tiles=u(32), rd_head=u(8), rd_blk=u(len(sig_p["rd_blk"])),
+                cache_resident=b(), cache_group_end=b())
     attn_q, attn_o = _bundle(cfg), _bundle(cfg)
     code_names = ("kc_we", "kc_addr", "kc_data", "qc_we", "qc_head", "qc_addr", "qc_data")
     attn_codes = {}
@@ -321,7 +324,8 @@ def fast_prefill_top(ap_clk, ap_rst_n, interrupt, s_axi_control_awvalid, s_axi_c
         attn["cnt_hit1"], attn["cnt_hit2"], attn["cnt_miss"], attn["cnt_tiles"],
         phase_attn, cnt["cnt_cycles"], cnt["cnt_sig_cycles"], cnt["cnt_attn_cycles"], cnt["cnt_hit1"],
         cnt["cnt_hit2"], cnt["cnt_miss"], cnt["cnt_tiles"], pool_start, pool_p["busy"], pool_p["done"],
-        pool_p["err"], phase_pool, cfg=cfg, with_attn=WITH_ATTN))
+        pool_p["err"], phase_pool, cfg=cfg, with_attn=WITH_ATTN,
+        a_resident=attn["cache_resident"], a_group_end=attn["cache_group_end"]))
 
     # codes: K codes to both units, Q codes to the datapath, Q_last codes to the index generator;
     # the index generator's readback: the datapath's set load during the attention phase, the

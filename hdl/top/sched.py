@@ -80,7 +80,8 @@ def top_sched(clk, rst, ap_start, accept, done_p, busy, status, soft_rst,
               a_start, a_seq_len, a_group, a_q_addr, a_q_stride, a_k_addr, a_v_addr, a_o_addr,
               a_o_stride, a_busy, a_done, a_status, a_hit1, a_hit2, a_miss, a_tiles,
               phase_attn, cnt_cycles, cnt_sig_cycles, cnt_attn_cycles, cnt_hit1, cnt_hit2, cnt_miss,
-              cnt_tiles, p_start, p_busy, p_done, p_err, phase_pool, cfg, with_attn=True):
+              cnt_tiles, p_start, p_busy, p_done, p_err, phase_pool, cfg, with_attn=True,
+              a_resident=None, a_group_end=None):
     HEADS_PER_PASS = cfg.lanes               # the units hold this many heads
     BUS_BITS = cfg.axi_data_bits
     BUS_BYTES = BUS_BITS // 8
@@ -175,6 +176,17 @@ def top_sched(clk, rst, ap_start, accept, done_p, busy, status, soft_rst,
             attn_code.next = ST_INTERNAL
         else:
             attn_code.next = 0
+
+    cache_flags = []
+    if a_resident is not None:
+        @always_comb
+        def pass_flags():
+            # a later pass of the group finds the blocks the earlier ones left in the cache;
+            # the group's last pass frees them
+            a_resident.next = pass_first != 0
+            a_group_end.next = pass_first + pass_heads >= group_size
+
+        cache_flags.append(pass_flags)
 
     @always_comb
     def addrs():
@@ -336,4 +348,4 @@ def top_sched(clk, rst, ap_start, accept, done_p, busy, status, soft_rst,
             sbusy.next = 0
             state.next = S_IDLE
 
-    return check, codes, dump, outs, addrs, counters, fsm
+    return check, codes, dump, outs, cache_flags, addrs, counters, fsm

@@ -84,12 +84,15 @@ def golden_for(job) -> dict:
     H, Hkv, L, D = fi.shape
     g = H // Hkv
     groups = []
+    residency = None
     for hs in cfg.layer_passes(H, Hkv):
         m = pat.mask[hs.start:hs.stop]
         vert = sorted({c for h in hs for c in pat.vertical[h]})
-        lv = cache_sim.liveness(m, vert, cache_sim.index_window(cfg))
+        if hs.start % g == 0:             # a KV group's first pass: the cache starts empty
+            residency = cache_sim.new_residency(cfg.tier1_blocks, cfg.tier2_blocks)
+        lv = cache_sim.liveness(m, vert, cache_sim.index_window(cfg), final=hs.stop % g == 0)
         st = cache_sim.simulate_liveness(lv, cfg.tier1_blocks, cfg.tier2_blocks, cfg.kv_block_bytes,
-                                         "liveness")
+                                         "liveness", residency=residency)
         groups.append({"stats": st, "union": lv.accesses, "tiles": int(m.sum()), "group": hs.start // g,
                        "heads": hs})
     return {"pattern": pat, "vertical": pat.vertical, "slash": pat.slash, "o_int": res.o_int,
@@ -304,7 +307,7 @@ def run_top(cfg, layer: int, n_tokens: int, prompt, lat: int = 30, waves: bool =
 
     from host.driver import Accelerator
     from golden.attention import dense_attention, relative_error
-    from golden.cache_sim import index_window, liveness, simulate_liveness
+    from golden.cache_sim import index_window, liveness, new_residency, simulate_liveness
     from golden.pattern import dense_pattern, recall
     from hdl.convert import unsupported_reason
     from tb.kit.runner import BenchFailure, build, build_dir_for
@@ -388,10 +391,15 @@ def run_top(cfg, layer: int, n_tokens: int, prompt, lat: int = 30, waves: bool =
     dp = dense_pattern(H, n_tokens, cfg.block)
     dense_kv = 0
     dense_tiles_kv = 0
+    residency = None
     for hs in cfg.layer_passes(H, Hkv):
         m = dp.mask[hs.start:hs.stop]
-        lv = liveness(m, sorted({c for h in hs for c in dp.vertical[h]}), index_window(cfg))
-        st = simulate_liveness(lv, cfg.tier1_blocks, cfg.tier2_blocks, cfg.kv_block_bytes, "liveness")
+        if hs.start % g == 0:
+            residency = new_residency(cfg.tier1_blocks, cfg.tier2_blocks)
+        lv = liveness(m, sorted({c for h in hs for c in dp.vertical[h]}), index_window(cfg),
+                      final=hs.stop % g == 0)
+        st = simulate_liveness(lv, cfg.tier1_blocks, cfg.tier2_blocks, cfg.kv_block_bytes, "liveness",
+                               residency=residency)
         dense_kv += st.hbm_bytes
         dense_tiles_kv += lv.accesses * 2 * cfg.kv_block_bytes
     lay = job.layout
