@@ -113,15 +113,20 @@ class KvTB(TB):
         self.hbm.write(v_base, v.astype(np.uint8).tobytes())
 
 
-async def run_case(tb: KvTB, case: dict, name: str, residency=None, group_end: bool = True) -> dict:
+async def run_case(tb: KvTB, case: dict, name: str, residency=None, group_end: bool = True,
+                   ask_resident: bool | None = None) -> dict:
     """One full run of ``case`` with every check; returns the counters and timing.
     ``residency``: a golden.cache_sim.Residency the previous run of the group left (the run
-    starts with the cache's blocks resident); ``group_end``: the run is its group's last."""
+    starts with the cache's blocks resident); ``group_end``: the run is its group's last;
+    ``ask_resident``: drive ``resident`` so regardless (the golden side follows
+    ``residency``)."""
     cfg, p = tb.cfg, tb.p
     B, D, BD = cfg.block, cfg.head_dim, p["bd"]
     mask, vertical = case["mask"], case["vertical"]
     lv = cache_sim.liveness(mask, vertical, cache_sim.index_window(cfg), final=group_end)
     resident = residency is not None and residency.nb is not None
+    if ask_resident is not None:
+        resident = ask_resident
     gold = cache_sim.simulate_liveness(lv, cfg.tier1_blocks, cfg.tier2_blocks, BD, "liveness",
                                        record=True, residency=residency)
     nb = lv.nb
@@ -258,7 +263,7 @@ async def test_prefetch(dut):
 @cocotb.test()
 async def test_axi_errors(dut):
     """SLVERR and DECERR on a beat: the run ends with status bit 0 (no hang), and the next
-    run is exact again."""
+    run is exact again, starting empty even when it asks for the previous run's blocks."""
     tb = KvTB(dut, seed=13)
     await tb.start()
     case = load_cases()[0]
@@ -275,6 +280,9 @@ async def test_axi_errors(dut):
         await ReadOnly()
         assert not dut.m_axi_arvalid.value and not dut.o_valid.value, "activity after done"
         await tb.src.wait_done()
+    # a run that ended with an error leaves no blocks to keep: resident is ignored, the run
+    # starts empty (golden: no residency)
+    await run_case(tb, case, "after errors, resident asked", ask_resident=True)
     await run_case(tb, case, "after errors")
     dut._log.info(tb.sb.summary())
 
