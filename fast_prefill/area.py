@@ -38,9 +38,12 @@ TOP = "fast_prefill_top"
 
 
 # What the top holds (hdl/top/fast_prefill_top.py, hdl/group/grp_attn.py): the index generator, one
-# attention engine per lane (cfg.lanes heads at a time), the KV cache; the sum stands in for a
-# top whose synthesis did not finish (sig synthesised as the top builds it, for cfg.lanes heads).
-TOP_PARTS = {"sig": lambda cfg: 1, "attn_engine": lambda cfg: cfg.lanes, "kv_cache": lambda cfg: 1}
+# attention engine per lane (cfg.lanes heads at a time), the KV cache, and one MPU per lane that
+# the index generator and the engine share (hdl/mpu/share.py), so one MPU per lane is taken off
+# the sum of the units as converted alone; the sum stands in for a top whose synthesis did not
+# finish (sig synthesised as the top builds it, for cfg.lanes heads).
+TOP_PARTS = {"sig": lambda cfg: 1, "attn_engine": lambda cfg: cfg.lanes, "mpu": lambda cfg: -cfg.lanes,
+             "kv_cache": lambda cfg: 1}
 
 
 def resources(stats) -> dict:
@@ -56,9 +59,10 @@ def macs(name: str, cfg) -> int:
     mpu and attn_engine hold one B x D array; the index generator one per head of the
     group (``max_group``, docs/sig.md), the attention group datapath one engine per head
     (hdl/group/grp_attn.py), each as converted alone at ``cfg``; the top builds both for
-    ``cfg.lanes`` heads (``cfg.unit_config()``): one index-generator MPU and one engine per lane,
-    or the index generator only while the top is built without its attention datapath
-    (``hdl.top.fast_prefill_top.WITH_ATTN``).
+    ``cfg.lanes`` heads (``cfg.unit_config()``): one MPU per lane, which the lane's index
+    generator and engine share (hdl/mpu/share.py; also while the top is built without its
+    attention datapath, ``hdl.top.fast_prefill_top.WITH_ATTN``, when the MPU is the index
+    generator's alone).
     """
     array = cfg.mpu_rows * cfg.head_dim
     if name in ("mpu", "attn_engine"):
@@ -66,9 +70,7 @@ def macs(name: str, cfg) -> int:
     if name in ("sig", "grp_attn"):      # one MPU per head of the group / one engine per head
         return cfg.max_group * array
     if name == TOP:
-        import importlib
-        with_attn = getattr(importlib.import_module("hdl.top.fast_prefill_top"), "WITH_ATTN", True)
-        return cfg.lanes * array * (2 if with_attn else 1)
+        return cfg.lanes * array
     return 0
 
 

@@ -342,15 +342,15 @@ PRESETS: dict[str, AcceleratorConfig] = {
     # SmolLM2-135M: H=9, Hkv=3, D=64, 8K context; the main job.  512-bit kernel ports (the width
     # Vitis recommends for HBM kernels at 300 MHz): a D = 64 key row is one beat, so the index
     # generator and the cache deliver a row per cycle (65,327 -> 37,796 cycles at 512 tokens,
-    # bit-exact; docs/top.md).  One lane: one index-generator MPU and one engine
-    # (two 64 x 64 arrays instead of six), a group's 3 heads in 3 passes; a third of the
+    # bit-exact; docs/top.md).  One lane: one 64 x 64 array, shared by the index generator
+    # and the engine (three with a lane per head), a group's 3 heads in 3 passes; a third of the
     # Verilog, so the main job builds in minutes (docs/top.md).
     "smollm2": AcceleratorConfig(name="smollm2", block=64, head_dim=64, mpu_rows=64, lut_rows=26,
                                  max_group=3, head_lanes=1, max_seq_len=8192, tier1_blocks=96,
                                  tier2_blocks=32, axi_data_bits=512),
     # U280 scale: Llama-3.1-8B (g=4) and Qwen2.5-7B (g=7), D=128, 128K context.  One lane: one
-    # index-generator MPU and one engine (2 arrays of 64 x 128; one per head of a group would be
-    # 14, an order of magnitude beyond the device: docs/area.md), a group's heads in g passes.
+    # 64 x 128 array shared by the index generator and the engine (one per head of a group would
+    # be 7, several times the device: docs/area.md), a group's heads in g passes.
     "u280": AcceleratorConfig(name="u280", block=64, head_dim=128, mpu_rows=64, lut_rows=26,
                               max_group=7, head_lanes=1, max_seq_len=131072, tier1_blocks=1024,
                               tier2_blocks=64, clock_mhz=300.0),

@@ -517,8 +517,8 @@ def test_area_figures_and_projection():
     assert p["bram_eq"] == 2.0
     assert area.project({**row, "name": "kv_cache"}, ci, u, 0)["lut"] == 1000   # no MACs: kept
     assert area.macs("sig", u) == u.max_group * 64 * 128
-    one = u.replace(head_lanes=1)           # one lane: one index-generator MPU, one engine
-    assert area.macs("fast_prefill_top", one) == 2 * 64 * 128
+    one = u.replace(head_lanes=1)           # one lane: one MPU, shared by the index generator and the engine
+    assert area.macs("fast_prefill_top", one) == 64 * 128
     from hdl.convert import build_config
     assert area.macs("sig", build_config("sig", one)) == 64 * 128
     assert build_config("mpu", one) is one and build_config("grp_attn", one).max_group == 1

@@ -22,7 +22,9 @@ Outputs
              ``acc_l_bits``).  Rows at or past the sequence end are padding.
     dbg_p_valid, dbg_p   the P column of every PV beat the MPU accepts (observation only)
     idle     nothing in flight
-``clk`` rising edge, ``rst`` synchronous active high.  Parameters: ``cfg``.
+``clk`` rising edge, ``rst`` synchronous active high.  Parameters: ``cfg``; ``mpu_bus``
+(optional, ``hdl.mpu.share.mpu_bus``): the MPU lives outside (the top shares it with the index
+generator).
 
 Dataflow: QK issue (hdl/attention/qk_issue.py: tile descriptor, Q load through the MPU's load
 port, B key beats) -> score capture (logit scaling, tile max, logits into x bank b) -> softmax
@@ -51,6 +53,7 @@ from hdl.attention.signals import sig as _sig
 from hdl.attention.tilemax import attn_tilemax
 from hdl.config import AcceleratorConfig, ConfigError
 from hdl.mpu.mpu import mpu, row_bits
+from hdl.mpu.share import mpu_socket
 
 UNIT_NAME = "attn_engine"
 
@@ -89,7 +92,7 @@ def attn_engine(clk, rst,
                 k_valid, k_ready, k_data,
                 v_valid, v_ready, v_data,
                 o_valid, o_ready, o_data, o_row, o_last, o_m, o_l,
-                dbg_p_valid, dbg_p, idle, cfg):
+                dbg_p_valid, dbg_p, idle, cfg, mpu_bus=None):
     w = widths(cfg)
     B, D, PB, LB, MB = w["B"], w["D"], w["PB"], w["LB"], w["MB"]
     MX, TL, AW, LW, SW, TW, RB = w["MX"], w["TL"], w["AW"], w["LW"], w["SW"], w["TW"], w["RB"]
@@ -104,9 +107,13 @@ def attn_engine(clk, rst,
     ms_valid, ms_ready, ms_data, ms_last = b(), b(), _sig(SW * B), b()
     mt_valid, mt_ready, mt_data, mt_row, mt_last = b(), b(), _sig(TW * D), _sig(RB), b()
     m_idle = b()
-    insts = [mpu(clk, rst, mi_valid, mi_ready, mi_mode, mi_last, mi_x, mi_p,
+    mpu_ports = (mi_valid, mi_ready, mi_mode, mi_last, mi_x, mi_p,
                  ml_valid, ml_row, ml_data, ms_valid, ms_ready, ms_data, ms_last,
-                 mt_valid, mt_ready, mt_data, mt_row, mt_last, m_idle, cfg)]
+                 mt_valid, mt_ready, mt_data, mt_row, mt_last, m_idle)
+    if mpu_bus is None:
+        insts = [mpu(clk, rst, *mpu_ports, cfg)]
+    else:                                       # the top's MPU, shared with the index generator
+        insts = [mpu_socket(mpu_bus, rst, *mpu_ports)]
 
     # ---------------------------------------------------------------- QK issue, bank flags
     qst = Signal(intbv(0, min=0, max=4))

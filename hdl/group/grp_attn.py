@@ -61,6 +61,9 @@ Ports (``clk`` rising edge; ``rst`` synchronous, active high)
     eng_idle [G]        per engine: nothing in flight
 Parameters: ``cfg``.  ``G = cfg.max_group``, ``NB = cfg.max_blocks``, ``NBB = log2 NB``.
 
+The engines' MPUs (optional ``mpu_buses``: one ``hdl.mpu.share.mpu_bus`` per lane): the MPUs
+then live outside, where the top shares each with the index generator's.
+
 The cache across a KV group's passes, optional ports (held through the run; without them
 every run starts with an empty cache and frees each block at its last use):
     cache_resident      the run finds the blocks the previous run of the same group left
@@ -155,7 +158,7 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
              cnt_cycles, cnt_tiles, cnt_kv_bytes, cnt_q_bytes, cnt_o_bytes, cnt_hit1, cnt_hit2,
              cnt_miss, cnt_kv_stall, cnt_kv_cycles, cnt_access, dec_valid, dec_hit, dec_slot, dec_evict, dec_victim,
              dec_freed, dbg_head, dbg_m, dbg_l, dbg_p_valid, dbg_p, eng_idle, cfg,
-             cache_resident=None, cache_group_end=None,
+             cache_resident=None, cache_group_end=None, mpu_buses=None,
              row_guard=None, pr_start=None, pr_row=None, pr_done=None, pr_err=None,
              pr_rd_head=None, pr_word=None):
     p = params(cfg)
@@ -291,7 +294,8 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
             o_addr_chain[h], o_addr_chain[h + 1], o_blen_chain[h], o_blen_chain[h + 1],
             o_done_lane[h], dbg_head, dbg_m_chain[h], dbg_m_chain[h + 1], dbg_l_chain[h],
             dbg_l_chain[h + 1], dbg_pv_chain[h], dbg_pv_chain[h + 1], dbg_p_chain[h],
-            dbg_p_chain[h + 1], idle_lane[h], fault_lane[h], cfg, h))
+            dbg_p_chain[h + 1], idle_lane[h], fault_lane[h], cfg, h,
+            mpu_bus=None if mpu_buses is None else mpu_buses[h]))
     idle_all = _vector(idle_lane)
 
     @always_comb

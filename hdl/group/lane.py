@@ -33,7 +33,7 @@ and also resets the engine)
     dbg_sel; dbg_*_in/out   chain of the engine's observation outputs (m, l, P column)
     idle                the lane holds nothing (engine idle, O path empty)
     fault               the engine's O rows left out of order (never expected)
-Parameters: ``cfg``, ``H`` (lane index).
+Parameters: ``cfg``, ``H`` (lane index), ``mpu_bus`` (optional: the engine's MPU outside).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def grp_lane(clk, rst, clr, go, abort, active, q_addr, q_stride, o_addr, o_strid
              o_issue, o_pop, o_req, o_cur, o_word_in, o_word_out, o_addr_in, o_addr_out,
              o_blen_in, o_blen_out, o_done,
              dbg_sel, dbg_m_in, dbg_m_out, dbg_l_in, dbg_l_out, dbg_pv_in, dbg_pv_out,
-             dbg_p_in, dbg_p_out, idle, fault, cfg, H):
+             dbg_p_in, dbg_p_out, idle, fault, cfg, H, mpu_bus=None):
     p = lane_params(cfg)
     w = p["w"]
     B, D, BUS, ROW_BITS = p["B"], p["D"], p["bus"], p["dw"]
@@ -103,7 +103,7 @@ def grp_lane(clk, rst, clr, go, abort, active, q_addr, q_stride, o_addr, o_strid
                          tile_mant, tile_exp, q_valid, q_ready, q_data, q_mant, q_exp,
                          k_valid, k_ready, k_data, v_valid, v_ready, v_data,
                          e_ovalid, e_oready, e_odata, e_orow, e_olast, e_om, e_ol,
-                         e_pv, e_p, e_idle, cfg)
+                         e_pv, e_p, e_idle, cfg, mpu_bus=mpu_bus)
 
     @always_comb
     def engine_reset():

@@ -13,7 +13,8 @@ Ports (``clk`` rising edge, ``rst`` synchronous)
     col_v                                  the score columns are valid (one cycle per key row)
     pv_fault                               an MPU produced a PV-mode output, or Q was loaded
                                            while an MPU was busy (never expected)
-Parameters: ``cfg``.
+Parameters: ``cfg``; ``mpu_buses`` (optional): one ``hdl.mpu.share.mpu_bus`` per head, the
+MPUs then live outside (the top shares them with the attention engines).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from myhdl import ConcatSignal, Signal, always_comb, block, intbv
 
 from hdl.index.params import sig_widths
 from hdl.mpu.mpu import mpu, row_bits
+from hdl.mpu.share import mpu_socket
 from hdl.mpu.mpu import widths as mpu_widths
 
 
@@ -31,7 +33,7 @@ def _cat(sigs: list) -> Signal:
 
 @block
 def sig_scorers(clk, rst, k_valid, k_ready, k_data, q_ld_valid, q_ld_head, q_ld_row, q_ld_data,
-                s_data, col_v, pv_fault, cfg):
+                s_data, col_v, pv_fault, cfg, mpu_buses=None):
     w = sig_widths(cfg)
     mw = mpu_widths(cfg)
     B, D, heads = w["B"], w["D"], w["G"]
@@ -54,10 +56,13 @@ def sig_scorers(clk, rst, k_valid, k_ready, k_data, q_ld_valid, q_ld_head, q_ld_
     mode_qk, no_last, s_ready, no_t_ready = b(), b(), b(), b()
     insts = []
     for h in range(heads):
-        insts.append(mpu(clk, rst, k_valid, in_ready[h], mode_qk, no_last, k_data, zero_p,
-                         ld_valid[h], q_ld_row, q_ld_data,
-                         s_valid[h], s_ready, s_data[h], s_last[h],
-                         t_valid[h], no_t_ready, t_data[h], t_row[h], t_last[h], m_idle[h], cfg=cfg))
+        mpu_ports = (k_valid, in_ready[h], mode_qk, no_last, k_data, zero_p,
+                     ld_valid[h], q_ld_row, q_ld_data, s_valid[h], s_ready, s_data[h], s_last[h],
+                     t_valid[h], no_t_ready, t_data[h], t_row[h], t_last[h], m_idle[h])
+        if mpu_buses is None:
+            insts.append(mpu(clk, rst, *mpu_ports, cfg=cfg))
+        else:                                   # the top's MPU, shared with the engine
+            insts.append(mpu_socket(mpu_buses[h], rst, *mpu_ports))
     rdy_cat = _cat(in_ready)
     sv_cat = _cat(s_valid)
     fault_cat = ConcatSignal(*(t_valid + t_data + t_row + t_last + s_last))

@@ -47,7 +47,9 @@ Ports (``clk`` rising edge, ``rst`` synchronous active high)
     rd_nv, rd_ns [NBW]     sizes of head rd_head's vertical and slash sets
     rd_vi, rd_si [IW]      entry rd_blk of head rd_head's sorted vertical / slash set
     sel_cycles [32]        cycles of the last run's selection phase (after pass 2)
-Parameters: ``cfg`` (AcceleratorConfig).  Sizes: hdl.index.params.sig_widths.
+Parameters: ``cfg`` (AcceleratorConfig); ``mpu_buses`` (optional, one ``hdl.mpu.share.mpu_bus``
+per lane: the score MPUs live outside, where the top shares them with the engines).  Sizes:
+hdl.index.params.sig_widths.
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ def sig(clk, rst, start, seq_len, group, k_addr, q_addr, q_stride,
         m_axi_arready, m_axi_rid, m_axi_rdata, m_axi_rresp, m_axi_rlast, m_axi_rvalid, m_axi_rready,
         rd_head, rd_row, rd_blk, rd_m, rd_l, rd_v, rd_d, pv_fault,
         sel_mode, sel_code, sel_min, sel_max, sel_topk_v, sel_topk_s, sel_win,
-        rd_nv, rd_ns, rd_vi, rd_si, sel_cycles, cfg):
+        rd_nv, rd_ns, rd_vi, rd_si, sel_cycles, cfg, mpu_buses=None):
     w = sig_widths(cfg)
     B, D, max_group, max_blocks = w["B"], w["D"], w["G"], w["NBMAX"]
     addr_bits, beat_bits, gamma_bits, recip_bits = w["AB"], w["AXW"], w["GB"], w["R"]
@@ -134,7 +136,7 @@ def sig(clk, rst, start, seq_len, group, k_addr, q_addr, q_stride,
     s_data = [_s(score_bits * B) for _ in range(max_group)]
     col_v = b()
     insts.append(sig_scorers(clk, rst, k_valid, k_ready, k_data, q_ld_valid, q_ld_head, q_ld_row,
-                             q_ld_data, s_data, col_v, pv_fault, cfg=cfg))
+                             q_ld_data, s_data, col_v, pv_fault, cfg=cfg, mpu_buses=mpu_buses))
 
     # ---------------------------------------------------------------- column control
     out_c = _s(block_index_bits)

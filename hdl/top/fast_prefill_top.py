@@ -46,6 +46,7 @@ from hdl.common.axi_wr import top_axi_wr
 from hdl.top.ctrl import arg_signals, arg_values, top_ctrl
 from hdl.top.sched import top_sched
 from hdl.top.wiring import top_axi_mux, top_axi_tie_off, top_wires
+from hdl.mpu.share import mpu_bus, mpu_shared
 
 UNIT_NAME = "fast_prefill_top"
 
@@ -215,7 +216,11 @@ def fast_prefill_top(ap_clk, ap_rst_n, interrupt, s_axi_control_awvalid, s_axi_c
     for name in ("clk", "rst"):
         sig_p.pop(name)
     sig_p.update(_master_ports("m_axi_", sig_idx, bundle["idx"], READ_FORWARD + READ_BACKWARD, R_PAYLOAD))
-    insts.append(sig(clk=clk, rst=urst, **sig_p, cfg=ucfg))
+    # one MPU per lane serves the lane's index-generator scores and its attention engine: the
+    # phases never overlap (mpu_shared below, switched by phase_attn)
+    sig_mpus = [mpu_bus(ucfg) for _ in range(ucfg.lanes)] if WITH_ATTN else None
+    eng_mpus = [mpu_bus(ucfg) for _ in range(ucfg.lanes)] if WITH_ATTN else None
+    insts.append(sig(clk=clk, rst=urst, **sig_p, cfg=ucfg, mpu_buses=sig_mpus))
     dump_rd_head, dump_rd_blk = u(len(sig_p["rd_head"])), u(len(sig_p["rd_blk"]))
 
     # ---------------------------------------------------------------- code loader (m_axi_q)
@@ -267,7 +272,7 @@ def fast_prefill_top(ap_clk, ap_rst_n, interrupt, s_axi_control_awvalid, s_axi_c
                                     READ_FORWARD + READ_BACKWARD + R_PAYLOAD, ()))
         attn_p.update(_master_ports("m_axi_o_", attn_o, bundle["o"], WRITE_FORWARD + WRITE_BACKWARD,
                                     B_PAYLOAD))
-        insts.append(grp_attn(clk=clk, rst=urst, **attn_p, cfg=ucfg))
+        insts.append(grp_attn(clk=clk, rst=urst, **attn_p, cfg=ucfg, mpu_buses=eng_mpus))
         # diagnostics and the counters the top does not report
         attn_unused = [attn_p[n] for n in ("cnt_cycles", "cnt_kv_bytes", "cnt_q_bytes", "cnt_o_bytes",
                                            "cnt_kv_stall", "cnt_kv_cycles", "cnt_access", "dec_valid",
@@ -275,6 +280,8 @@ def fast_prefill_top(ap_clk, ap_rst_n, interrupt, s_axi_control_awvalid, s_axi_c
                                            "dbg_head", "dbg_m", "dbg_l", "dbg_p_valid", "dbg_p", "eng_idle")]
         attn_unused += [attn["rd_head"]]
     phase_attn = b()
+    if WITH_ATTN:
+        insts += [mpu_shared(clk, phase_attn, s, e, ucfg) for s, e in zip(sig_mpus, eng_mpus)]
     phase_pool = b()
 
     # ---------------------------------------------------------------- pooled rows (sig_pool)

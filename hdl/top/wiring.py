@@ -20,26 +20,10 @@ signal, so one block serves every bundle and direction.
 
 from __future__ import annotations
 
-from myhdl import Signal, always_comb, block, intbv
+from myhdl import Signal, block, intbv
 
-
-@block
-def _wire(src, dst):
-    @always_comb
-    def follow():
-        dst.next = src
-    return follow
-
-
-@block
-def _pick(sel, a, b, out):
-    @always_comb
-    def pick():
-        if sel:
-            out.next = b
-        else:
-            out.next = a
-    return pick
+from hdl.common.wires import pick as _pick
+from hdl.common.wires import wire as _wire
 
 
 @block
