@@ -526,6 +526,20 @@ def index_window(cfg: AcceleratorConfig) -> int:
     return index_depth(cfg)
 
 
+def simulate_pass(cfg: AcceleratorConfig, mask, vertical, heads: range, group: int,
+                  residency: Residency | None = None):
+    """One pass of the top over the query heads ``heads`` (a range of a layer's heads, inside
+    one KV group of ``group`` heads), as the RTL cache runs it: a group's first pass starts
+    empty, its last frees the blocks (``liveness(..., final)``), the ones between keep them.
+    Returns (Liveness, CacheStats, the Residency to hand to the group's next pass)."""
+    if residency is None or heads.start % group == 0:
+        residency = new_residency(cfg.tier1_blocks, cfg.tier2_blocks)
+    lv = liveness(mask, vertical, index_window(cfg), final=heads.stop % group == 0)
+    st = simulate_liveness(lv, cfg.tier1_blocks, cfg.tier2_blocks, cfg.kv_block_bytes, "liveness",
+                           residency=residency)
+    return lv, st, residency
+
+
 def simulate_passes(passes, tier1_blocks: int, tier2_blocks: int, kv_block_bytes: int,
                     window: int | None = None, record: bool = False) -> list[CacheStats]:
     """One KV group as the top runs it, in passes over some of its heads each: one cache run per

@@ -372,7 +372,6 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
     g, nb = m.shape[0], m.shape[1]
     lat = _count(hbm_latency, "hbm_latency")
     B, D, bus = cfg.block, cfg.head_dim, cfg.axi_bytes
-    row_beats = 1                                    # cycles per K or V row out of the cache
     kw = -(-B * D // bus)                            # bus beats of one K (or V) block
     kw_mem = B * D // max(bus, D)                    # tier-memory words of one (a row or more)
     slots = cfg.tier1_blocks + cfg.tier2_blocks
@@ -395,7 +394,7 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
     prefix_done = load + prefix + backward          # the accesses' times below count from here
     # per row: the cache's rows, or the busiest engine of the row when it is slower
     union_r = m.any(axis=0).sum(axis=1)
-    cache_r = union_r * (2 * B * row_beats + ACCESS_GAP)
+    cache_r = union_r * (2 * B + ACCESS_GAP)         # a K or V row per cycle out of the cache
     eng_r = tiles_hr.max(axis=0) * (2 * B + tile_gap(B)) + ROW_OVERHEAD
     per_acc = np.where(union_r > 0, np.maximum(cache_r, eng_r) / np.maximum(union_r, 1), 0.0).tolist()
     rows = lv.rows.tolist()
@@ -414,7 +413,7 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
     t = 0.0                                          # end of the previous access's output
     dec = dma = stall = 0.0
     search = -(-slots // CACHE_SEARCH_WIDTH)
-    word_cycles = 2 * B * row_beats / (2 * kw_mem)   # output cycles per slot word
+    word_cycles = B / kw_mem                         # output cycles per slot word
     # O: a row's g x B x D int32 leave through m_axi_o at one beat per cycle after the row's
     # last K/V row; the next rows may start while up to ENGINE_O_ROWS rows of O wait in the
     # engines and the lanes' O FIFOs

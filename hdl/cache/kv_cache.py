@@ -53,6 +53,7 @@ from hdl.common.fifo import kv_fifo
 from hdl.cache.liveness import kv_liveness
 from hdl.cache.out import kv_out
 from hdl.cache.ram import kv_ram
+from hdl.cache.slot_addr import slot_geometry
 from hdl.cache.slots import kv_slots
 
 UNIT_NAME = "kv_cache"
@@ -92,14 +93,12 @@ def params(cfg: AcceleratorConfig) -> dict:
         raise ConfigError(f"block: a K block of B*D = {bd} bytes must be a whole number of "
                           f"{bus}-byte bus words (raise block or head_dim)")
     depth = index_depth(cfg)
-    kw = bd // bus
     # a tier-memory word holds a whole K / V row (or several), so the output reads a row per
     # cycle however many bus beats the row spans
     mw = max(cfg.axi_data_bits, 8 * cfg.head_dim)
     return dict(nbb=cfg.block_index_bits, t1=cfg.tier1_blocks, t2=cfg.tier2_blocks,
                 slots=cfg.tier1_blocks + cfg.tier2_blocks, depth=depth,
-                cb=max(depth, max_accesses(cfg)).bit_length(), kw=kw, wps=2 * kw, bd=bd, bus_bytes=bus,
-                mw=mw, mem_wps=2 * bd * 8 // mw,
+                cb=max(depth, max_accesses(cfg)).bit_length(), bd=bd, bus_bytes=bus, mw=mw,
                 db=cfg.axi_data_bits, ab=cfg.axi_addr_bits, dw=8 * cfg.head_dim,
                 slot_bits=max(1, (cfg.tier1_blocks + cfg.tier2_blocks - 1).bit_length()),
                 search_width=SEARCH_WIDTH, serve_depth=SERVE_DEPTH, fetch_depth=FETCH_DEPTH,
@@ -118,7 +117,7 @@ def kv_cache(clk, rst, start, seq_len, k_base, v_base,
     p = params(cfg)
     nbb, t1, t2, cb, depth = p["nbb"], p["t1"], p["t2"], p["cb"], p["depth"]
     slot_bits, db, mw = p["slot_bits"], p["db"], p["mw"]
-    wps = p["mem_wps"]                         # tier-memory words of one slot (K then V)
+    wps = slot_geometry(t1, t2, p["bd"], mw)["words_per_slot"]   # tier-memory words of a slot
     log_block = (cfg.block - 1).bit_length()
     tier1_addr_bits = max(1, (t1 * wps - 1).bit_length())
     tier2_addr_bits = max(1, (t2 * wps - 1).bit_length())

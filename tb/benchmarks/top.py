@@ -88,11 +88,7 @@ def golden_for(job) -> dict:
     for hs in cfg.layer_passes(H, Hkv):
         m = pat.mask[hs.start:hs.stop]
         vert = sorted({c for h in hs for c in pat.vertical[h]})
-        if hs.start % g == 0:             # a KV group's first pass: the cache starts empty
-            residency = cache_sim.new_residency(cfg.tier1_blocks, cfg.tier2_blocks)
-        lv = cache_sim.liveness(m, vert, cache_sim.index_window(cfg), final=hs.stop % g == 0)
-        st = cache_sim.simulate_liveness(lv, cfg.tier1_blocks, cfg.tier2_blocks, cfg.kv_block_bytes,
-                                         "liveness", residency=residency)
+        lv, st, residency = cache_sim.simulate_pass(cfg, m, vert, hs, g, residency)
         groups.append({"stats": st, "union": lv.accesses, "tiles": int(m.sum()), "group": hs.start // g,
                        "heads": hs})
     return {"pattern": pat, "vertical": pat.vertical, "slash": pat.slash, "o_int": res.o_int,
@@ -307,7 +303,7 @@ def run_top(cfg, layer: int, n_tokens: int, prompt, lat: int = 30, waves: bool =
 
     from host.driver import Accelerator
     from golden.attention import dense_attention, relative_error
-    from golden.cache_sim import index_window, liveness, new_residency, simulate_liveness
+    from golden.cache_sim import simulate_pass
     from golden.pattern import dense_pattern, recall
     from hdl.convert import unsupported_reason
     from tb.kit.runner import BenchFailure, build, build_dir_for
@@ -394,12 +390,8 @@ def run_top(cfg, layer: int, n_tokens: int, prompt, lat: int = 30, waves: bool =
     residency = None
     for hs in cfg.layer_passes(H, Hkv):
         m = dp.mask[hs.start:hs.stop]
-        if hs.start % g == 0:
-            residency = new_residency(cfg.tier1_blocks, cfg.tier2_blocks)
-        lv = liveness(m, sorted({c for h in hs for c in dp.vertical[h]}), index_window(cfg),
-                      final=hs.stop % g == 0)
-        st = simulate_liveness(lv, cfg.tier1_blocks, cfg.tier2_blocks, cfg.kv_block_bytes, "liveness",
-                               residency=residency)
+        lv, st, residency = simulate_pass(cfg, m, sorted({c for h in hs for c in dp.vertical[h]}),
+                                          hs, g, residency)
         dense_kv += st.hbm_bytes
         dense_tiles_kv += lv.accesses * 2 * cfg.kv_block_bytes
     lay = job.layout
