@@ -18,12 +18,13 @@ from tb.kit.runner import BenchFailure, run, save_inputs
 from tb.kit.scoreboard import Mismatch, check_exact
 
 CONFIGS = {
-    # name: (config, slow?)
-    "ci-lut0": (preset("ci", lut_rows=0), False),            # all DSP
+    # name: (config, slow?); ci has p_bits = 10: DSP row pairs use "cross" packing
+    "ci-lut0": (preset("ci", lut_rows=0), False),            # all DSP: 8 cross-packed pairs
     "ci-lutall": (preset("ci", lut_rows=16), False),         # all LUT
     "d32-odd": (preset("ci", head_dim=32, lut_rows=5), False),  # 11 DSP rows: 5 pairs + 1 single
-    "ci-mixed": (preset("ci"), True),                        # 10 DSP rows (5 packed pairs) + 6 LUT
-    "ci-p12": (preset("ci", p_bits=12), True),               # p_bits > 8: unpacked DSP rows
+    "ci-p8": (preset("ci", p_bits=8, lut_rows=5), False),    # "rows" packing: 5 pairs + 1 single
+    "ci-mixed": (preset("ci"), True),                        # 10 DSP rows (5 pairs) + 6 LUT
+    "ci-p12": (preset("ci", p_bits=12), True),               # p_bits > 10: unpacked DSP rows
     "smollm2": (preset("smollm2"), True),                    # 64 x 64, 26 LUT rows
 }
 

