@@ -7,8 +7,13 @@ minutes on a 2-core machine), and prints LUT, FF, DSP48E2, BRAM36 (RAMB36E2 plus
 each RAMB18E2) and URAM288 with the percentage of the U280's resources, then projects
 every design to another preset (default ``u280``) with a per-unit scaling formula:
 
-* logic (LUT, FF, DSP48E2) scales with the design's int8 MACs per cycle (the MPU arrays,
-  :func:`macs`); a design without MACs keeps its logic (control and address paths);
+* logic (LUT, FF, DSP48E2) is split into its MPU arrays and the logic beside them.  The
+  arrays are the ``mpu`` synthesised at the same preset, times the design's arrays
+  (:func:`macs`), and scale with the MACs of one array; the logic beside them (the whole
+  design when it has no array, or when ``mpu`` was not synthesised in the same run, then by
+  the MAC ratio as before) scales by :func:`logic_scale`, max(B ratio, D ratio): none of it
+  grows with B x D (a row of scores, a row of a tile, a K/V row per cycle), so the larger
+  ratio bounds it from above;
 * memory scales with the bits of the memories declared in the converted Verilog
   (``reg [W-1:0] m [0:N-1]``), counted at both presets; the projection gives them as
   BRAM36 equivalents (bits / 36 Kib) and as a share of all BRAM + URAM bits.
@@ -18,7 +23,8 @@ Public API
     resources(stats) -> dict               LUT/FF/DSP/BRAM36/URAM of a SynthStats
     macs(name, cfg) -> int                 int8 MACs per cycle of a design
     memory_bits(verilog_text) -> int       bits of the memories of a converted file
-    project(row, cfg_from, cfg_to, bits_to) -> dict   the scaled figures
+    logic_scale(cfg_from, cfg_to) -> float the bound on the growth of the logic beside the arrays
+    project(row, cfg_from, cfg_to, bits_to, array=None) -> dict   the scaled figures
     add_synth_arguments(parser), synth(args) -> int   the CLI entry
 """
 
@@ -96,13 +102,38 @@ def memory_bits(verilog_text: str) -> int:
     return sum(words * bits for _, words, bits in memories(verilog_text))
 
 
-def project(row: dict, cfg_from, cfg_to, bits_to: int) -> dict:
-    """Scale one measured row from ``cfg_from`` to ``cfg_to`` (see the module docstring)."""
+def logic_scale(cfg_from, cfg_to) -> float:
+    """Growth bound of the logic beside the arrays: max(B ratio, D ratio)."""
+    return max(cfg_to.block / cfg_from.block, cfg_to.head_dim / cfg_from.head_dim)
+
+
+def project(row: dict, cfg_from, cfg_to, bits_to: int, array: dict | None = None) -> dict:
+    """Scale one measured row from ``cfg_from`` to ``cfg_to`` (see the module docstring).
+
+    ``array``: the ``mpu`` row measured at ``cfg_from`` (LUT, FF, DSP of one array), which
+    splits the design into its arrays and the logic beside them; without it, logic scales
+    with the MACs.  Returns the projected lut / ff / dsp, ``scale`` (the arrays' MAC ratio),
+    ``logic_scale`` (the factor of the logic beside them, None when not split) and, when
+    split, ``array_lut`` / ``array_dsp`` (the arrays' share of the projection).
+    """
+    fields = ("lut", "ff", "dsp")
     m_from, m_to = macs(row["name"], cfg_from), macs(row["name"], cfg_to)
-    k = m_to / m_from if m_from else 1.0
-    out = {f: row[f] * k for f in ("lut", "ff", "dsp")}
-    out.update(scale=k, macs=m_to, bits=bits_to, bram_eq=bits_to / BRAM36_BITS,
-               ram_share=bits_to / U280_RAM_BITS)
+    per_from = cfg_from.mpu_rows * cfg_from.head_dim
+    per_to = cfg_to.mpu_rows * cfg_to.head_dim
+    k_array = per_to / per_from
+    out = dict(macs=m_to, bits=bits_to, bram_eq=bits_to / BRAM36_BITS, ram_share=bits_to / U280_RAM_BITS)
+    if m_from == 0 or array is not None:
+        n_from, n_to = m_from / per_from, m_to / per_to
+        k_logic = logic_scale(cfg_from, cfg_to)
+        arrays = {f: array[f] * n_to * k_array if array else 0.0 for f in fields}
+        beside = {f: max(0.0, row[f] - (array[f] * n_from if array else 0.0)) for f in fields}
+        out.update({f: arrays[f] + beside[f] * k_logic for f in fields})
+        out.update(scale=k_array if m_from else 1.0, logic_scale=k_logic,
+                   array_lut=arrays["lut"], array_dsp=arrays["dsp"])
+        return out
+    k = m_to / m_from
+    out.update({f: row[f] * k for f in fields})
+    out.update(scale=k, logic_scale=None)
     return out
 
 
@@ -242,10 +273,14 @@ def synth(args) -> int:
                 raise UserError(f"not supported at {args.project_to!r}: {why}")
             to_dir = Path(args.out) / f"{args.project_to}-{config_hash(ucfg_to)}-verilog"
             text = _convert_text(name, ucfg_to, to_dir, args.convert_timeout, args.reuse)
-            row["proj"] = project(row, ucfg, ucfg_to, memory_bits(text))
+            row["proj"] = (ucfg, ucfg_to, memory_bits(text))
         except UserError as exc:
             row["proj"] = str(exc).splitlines()[0]
         rows.append(row)
+    array = next((r for r in rows if r["name"] == "mpu"), None)
+    for r in rows:
+        if not isinstance(r["proj"], str):
+            r["proj"] = project(r, *r["proj"], array=array)
 
     print(f"\nArea at preset {args.preset!r} (B={cfg.block}, D={cfg.head_dim}, max_group={cfg.max_group}, "
           f"lanes={cfg.lanes} (sig, sig_pool, grp_attn built for {cfg.lanes} heads), "
@@ -271,23 +306,28 @@ def synth(args) -> int:
               f"| {est['uram']:.0f} | {_pct(est['lut'], 'lut')} | {_pct(est['ff'], 'ff')} "
               f"| {_pct(est['dsp'], 'dsp')} | {_pct(est['bram'], 'bram')} | - |")
 
+    split = "the mpu synthesised here" if array else "no mpu in this run: logic x MAC ratio"
     print(f"\nProjection to preset {args.project_to!r} (B={cfg_to.block}, D={cfg_to.head_dim}, "
-          f"max_group={cfg_to.max_group}, lanes={cfg_to.lanes}, max_seq_len={cfg_to.max_seq_len}): LUT, FF, DSP x "
-          f"(MACs {args.project_to} / MACs {args.preset}); memory = bits declared in the "
-          f"{args.project_to} Verilog, as BRAM36 equivalents (bits / 36 Kib) and share of all "
-          f"BRAM + URAM bits ({U280_RAM_BITS / 8 / 2**20:.1f} MiB)")
-    print("| design | MAC scale | LUT | FF | DSP48E2 | memory Mbit | BRAM36-eq | LUT % | FF % | DSP % "
-          "| RAM % |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          f"max_group={cfg_to.max_group}, lanes={cfg_to.lanes}, max_seq_len={cfg_to.max_seq_len}): the "
+          f"arrays ({split}) x the MACs of an array, the logic beside them x max(B ratio, D ratio) "
+          f"(an upper bound); memory = bits declared in the {args.project_to} Verilog, as BRAM36 "
+          f"equivalents (bits / 36 Kib) and share of all BRAM + URAM bits "
+          f"({U280_RAM_BITS / 8 / 2**20:.1f} MiB)")
+    print("| design | array scale | logic scale | LUT | of which arrays | FF | DSP48E2 | of which arrays "
+          "| memory Mbit | BRAM36-eq | LUT % | FF % | DSP % | RAM % |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         p = r["proj"]
         if isinstance(p, str):
             print(f"| {r['name']} | n/a: {p} |")
             continue
-        print(f"| {r['name']} | {p['scale']:g} | {p['lut']:.0f} | {p['ff']:.0f} | {p['dsp']:.0f} "
-              f"| {p['bits'] / 1e6:.2f} | {math.ceil(p['bram_eq'])} | {_pct(p['lut'], 'lut')} "
-              f"| {_pct(p['ff'], 'ff')} | {_pct(p['dsp'], 'dsp')} | {100 * p['ram_share']:.1f}% |")
-    print("\nThe projection scales logic linearly in the MAC count (the arrays dominate at size); "
-          "it is an estimate, not a synthesis of the projected preset. Vivado's own figures come "
+        logic = "-" if p["logic_scale"] is None else f"{p['logic_scale']:g}"
+        arr_lut = f"{p['array_lut']:.0f}" if "array_lut" in p else "-"
+        arr_dsp = f"{p['array_dsp']:.0f}" if "array_dsp" in p else "-"
+        print(f"| {r['name']} | {p['scale']:g} | {logic} | {p['lut']:.0f} | {arr_lut} | {p['ff']:.0f} "
+              f"| {p['dsp']:.0f} | {arr_dsp} | {p['bits'] / 1e6:.2f} | {math.ceil(p['bram_eq'])} "
+              f"| {_pct(p['lut'], 'lut')} | {_pct(p['ff'], 'ff')} | {_pct(p['dsp'], 'dsp')} "
+              f"| {100 * p['ram_share']:.1f}% |")
+    print("\nAn estimate, not a synthesis of the projected preset. Vivado's own figures come "
           "from `nox -s bitstream` (utilization.rpt).")
     return 1 if failed and not rows else 0

@@ -515,7 +515,15 @@ def test_area_figures_and_projection():
     p = area.project(row, ci, u, bits_to=2 * area.BRAM36_BITS)
     assert p["scale"] == (64 * 128) / (16 * 16) and p["lut"] == 1000 * p["scale"]
     assert p["bram_eq"] == 2.0
-    assert area.project({**row, "name": "kv_cache"}, ci, u, 0)["lut"] == 1000   # no MACs: kept
+    # no MACs: the logic grows by at most max(B ratio, D ratio) = 128 / 16
+    assert area.logic_scale(ci, u) == 8
+    assert area.project({**row, "name": "kv_cache"}, ci, u, 0)["lut"] == 8000
+    # with the measured array: the arrays scale with an array's MACs, the logic beside them by 8
+    top = {"name": "fast_prefill_top", "lut": 1500, "ff": 800, "dsp": 70}
+    one_ci = ci.replace(head_lanes=1)
+    split = area.project(top, one_ci, u.replace(head_lanes=1), 0, array=row)
+    assert split["array_lut"] == 1000 * 32 and split["lut"] == 1000 * 32 + 500 * 8
+    assert split["dsp"] == 64 * 32 + 6 * 8 and split["logic_scale"] == 8
     assert area.macs("sig", u) == u.max_group * 64 * 128
     one = u.replace(head_lanes=1)           # one lane: one MPU, shared by the index generator and the engine
     assert area.macs("fast_prefill_top", one) == 64 * 128
