@@ -22,7 +22,7 @@ Outputs
              ``acc_l_bits``).  Rows at or past the sequence end are padding.
     dbg_p_valid, dbg_p   the P column of every PV beat the MPU accepts (observation only)
     idle     nothing in flight
-``clk`` rising edge, ``rst`` synchronous active high.  Parameters: ``cfg``; ``mpu_bus``
+``clk`` rising edge, ``rst`` synchronous active high (a ``ResetSignal``).  Parameters: ``cfg``; ``mpu_bus``
 (optional, ``hdl.mpu.share.mpu_bus``): the MPU lives outside (the top shares it with the index
 generator).
 
@@ -51,6 +51,7 @@ from hdl.attention.qk_issue import QST_DESC, QST_ISSUE, QST_LOADQ, attn_qk_issue
 from hdl.attention.rowsum import attn_rowsum
 from hdl.attention.signals import sig as _sig
 from hdl.attention.tilemax import attn_tilemax
+from hdl.common.reset import sync_reset
 from hdl.config import AcceleratorConfig, ConfigError
 from hdl.mpu.mpu import mpu, row_bits
 from hdl.mpu.share import mpu_socket
@@ -351,7 +352,7 @@ def ports(cfg: AcceleratorConfig) -> dict:
     B, D = w["B"], w["D"]
     b = lambda: Signal(bool(0))  # noqa: E731
     return dict(
-        clk=b(), rst=b(),
+        clk=b(), rst=sync_reset(),
         tile_valid=b(), tile_ready=b(), tile_diag=b(), tile_nk=_sig(w["NKB"]), tile_last=b(),
         tile_mant=_sig(SCALE_MANT_BITS), tile_exp=_sig(EXP_BITS, True),
         q_valid=b(), q_ready=b(), q_data=_sig(8 * D), q_mant=_sig(SCALE_MANT_BITS),

@@ -50,6 +50,7 @@ from myhdl import Signal, always, always_comb, block, concat, enum, intbv
 from hdl.config import AcceleratorConfig, ConfigError
 from hdl.cache.dma import kv_dma
 from hdl.common.fifo import kv_fifo
+from hdl.common.reset import sync_reset
 from hdl.cache.liveness import kv_liveness
 from hdl.cache.out import kv_out
 from hdl.cache.ram import kv_ram
@@ -271,7 +272,7 @@ def top(cfg: AcceleratorConfig):
     b = lambda: Signal(bool(0))  # noqa: E731
     u = lambda w: Signal(intbv(0)[w:])  # noqa: E731
     return kv_cache(
-        b(), b(), b(), u(32), u(p["ab"]), u(p["ab"]),
+        b(), sync_reset(), b(), u(32), u(p["ab"]), u(p["ab"]),
         b(), b(), u(nbb), u(nbb), b(), b(),
         b(), b(), u(p["dw"]), b(), u(nbb), u(nbb), b(),
         u(1), u(p["ab"]), u(8), u(3), u(2), b(), b(),

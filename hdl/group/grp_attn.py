@@ -24,7 +24,7 @@ One run serves one KV group (g query heads sharing a KV head) once the index gen
 Numerics: the O of every head equals ``golden.fixed_attention.fixed_sparse_attention`` on the
 pattern of the sets; the cache's decisions equal ``golden.cache_sim`` (policy "liveness").
 
-Ports (``clk`` rising edge; ``rst`` synchronous, active high)
+Ports (``clk`` rising edge; ``rst`` synchronous, active high, a ``ResetSignal``)
     start               pulse: start a run (ignored while busy); settings sampled then:
     seq_len [32]        L;  group [8]: g (1..max_group)
     q_addr [64]         Q of the group's first head; q_stride [32]: bytes between heads
@@ -92,6 +92,7 @@ from myhdl import ConcatSignal, Signal, always, always_comb, block, intbv
 from hdl.attention.engine import widths
 from hdl.cache.kv_cache import kv_cache
 from hdl.cache.kv_cache import params as kv_params
+from hdl.common.reset import sync_reset
 from hdl.config import AcceleratorConfig, ConfigError
 from hdl.group.kv_bcast import grp_kv_bcast
 from hdl.group.lane import grp_lane, lane_params
@@ -478,7 +479,7 @@ def ports(cfg: AcceleratorConfig) -> dict:
     kv, w = p["kv"], p["w"]
     b = lambda: Signal(bool(0))  # noqa: E731
     u = lambda n: Signal(intbv(0)[n:])  # noqa: E731
-    d = dict(clk=b(), rst=b(), start=b(), seq_len=u(32), group=u(8), q_addr=u(AB),
+    d = dict(clk=b(), rst=sync_reset(), start=b(), seq_len=u(32), group=u(8), q_addr=u(AB),
              q_stride=u(32), k_addr=u(AB), v_addr=u(AB), o_addr=u(AB), o_stride=u(32),
              kc_we=b(), kc_addr=u(NBB), kc_data=u(32), qc_we=b(), qc_head=u(8),
              qc_addr=u(NBB), qc_data=u(32), rd_head=u(8), rd_blk=u(NBB), rd_nv=u(NBB + 1),

@@ -27,7 +27,7 @@ Memories: K means ``nb_max x D*PMW`` bits, Q means ``g_max x nb_max x D*PMW``, s
 ``(g_max + 1) x nb_max x 32``, per head a logit buffer ``nb_max x LB`` and the selector's sorted
 list ``nb_max x (ACC + IW)``; all O(nb) per head, no B x L buffer.
 
-Ports (``clk`` rising edge, ``rst`` synchronous active high)
+Ports (``clk`` rising edge, ``rst`` synchronous active high, a ``ResetSignal``)
     start                  pulse: load the means of one KV group (ignored while busy)
     seq_len [32], group [8], k_addr, q_addr [AB], q_stride [32]   as in hdl/index/sig.py
     pr_code [32]           the row_gamma code (1..2**GB, golden gamma_code), sampled at start
@@ -57,6 +57,7 @@ from __future__ import annotations
 from myhdl import ConcatSignal, Signal, always, always_comb, block, intbv
 
 from hdl.common.tag_ram import tag_ram
+from hdl.common.reset import sync_reset
 from hdl.config import AcceleratorConfig
 from hdl.index.params import pool_widths
 from hdl.index.pool_head import sig_pool_head
@@ -148,7 +149,7 @@ def ports(cfg: AcceleratorConfig) -> dict:
     b = lambda: Signal(bool(0))  # noqa: E731
     addr_bits = w["AB"]
     return dict(
-        clk=b(), rst=b(), start=b(), seq_len=_s(32), group=_s(8), k_addr=_s(addr_bits), q_addr=_s(addr_bits),
+        clk=b(), rst=sync_reset(), start=b(), seq_len=_s(32), group=_s(8), k_addr=_s(addr_bits), q_addr=_s(addr_bits),
         q_stride=_s(32), pr_code=_s(32), pq_we=b(), pq_head=_s(8), pq_blk=_s(w["IW"]), pq_data=_s(32),
         pk_we=b(), pk_blk=_s(w["IW"]), pk_data=_s(32), busy=b(), done=b(), err=_s(3),
         m_axi_arid=_s(1), m_axi_rid=_s(1), m_axi_araddr=_s(addr_bits), m_axi_arlen=_s(8), m_axi_arsize=_s(3),

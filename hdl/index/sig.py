@@ -25,7 +25,7 @@ MPUs then get a row every 8D / AXI-width cycles.  The pooled per-row estimate is
 (hdl/index/pool.py); the merged key-block stream of the sets is built by the attention group
 (hdl/group/rows.py).
 
-Ports (``clk`` rising edge, ``rst`` synchronous active high)
+Ports (``clk`` rising edge, ``rst`` synchronous active high, a ``ResetSignal``)
     start                  pulse: begin one KV group (ignored while busy)
     seq_len [32]           L;  group [8] g (query heads of the group)
     k_addr, q_addr [AB]    HBM byte addresses: K of the KV head ([L, D] int8 rows), Q of the
@@ -57,6 +57,7 @@ from __future__ import annotations
 from myhdl import ConcatSignal, Signal, always, always_comb, block, intbv
 
 from hdl.common.axi_rd import sig_axi_rd
+from hdl.common.reset import sync_reset
 from hdl.config import AcceleratorConfig
 from hdl.index.columns import sig_columns
 from hdl.index.fetch import sig_fetch
@@ -300,7 +301,7 @@ def ports(cfg: AcceleratorConfig) -> dict:
     b = lambda: Signal(bool(0))  # noqa: E731
     addr_bits = w["AB"]
     return dict(
-        clk=b(), rst=b(), start=b(), seq_len=_s(32), group=_s(8), k_addr=_s(addr_bits), q_addr=_s(addr_bits),
+        clk=b(), rst=sync_reset(), start=b(), seq_len=_s(32), group=_s(8), k_addr=_s(addr_bits), q_addr=_s(addr_bits),
         q_stride=_s(32), qc_we=b(), qc_head=_s(8), qc_data=_s(32), kc_we=b(), kc_addr=_s(w["IW"]),
         kc_data=_s(32), busy=b(), done=b(), err=_s(3),
         m_axi_arid=_s(1), m_axi_rid=_s(1), m_axi_araddr=_s(addr_bits), m_axi_arlen=_s(8), m_axi_arsize=_s(3), m_axi_arburst=_s(2),

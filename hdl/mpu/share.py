@@ -18,8 +18,9 @@ Ports
 
 from __future__ import annotations
 
-from myhdl import Signal, always_comb, block
+from myhdl import Signal, block
 
+from hdl.common.reset import either_reset
 from hdl.common.wires import pick, wire
 from hdl.config import AcceleratorConfig
 from hdl.mpu.mpu import mpu, ports
@@ -58,13 +59,7 @@ def mpu_shared(clk, sel, bus_a, bus_b, cfg):
     m = mpu_bus(cfg)
     zero = Signal(bool(0))      # undriven: a constant
     insts = [mpu(clk=clk, **m, cfg=cfg)]
-    rst_a, rst_b, rst = bus_a["rst"], bus_b["rst"], m["rst"]
-
-    @always_comb
-    def reset():
-        rst.next = rst_a or rst_b
-
-    insts.append(reset)
+    insts.append(either_reset(bus_a["rst"], bus_b["rst"], m["rst"]))
     insts += [pick(sel, bus_a[n], bus_b[n], m[n]) for n in TO_MPU if n != "rst"]
     for n in HANDSHAKES:
         insts.append(pick(sel, m[n], zero, bus_a[n]))

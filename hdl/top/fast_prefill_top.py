@@ -43,6 +43,7 @@ from hdl.common.axi_rd import sig_axi_rd
 from hdl.index.pool import ports as pool_unit_ports
 from hdl.index.pool import sig_pool
 from hdl.common.axi_wr import top_axi_wr
+from hdl.common.reset import sync_reset
 from hdl.top.ctrl import arg_signals, arg_values, top_ctrl
 from hdl.top.sched import top_sched
 from hdl.top.wiring import top_axi_mux, top_axi_tie_off, top_wires
@@ -187,7 +188,7 @@ def fast_prefill_top(ap_clk, ap_rst_n, interrupt, s_axi_control_awvalid, s_axi_c
 
     bundle = {name: _port_bundle(port, name, cfg) for name in ("q", "idx", "kv", "o")}
     clk = ap_clk
-    rst, urst = b(), b()
+    rst, urst = sync_reset(), sync_reset()       # the shell's reset; with the scheduler's soft reset
     ap_start, accept, done_p, busy, soft_rst = b(), b(), b(), b(), b()
     status = u(8)
     words = arg_signals()
