@@ -33,11 +33,12 @@ Parameters
 
 from __future__ import annotations
 
-from myhdl import Signal, always, always_comb, block, concat, enum, intbv
+from myhdl import Signal, always, always_comb, always_seq, block, concat, enum, intbv
 
 from hdl.cache.slot_addr import kv_slot_addr, slot_geometry
 from hdl.common.burst_len import axi_burst_len
 from hdl.common.fifo import kv_fifo
+from hdl.common.reset import either_reset, sync_reset
 
 
 def _log2(x: int) -> int:
@@ -85,6 +86,8 @@ def kv_dma(clk, rst, clr, k_base, v_base, fq_empty, fq_dout, fq_pop, served,
     bq = kv_fifo(clk, rst, clr, b_push, b_din, b_pop, b_dout, None, b_empty, b_count, bursts,
                  entry_bits)
 
+    rst_run = sync_reset()                 # rst or clr: a run starts with clean counters
+    run_reset = either_reset(rst, clr, rst_run)
     rcnt = Signal(intbv(0, min=0, max=257))
     ndone = Signal(intbv(0)[cb:])
     nb_bytes = Signal(intbv(0)[48:])
@@ -194,14 +197,9 @@ def kv_dma(clk, rst, clr, k_base, v_base, fq_empty, fq_dout, fq_pop, served,
                         left.next = words_per_block
                         addr.next = v_base + (f_blk << log_block_bytes)
 
-    @always(clk.posedge)
+    @always_seq(clk.posedge, reset=rst_run)
     def receive():
-        if rst or clr:
-            rcnt.next = 0
-            ndone.next = 0
-            nb_bytes.next = 0
-            err_r.next = 0
-        elif beat:
+        if beat:
             nb_bytes.next = nb_bytes + bus_bytes
             if m_axi_rresp != 0 or m_axi_rid != 0:
                 err_r.next = 1
@@ -212,4 +210,4 @@ def kv_dma(clk, rst, clr, k_base, v_base, fq_empty, fq_dout, fq_pop, served,
             else:
                 rcnt.next = rcnt + 1
 
-    return bq, place, length, comb, pop, writer, issue, receive
+    return bq, place, length, comb, pop, writer, issue, run_reset, receive

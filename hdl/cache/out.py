@@ -31,10 +31,11 @@ Parameters
 
 from __future__ import annotations
 
-from myhdl import Signal, always, always_comb, block, concat, intbv
+from myhdl import Signal, always, always_comb, always_seq, block, concat, intbv
 
 from hdl.cache.slot_addr import kv_slot_addr, slot_geometry
 from hdl.common.fifo import kv_fifo
+from hdl.common.reset import either_reset, sync_reset
 
 #: slot words read ahead of the row converter (the default ``qdepth``)
 WORD_QUEUE_DEPTH = 4
@@ -77,6 +78,8 @@ def kv_out(clk, rst, clr, abort, sv_empty, sv_dout, sv_pop, fetch_done,
     q_din, q_dout = Signal(intbv(0)[entry_bits:]), Signal(intbv(0)[entry_bits:])
     q_count = Signal(intbv(0, min=0, max=qdepth + 1))
     wq = kv_fifo(clk, rst, clr, q_push, q_din, q_pop, q_dout, None, q_empty, q_count, qdepth, entry_bits)
+    rst_run = sync_reset()                 # rst or clr: a run starts with clean counters
+    run_reset = either_reset(rst, clr, rst_run)
 
     @always_comb
     def control():
@@ -142,12 +145,9 @@ def kv_out(clk, rst, clr, abort, sv_empty, sv_dout, sv_pop, fetch_done,
         obeat.next = not q_empty and not abort and o_ready
         q_pop.next = not q_empty and not abort and o_ready and piece == rows_per_word - 1
 
-    @always(clk.posedge)
+    @always_seq(clk.posedge, reset=rst_run)
     def count():
-        if rst or clr:
-            piece.next = 0
-            nemit.next = 0
-        elif obeat:
+        if obeat:
             if piece == rows_per_word - 1:
                 piece.next = 0
                 if q_dout[db + 2 * nbb + 1]:
@@ -155,4 +155,4 @@ def kv_out(clk, rst, clr, abort, sv_empty, sv_dout, sv_pop, fetch_done,
             else:
                 piece.next = piece + 1
 
-    return wq, place, control, ports, reader, convert, count
+    return wq, place, control, ports, reader, convert, run_reset, count

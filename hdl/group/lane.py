@@ -38,10 +38,11 @@ Parameters: ``cfg``, ``H`` (lane index), ``mpu_bus`` (optional: the engine's MPU
 
 from __future__ import annotations
 
-from myhdl import Signal, always, always_comb, block, concat, intbv
+from myhdl import Signal, always, always_comb, always_seq, block, concat, intbv
 
 from hdl.attention.engine import attn_engine, widths
 from hdl.common.fifo import kv_fifo
+from hdl.common.reset import either_reset, sync_reset
 from hdl.group.lane_bursts import grp_lane_bursts
 
 MAX_Q_BURST = 16       # at most; also at most half the Q FIFO, so that it prefetches
@@ -85,7 +86,9 @@ def grp_lane(clk, rst, clr, go, abort, active, q_addr, q_stride, o_addr, o_strid
     AB = len(q_addr)
     BUS_BYTES = BUS // 8
     b = lambda: Signal(bool(0))  # noqa: E731
-    rst_engine = b()
+    # a run starts clean: the engine and the lane's counters are reset by rst or clr
+    rst_run = sync_reset()
+    run_reset = either_reset(rst, clr, rst_run)
 
     # ------------------------------------------------------------ engine
     q_valid, q_ready = b(), b()
@@ -99,15 +102,11 @@ def grp_lane(clk, rst, clr, go, abort, active, q_addr, q_stride, o_addr, o_strid
     e_ol = Signal(intbv(0)[w["LW"]:])
     e_pv, e_idle = b(), b()
     e_p = Signal(intbv(0)[w["PB"] * B:])
-    engine = attn_engine(clk, rst_engine, tile_valid, tile_ready, tile_diag, tile_nk, tile_last,
+    engine = attn_engine(clk, rst_run, tile_valid, tile_ready, tile_diag, tile_nk, tile_last,
                          tile_mant, tile_exp, q_valid, q_ready, q_data, q_mant, q_exp,
                          k_valid, k_ready, k_data, v_valid, v_ready, v_data,
                          e_ovalid, e_oready, e_odata, e_orow, e_olast, e_om, e_ol,
                          e_pv, e_p, e_idle, cfg, mpu_bus=mpu_bus)
-
-    @always_comb
-    def engine_reset():
-        rst_engine.next = rst or clr
 
     # ------------------------------------------------------------ Q scale codes
     # 24 bits: mantissa and the exponent's low byte (grp_attn rejects wider exponents)
@@ -140,19 +139,16 @@ def grp_lane(clk, rst, clr, go, abort, active, q_addr, q_stride, o_addr, o_strid
     def q_handshake():
         q_take.next = q_valid and q_ready
 
-    @always(clk.posedge)
+    @always_seq(clk.posedge, reset=rst_run)
     def q_rows():
-        if rst or clr:
-            q_beat.next = 0
-            q_block.next = 0
-        elif q_take:
+        if q_take:
             if q_beat == B - 1:
                 q_beat.next = 0
                 q_block.next = q_block + 1
             else:
                 q_beat.next = q_beat + 1
 
-    insts = [engine, engine_reset, code_write, code_read, code_fields, q_fifo, q_handshake, q_rows]
+    insts = [engine, run_reset, code_write, code_read, code_fields, q_fifo, q_handshake, q_rows]
     if WORDS_PER_ROW == 1:
         # a bus word holds one or more rows: the engine takes them from the FIFO's head word
         q_part = Signal(intbv(0)[max(1, (ROWS_PER_WORD - 1).bit_length()):])
@@ -166,11 +162,9 @@ def grp_lane(clk, rst, clr, go, abort, active, q_addr, q_stride, o_addr, o_strid
                 row[i] = qf_dout[q_part * ROW_BITS + i]
             q_data.next = row
 
-        @always(clk.posedge)
+        @always_seq(clk.posedge, reset=rst_run)
         def q_next_part():
-            if rst or clr:
-                q_part.next = 0
-            elif q_take:
+            if q_take:
                 if q_part == ROWS_PER_WORD - 1:
                     q_part.next = 0
                 else:
@@ -264,13 +258,10 @@ def grp_lane(clk, rst, clr, go, abort, active, q_addr, q_stride, o_addr, o_strid
 
     o_expect = Signal(intbv(0)[ROW_INDEX_BITS:])
 
-    @always(clk.posedge)
+    @always_seq(clk.posedge, reset=rst_run)
     def o_check():
         # the engine's rows of a block leave in order 0..B-1 (never expected to fail)
-        if rst or clr:
-            o_expect.next = 0
-            fault.next = False
-        elif e_ovalid and not o_row_held:
+        if e_ovalid and not o_row_held:
             if e_orow != o_expect or e_olast != (o_expect == B - 1):
                 fault.next = True
             if o_expect == B - 1:

@@ -22,10 +22,11 @@ Parameters: ``G`` (lanes), ``bus_bytes`` (bytes per beat).
 
 from __future__ import annotations
 
-from myhdl import Signal, always, always_comb, block, intbv
+from myhdl import Signal, always_comb, always_seq, block, intbv
 
 from hdl.common.arbiter import rr_arbiter
 from hdl.common.fifo import kv_fifo
+from hdl.common.reset import either_reset, sync_reset
 from hdl.group.lane_strobe import grp_lane_strobe
 
 #: depth of the FIFO of lanes with a burst in flight (at most MAX_INFLIGHT - 1 bursts)
@@ -49,6 +50,8 @@ def grp_q_reader(clk, rst, clr, running, req, cur, addr, blen, issue, push, idle
     inflight = kv_fifo(clk, rst, clr, inflight_push, inflight_lane, inflight_pop, head_lane, None,
                        inflight_empty, inflight_count, MAX_INFLIGHT, lane_bits)
     arbiter = rr_arbiter(clk, rst, clr, req, take, cur, G)
+    rst_run = sync_reset()                 # rst or clr: a run starts idle, its error and count clean
+    run_reset = either_reset(rst, clr, rst_run)
     beat = Signal(bool(0))
     issue_to = grp_lane_strobe(inflight_push, cur, issue, G)
     beat_to = grp_lane_strobe(beat, head_lane, push, G)
@@ -69,21 +72,16 @@ def grp_q_reader(clk, rst, clr, running, req, cur, addr, blen, issue, push, idle
         take.next = state == Q_IDLE and running and req != 0 and inflight_count < MAX_INFLIGHT - 1
         idle.next = state == Q_IDLE and inflight_empty
 
-    @always(clk.posedge)
+    @always_seq(clk.posedge, reset=rst_run)
     def master():
-        if rst or clr:
+        if m_axi_rvalid:
+            nbytes.next = nbytes + bus_bytes
+            if m_axi_rresp != 0 or m_axi_rid != 0 or inflight_empty:
+                err.next = True
+        if state == Q_IDLE:
+            if take:
+                state.next = Q_ADDR
+        elif m_axi_arready:
             state.next = Q_IDLE
-            err.next = False
-            nbytes.next = 0
-        else:
-            if m_axi_rvalid:
-                nbytes.next = nbytes + bus_bytes
-                if m_axi_rresp != 0 or m_axi_rid != 0 or inflight_empty:
-                    err.next = True
-            if state == Q_IDLE:
-                if take:
-                    state.next = Q_ADDR
-            elif m_axi_arready:
-                state.next = Q_IDLE
 
-    return inflight, arbiter, issue_to, beat_to, channel, master
+    return inflight, arbiter, run_reset, issue_to, beat_to, channel, master

@@ -4,7 +4,7 @@ Each head's ``Q_last`` rows stay resident in its MPU (hdl/mpu/mpu.py); every key
 all MPUs at once (a row moves when every MPU takes it), and each MPU gives one score column per
 key row.  The PV side of the MPUs is unused: any PV output is a fault.
 
-Ports (``clk`` rising edge, ``rst`` synchronous)
+Ports (``clk`` rising edge, ``rst`` synchronous, a ``ResetSignal``)
     k_valid, k_ready, k_data [8D]          key rows (valid/ready)
     q_ld_valid, q_ld_head, q_ld_row, q_ld_data [8D]   write Q_last row q_ld_row of head
                                            q_ld_head (always accepted)

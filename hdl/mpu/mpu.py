@@ -7,7 +7,7 @@ Sizes come from :class:`hdl.config.AcceleratorConfig`: ``R = mpu_rows``,
 Widths (signed): ``SW = score_bits(D)``, ``TW = tile_bits(block, p_bits)``
 (see :mod:`golden.mpu`, the bit-exact model).
 
-Ports (``clk`` rising edge; ``rst`` synchronous, active high)
+Ports (``clk`` rising edge; ``rst`` synchronous, active high, a ``ResetSignal``)
     in_valid, in_ready  input beat handshake (a beat moves when both are high)
     in_mode             0 = QK (key row), 1 = PV (p column + v row)
     in_last             QK: carried to ``s_last``; PV: last beat of the tile
@@ -47,9 +47,10 @@ while no QK beat is in stages 0-1 (they read Q), e.g. while ``idle``.
 
 from __future__ import annotations
 
-from myhdl import ConcatSignal, Signal, always, always_comb, block, intbv
+from myhdl import ConcatSignal, Signal, always, always_comb, always_seq, block, intbv
 
 from hdl.numerics import product_bits, score_bits, tile_bits
+from hdl.common.reset import sync_reset
 from hdl.config import AcceleratorConfig
 from hdl.mpu.pe_dsp import mpu_pe_dsp, packable
 from hdl.mpu.pe_lut import mpu_pe_lut
@@ -133,24 +134,18 @@ def mpu(clk, rst, in_valid, in_ready, in_mode, in_last, in_x, in_p,
         pv_last.next = l1
         t_shift.next = drain_left != 0 and t_ready
 
-    @always(clk.posedge)
+    @always_seq(clk.posedge, reset=rst)
     def stages():
-        if rst:
-            v0.next = 0
-            v1.next = 0
+        if ce:
+            v0.next = in_valid
+            v1.next = v0
+            sv.next = v1 and not m1
+        elif s_ready:
             sv.next = 0
-            drain_left.next = 0
-        else:
-            if ce:
-                v0.next = in_valid
-                v1.next = v0
-                sv.next = v1 and not m1
-            elif s_ready:
-                sv.next = 0
-            if ce and v1 and m1 and l1:
-                drain_left.next = R
-            elif drain_left != 0 and t_ready:
-                drain_left.next = drain_left - 1
+        if ce and v1 and m1 and l1:
+            drain_left.next = R
+        elif drain_left != 0 and t_ready:
+            drain_left.next = drain_left - 1
 
     @always(clk.posedge)
     def beat_regs():
@@ -183,7 +178,7 @@ def ports(cfg: AcceleratorConfig) -> dict:
     R, D = w["R"], w["D"]
     b = lambda: Signal(bool(0))  # noqa: E731
     return dict(
-        clk=b(), rst=b(), in_valid=b(), in_ready=b(), in_mode=b(), in_last=b(),
+        clk=b(), rst=sync_reset(), in_valid=b(), in_ready=b(), in_mode=b(), in_last=b(),
         in_x=Signal(intbv(0)[8 * D:]), in_p=Signal(intbv(0)[w["p_bits"] * R:]),
         ld_valid=b(), ld_row=Signal(intbv(0)[w["RB"]:]), ld_data=Signal(intbv(0)[8 * D:]),
         s_valid=b(), s_ready=b(), s_data=Signal(intbv(0)[w["SW"] * R:]), s_last=b(),

@@ -50,8 +50,9 @@ while ``busy``); seq_len, n_heads and n_kv_heads are latched at the start.
 
 from __future__ import annotations
 
-from myhdl import Signal, always, always_comb, block, intbv
+from myhdl import Signal, always, always_comb, always_seq, block, intbv
 
+from hdl.common.reset import either_reset, sync_reset
 from hdl.top.shell import idx_header_words
 from hdl.index.params import ERR_AXI
 from hdl.top.args_check import top_args_check
@@ -197,28 +198,23 @@ def top_sched(clk, rst, ap_start, accept, done_p, busy, status, soft_rst,
         a_q_addr.next = q_addr + q_off
         a_o_addr.next = o_addr + o_off
 
-    @always(clk.posedge)
+    # the counters start again at every accepted start
+    counters_clear = sync_reset()
+    counters_reset = either_reset(rst, accept, counters_clear)
+
+    @always_seq(clk.posedge, reset=counters_clear)
     def counters():
-        if rst or accept:
-            cnt_cycles.next = 0
-            cnt_sig_cycles.next = 0
-            cnt_attn_cycles.next = 0
-            cnt_hit1.next = 0
-            cnt_hit2.next = 0
-            cnt_miss.next = 0
-            cnt_tiles.next = 0
-        else:
-            if state == S_ATTW and a_done:
-                cnt_hit1.next = cnt_hit1 + a_hit1
-                cnt_hit2.next = cnt_hit2 + a_hit2
-                cnt_miss.next = cnt_miss + a_miss
-                cnt_tiles.next = cnt_tiles + a_tiles
-            if sbusy:
-                cnt_cycles.next = cnt_cycles + 1
-            if s_busy or p_busy:
-                cnt_sig_cycles.next = cnt_sig_cycles + 1
-            if a_busy:
-                cnt_attn_cycles.next = cnt_attn_cycles + 1
+        if state == S_ATTW and a_done:
+            cnt_hit1.next = cnt_hit1 + a_hit1
+            cnt_hit2.next = cnt_hit2 + a_hit2
+            cnt_miss.next = cnt_miss + a_miss
+            cnt_tiles.next = cnt_tiles + a_tiles
+        if sbusy:
+            cnt_cycles.next = cnt_cycles + 1
+        if s_busy or p_busy:
+            cnt_sig_cycles.next = cnt_sig_cycles + 1
+        if a_busy:
+            cnt_attn_cycles.next = cnt_attn_cycles + 1
 
     @always(clk.posedge)
     def fsm():
@@ -348,4 +344,4 @@ def top_sched(clk, rst, ap_start, accept, done_p, busy, status, soft_rst,
             sbusy.next = 0
             state.next = S_IDLE
 
-    return check, codes, dump, outs, cache_flags, addrs, counters, fsm
+    return check, codes, dump, outs, cache_flags, addrs, counters_reset, counters, fsm
