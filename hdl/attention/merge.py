@@ -8,7 +8,7 @@ l); the row's first tile takes the tile terms alone.  On the tile's last tile of
 leaves finished (``fin_*``) to the output stage.  The drain waits while the output stage still
 holds the same row of the previous block (``occ``).
 
-Ports (``clk`` rising edge, ``rst`` synchronous active high)
+Ports (``clk`` rising edge, ``rst`` synchronous active high, a ``ResetSignal``)
     mt_valid, mt_ready (out), mt_data [TW*D], mt_row [RB], mt_last   the MPU's PV drain
     smt_cat [B*MX], s_cat [B*TL]   every row's tile max and tile row sum of bank ``mb``
     pfirst, plast                  per P bank (lists of 2): the tile is the row's first / last
@@ -22,7 +22,7 @@ Parameters: ``cfg``.
 
 from __future__ import annotations
 
-from myhdl import ConcatSignal, Signal, always, always_comb, block, intbv
+from myhdl import ConcatSignal, Signal, always, always_comb, always_seq, block, intbv
 
 from hdl.attention.rescale import attn_rescale
 from hdl.attention.signals import sig as _sig
@@ -95,15 +95,20 @@ def attn_merge(clk, rst, mt_valid, mt_ready, mt_data, mt_row, mt_last, smt_cat, 
     def drain_ready():
         mt_ready.next = drain_ok
 
-    @always(clk.posedge)
+    @always_seq(clk.posedge, reset=rst)
     def merge():
-        if rst:
-            mb.next = 0
-            m1v.next = 0
-            fin_v.next = 0
-        else:
+        # the P bank being merged and the valids of m1 and of the finished row
+        m1v.next = mt_valid and drain_ok
+        if mt_valid and drain_ok and mt_last:
+            mb.next = not mb
+        fin_v.next = m1v and last_rd
+
+    @always(clk.posedge)
+    def merge_data():
+        # the row state and the stages' data: no reset (read only under the valids above),
+        # they hold through one
+        if not rst:
             # m0 reads the row state, m1 writes it back
-            m1v.next = mt_valid and drain_ok
             if mt_valid and drain_ok:
                 tr.next = mt_data
                 mrow.next = mt_row
@@ -115,9 +120,6 @@ def attn_merge(clk, rst, mt_valid, mt_ready, mt_data, mt_row, mt_last, smt_cat, 
                 mbank_rd.next = mb
                 first_rd.next = pfirst[mb]
                 last_rd.next = plast[mb]
-                if mt_last:
-                    mb.next = not mb
-            fin_v.next = m1v and last_rd
             if m1v:
                 ostate[mrow].next = onew_cat
                 mst[mrow].next = m_new
@@ -127,4 +129,4 @@ def attn_merge(clk, rst, mt_valid, mt_ready, mt_data, mt_row, mt_last, smt_cat, 
                 fin_l.next = l_new
                 fin_m.next = m_new
 
-    return insts, shifts, drain, drain_ready, merge
+    return insts, shifts, drain, drain_ready, merge, merge_data

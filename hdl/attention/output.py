@@ -5,7 +5,7 @@ slot ``fin_row`` and its divider (hdl/attention/div.py) starts on the row sum.  
 order 0..B-1: stage o1 reads the next row once its reciprocal is ready, the output register
 holds it normalised (hdl/attention/norm.py, one per element of the row).
 
-Ports (``clk`` rising edge, ``rst`` synchronous active high)
+Ports (``clk`` rising edge, ``rst`` synchronous active high, a ``ResetSignal``)
     fin_v, fin_row [RB], fin_o [AW*D], fin_l [LW], fin_m [MX signed]   a finished row
     o_valid, o_ready, o_data [OB*D], o_row [RB], o_last, o_m [MX signed], o_l [LW] (out)
                         the engine's output rows (see the engine's docstring)
@@ -16,7 +16,7 @@ Parameters: ``cfg``.
 
 from __future__ import annotations
 
-from myhdl import ConcatSignal, Signal, always, always_comb, block
+from myhdl import ConcatSignal, Signal, always, always_comb, always_seq, block
 
 from hdl.attention.div import attn_div
 from hdl.attention.norm import attn_norm
@@ -68,41 +68,45 @@ def attn_output(clk, rst, fin_v, fin_row, fin_o, fin_l, fin_m,
         o1_free.next = not o1_valid or not o_valid or o_ready
         drained.next = occ == 0 and not o1_valid and not o_valid
 
-    @always(clk.posedge)
+    @always_seq(clk.posedge, reset=rst)
     def rows():
-        if rst:
-            occ.next = 0
-            next_row.next = 0
-            o1_valid.next = 0
-            o_valid.next = 0
-        else:
+        # the buffered rows, the row to output next, the valids of o1 and the output register
+        if fin_v:
+            occ.next[fin_row] = 1
+        if out_free:
+            o_valid.next = o1_valid
+        if o1_free:
+            o1_valid.next = next_ready
+            if next_ready:
+                occ.next[next_row] = 0
+                if next_row == LAST_ROW:
+                    next_row.next = 0
+                else:
+                    next_row.next = next_row + 1
+
+    @always(clk.posedge)
+    def row_data():
+        # the row buffers and the stages' data: no reset (read only under the valids above),
+        # they hold through one
+        if not rst:
             # finished rows: buffer, divider started by div_start
             if fin_v:
                 o_buf[fin_row].next = fin_o
                 m_buf[fin_row].next = fin_m
                 l_buf[fin_row].next = fin_l
-                occ.next[fin_row] = 1
             # output: o1 reads the buffer, the output register normalises
             if out_free:
-                o_valid.next = o1_valid
                 o_data.next = out_cat
                 o_row.next = o1_row
                 o_last.next = o1_row == LAST_ROW
                 o_m.next = o1_m
                 o_l.next = o1_l
-            if o1_free:
-                o1_valid.next = next_ready
-                if next_ready:
-                    o1_acc.next = o_buf[next_row]
-                    o1_sh.next = (shifts_cat >> (SHB * next_row)) & (2 ** SHB - 1)
-                    o1_r.next = (recips_cat >> ((R + 1) * next_row)) & (2 ** (R + 1) - 1)
-                    o1_row.next = next_row
-                    o1_m.next = m_buf[next_row]
-                    o1_l.next = l_buf[next_row]
-                    occ.next[next_row] = 0
-                    if next_row == LAST_ROW:
-                        next_row.next = 0
-                    else:
-                        next_row.next = next_row + 1
+            if o1_free and next_ready:
+                o1_acc.next = o_buf[next_row]
+                o1_sh.next = (shifts_cat >> (SHB * next_row)) & (2 ** SHB - 1)
+                o1_r.next = (recips_cat >> ((R + 1) * next_row)) & (2 ** (R + 1) - 1)
+                o1_row.next = next_row
+                o1_m.next = m_buf[next_row]
+                o1_l.next = l_buf[next_row]
 
-    return insts, control, rows
+    return insts, control, rows, row_data

@@ -5,7 +5,7 @@ beat-aligned address.  It is split into INCR bursts of at most ``max_burst`` bea
 cross a 4 KiB boundary (hdl/common/bursts.py); up to ``max_out`` bursts are in flight.  Read data passes through in
 order (one ID) with valid/ready: ``rready`` is the consumer's ``o_ready``.
 
-Ports (``clk`` rising edge, ``rst`` synchronous)
+Ports (``clk`` rising edge, ``rst`` synchronous, a ``ResetSignal``)
     cmd_valid, cmd_ready, cmd_addr [AB], cmd_beats [16]   command handshake
     arid [1], araddr [AB], arlen [8], arsize [3], arburst [2], arvalid, arready   AXI AR (arid = 0)
     rid [1], rdata [AXW], rresp [2], rlast, rvalid, rready            AXI R channel

@@ -8,7 +8,7 @@ of a burst, then its beats, ``wlast`` on the last); write responses are counted,
 bursts may wait for their B.  ``wstrb`` is all ones.  ``err`` is sticky: a response with
 SLVERR / DECERR or a foreign ``bid`` (cleared by ``clr`` or ``rst``).
 
-Ports (``clk`` rising edge, ``rst`` synchronous active high)
+Ports (``clk`` rising edge, ``rst`` synchronous active high, a ``ResetSignal``)
     cmd_valid, cmd_ready, cmd_addr [AB], cmd_beats [16]    command handshake
     d_valid, d_ready, d_data [AXW]                         beats to write, in order
     awvalid, awready, awaddr [AB], awid, awlen [8], awsize [3], awburst [2]

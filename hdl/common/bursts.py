@@ -5,7 +5,7 @@ is cut into bursts of at most ``max_burst`` beats that never cross a 4 KiB bound
 (hdl/common/burst_len.py); each burst is offered on the address channel (AR or AW) when the
 master has ``room`` for it, also in the cycle in which the previous burst is accepted.
 
-Ports (``clk`` rising edge, ``rst`` synchronous)
+Ports (``clk`` rising edge, ``rst`` synchronous, a ``ResetSignal``)
     cmd_valid, cmd_ready, cmd_addr [AB], cmd_beats [16]   command handshake (a command of 0
                     beats is taken and opens nothing)
     room            the master may issue a burst now (its outstanding limit, its data channel)
@@ -16,7 +16,7 @@ Parameters: ``beat_bytes``, ``max_burst`` (1..256).
 
 from __future__ import annotations
 
-from myhdl import Signal, always, always_comb, block, intbv
+from myhdl import Signal, always, always_comb, always_seq, block, intbv
 
 from hdl.common.burst_len import axi_burst_len
 
@@ -36,26 +36,28 @@ def axi_bursts(clk, rst, cmd_valid, cmd_ready, cmd_addr, cmd_beats, room, avalid
         cmd_ready.next = not busy
         issue.next = busy and left != 0 and (not avalid or aready) and room
 
-    @always(clk.posedge)
+    @always_seq(clk.posedge, reset=rst)
     def split():
-        if rst:
-            busy.next = 0
+        if avalid and aready:
             avalid.next = 0
-            left.next = 0
-        else:
-            if avalid and aready:
-                avalid.next = 0
+        if issue:
+            avalid.next = 1
+            left.next = left - burst
+            if left == burst:
+                busy.next = 0
+        if cmd_valid and not busy:
+            left.next = cmd_beats
+            busy.next = cmd_beats != 0
+
+    @always(clk.posedge)
+    def addresses():
+        # no reset (read only while busy or avalid, which the reset clears): they hold through one
+        if not rst:
             if issue:
-                avalid.next = 1
                 aaddr.next = addr
                 alen.next = burst - 1
                 addr.next = addr + (burst << log_beat_bytes)
-                left.next = left - burst
-                if left == burst:
-                    busy.next = 0
             if cmd_valid and not busy:
                 addr.next = cmd_addr
-                left.next = cmd_beats
-                busy.next = cmd_beats != 0
 
-    return length, offer, split
+    return length, offer, split, addresses

@@ -24,7 +24,7 @@ Behaviour (what the host driver and Vitis' XRT expect):
 One write and one read at a time: ``awready`` takes the address, ``wready`` then takes the data,
 the response follows one cycle later; a read answers one cycle after its address.
 
-Ports (``clk`` rising edge, ``rst`` synchronous active high)
+Ports (``clk`` rising edge, ``rst`` synchronous active high, a ``ResetSignal``)
     s_axi_control_* (awvalid, awready, awaddr [8], wvalid, wready, wdata [32], wstrb [4],
         bvalid, bready, bresp [2], arvalid, arready, araddr [8], rvalid, rready, rdata [32],
         rresp [2])      the AXI4-Lite slave, as ``hdl.top.shell.s_axi_control_signals``
@@ -41,7 +41,7 @@ code; its bit 31 is the start-while-busy flag kept here).
 
 from __future__ import annotations
 
-from myhdl import ConcatSignal, Signal, always, always_comb, block, intbv
+from myhdl import ConcatSignal, Signal, always, always_comb, always_seq, block, intbv
 
 from hdl.top.shell import AP_DONE, AP_IDLE, AP_READY, AP_START, CTRL_ADDR_BITS, CTRL_DATA_BITS, registers
 
@@ -60,11 +60,9 @@ def arg_values(words: dict) -> dict:
 @block
 def _arg_word(clk, rst, write, waddr, wdata, wmask, word, index):
     """One 32-bit argument word at word address ``index``."""
-    @always(clk.posedge)
+    @always_seq(clk.posedge, reset=rst)
     def seq():
-        if rst:
-            word.next = 0
-        elif write and waddr == index:
+        if write and waddr == index:
             word.next = (word & ~wmask) | (wdata & wmask)
     return seq
 
@@ -162,75 +160,63 @@ def top_ctrl(clk, rst,
                 m[:] = m | (0xFF << (8 * i))   # (a loop-variable part-select does not convert)
         wmask.next = m
 
-    @always(clk.posedge)
+    @always_seq(clk.posedge, reset=rst)
     def write_side():
-        if rst:
-            aw_got.next = 0
+        if s_axi_control_awvalid and not aw_got:
+            aw_got.next = 1
+        if write:
+            b_valid.next = 1
+        if b_valid and s_axi_control_bready:
             b_valid.next = 0
-        else:
-            if s_axi_control_awvalid and not aw_got:
-                aw_got.next = 1
-                waddr.next = s_axi_control_awaddr[CTRL_ADDR_BITS:2]
-            if write:
-                b_valid.next = 1
-            if b_valid and s_axi_control_bready:
-                b_valid.next = 0
-                aw_got.next = 0
+            aw_got.next = 0
 
     @always(clk.posedge)
+    def write_address():
+        # no reset: it holds through one (it is read only while aw_got, which the reset clears)
+        if not rst and s_axi_control_awvalid and not aw_got:
+            waddr.next = s_axi_control_awaddr[CTRL_ADDR_BITS:2]
+
+    @always_seq(clk.posedge, reset=rst)
     def read_side():
-        if rst:
+        if s_axi_control_arvalid and not r_valid:
+            r_valid.next = 1
+            r_data.next = (read_map_cat >> (CTRL_DATA_BITS * s_axi_control_araddr[CTRL_ADDR_BITS:2])) & 0xFFFFFFFF
+        elif r_valid and s_axi_control_rready:
             r_valid.next = 0
-            r_data.next = 0
-        else:
-            if s_axi_control_arvalid and not r_valid:
-                r_valid.next = 1
-                r_data.next = (read_map_cat >> (CTRL_DATA_BITS * s_axi_control_araddr[CTRL_ADDR_BITS:2])) & 0xFFFFFFFF
-            elif r_valid and s_axi_control_rready:
-                r_valid.next = 0
 
-    @always(clk.posedge)
+    @always_seq(clk.posedge, reset=rst)
     def control():
         ctrl_read = s_axi_control_arvalid and not r_valid and s_axi_control_araddr[CTRL_ADDR_BITS:2] == W_CTRL
-        if rst:
+        # ap_start: host sets, kernel clears on accept; a start while busy is only flagged
+        if accept:
             r_start.next = 0
-            r_done.next = 0
-            r_ready.next = 0
-            r_gie.next = 0
-            r_ier.next = 0
-            r_isr.next = 0
             r_sbusy.next = 0
-        else:
-            # ap_start: host sets, kernel clears on accept; a start while busy is only flagged
-            if accept:
-                r_start.next = 0
-                r_sbusy.next = 0
-            elif write and waddr == W_CTRL and s_axi_control_wstrb[0] and s_axi_control_wdata[0]:
-                if busy or r_start:
-                    r_sbusy.next = 1
-                else:
-                    r_start.next = 1
-            # ap_done / ap_ready: set by the events, cleared by a read of 0x00
-            if done:
-                r_done.next = 1
-            elif ctrl_read:
-                r_done.next = 0
-            if accept:
-                r_ready.next = 1
-            elif ctrl_read:
-                r_ready.next = 0
-            if write and waddr == W_GIE and s_axi_control_wstrb[0]:
-                r_gie.next = s_axi_control_wdata[0]
-            if write and waddr == W_IER and s_axi_control_wstrb[0]:
-                r_ier.next = s_axi_control_wdata[2:0]
-            isr = intbv(0)[2:]
-            isr[:] = r_isr
-            if write and waddr == W_ISR and s_axi_control_wstrb[0]:
-                isr[:] = isr ^ s_axi_control_wdata[2:0]
-            if done and r_ier[0]:
-                isr[0] = 1
-            if accept and r_ier[1]:
-                isr[1] = 1
-            r_isr.next = isr
+        elif write and waddr == W_CTRL and s_axi_control_wstrb[0] and s_axi_control_wdata[0]:
+            if busy or r_start:
+                r_sbusy.next = 1
+            else:
+                r_start.next = 1
+        # ap_done / ap_ready: set by the events, cleared by a read of 0x00
+        if done:
+            r_done.next = 1
+        elif ctrl_read:
+            r_done.next = 0
+        if accept:
+            r_ready.next = 1
+        elif ctrl_read:
+            r_ready.next = 0
+        if write and waddr == W_GIE and s_axi_control_wstrb[0]:
+            r_gie.next = s_axi_control_wdata[0]
+        if write and waddr == W_IER and s_axi_control_wstrb[0]:
+            r_ier.next = s_axi_control_wdata[2:0]
+        isr = intbv(0)[2:]
+        isr[:] = r_isr
+        if write and waddr == W_ISR and s_axi_control_wstrb[0]:
+            isr[:] = isr ^ s_axi_control_wdata[2:0]
+        if done and r_ier[0]:
+            isr[0] = 1
+        if accept and r_ier[1]:
+            isr[1] = 1
+        r_isr.next = isr
 
-    return insts, words_comb, outs, mask, write_side, read_side, control
+    return insts, words_comb, outs, mask, write_side, write_address, read_side, control
