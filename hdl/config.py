@@ -97,7 +97,7 @@ class AcceleratorConfig:
     block           B, tokens per block (power of two).
     head_dim        D, elements per head (power of two).
     mpu_rows        R, rows of the MPU array (= B: one query block per pass).
-    lut_rows        how many MPU rows use LUT bit-plane multipliers; the rest use DSPs.
+    lut_rows        how many MPU rows use LUT multipliers (radix-4 Booth on bit-plane pairs); the rest use DSPs.
     max_group       most query heads per KV head (g = H / Hkv) the accelerator accepts.
     head_lanes      query heads the top computes at once: one index-generator MPU and one
                     attention engine per lane, shared by the heads of a KV group in
