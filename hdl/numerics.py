@@ -48,7 +48,7 @@ def operand_bits(p_bits: int) -> int:
     return max(8, p_bits + 1)
 
 
-def _product_range(p_bits: int) -> tuple[int, int]:
+def product_range(p_bits: int) -> tuple[int, int]:
     pmax = (1 << p_bits) - 1
     qk = (INT8_MIN * INT8_MAX, INT8_MIN * INT8_MIN)
     pv = (pmax * INT8_MIN, pmax * INT8_MAX)
@@ -57,7 +57,7 @@ def _product_range(p_bits: int) -> tuple[int, int]:
 
 def product_bits(p_bits: int) -> int:
     """Signed width of one PE product, covering int8*int8 and P*int8."""
-    return signed_bits(*_product_range(p_bits))
+    return signed_bits(*product_range(p_bits))
 
 
 def score_bits(head_dim: int) -> int:

@@ -18,11 +18,12 @@ from tb.kit.runner import BenchFailure, run, save_inputs
 from tb.kit.scoreboard import Mismatch, check_exact
 
 CONFIGS = {
-    # name: (config, slow?); ci has p_bits = 10: DSP row pairs use "cross" packing
-    "ci-lut0": (preset("ci", lut_rows=0), False),            # all DSP: 8 cross-packed pairs
+    # name: (config, slow?); ci has p_bits = 10: DSP row pairs share packed multipliers
+    "ci-lut0": (preset("ci", lut_rows=0), False),            # all DSP: 8 packed pairs
     "ci-lutall": (preset("ci", lut_rows=16), False),         # all LUT
-    "d32-odd": (preset("ci", head_dim=32, lut_rows=5), False),  # 11 DSP rows: 5 pairs + 1 single
-    "ci-p8": (preset("ci", p_bits=8, lut_rows=5), False),    # "rows" packing: 5 pairs + 1 single
+    "d32-odd": (preset("ci", head_dim=32, lut_rows=5), False),  # D = 2B; 11 DSP rows: 5 pairs + 1 single
+    "d8": (preset("ci", head_dim=8, lut_rows=4), False),     # D = B / 2: a tile column from 2 rows
+    "ci-p8": (preset("ci", p_bits=8, lut_rows=5), False),    # 5 pairs + 1 single
     "ci-mixed": (preset("ci"), True),                        # 10 DSP rows (5 pairs) + 6 LUT
     "ci-p12": (preset("ci", p_bits=12), True),               # p_bits > 10: unpacked DSP rows
     "smollm2": (preset("smollm2"), True),                    # 64 x 64, 26 LUT rows

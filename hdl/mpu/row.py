@@ -1,72 +1,94 @@
-"""One MPU row's reduction and accumulation stage (stage 2), shared by DSP and LUT rows.
+"""One MPU row's reduction (stage 2), shared by DSP and LUT rows: both modes are row sums.
 
-* QK: on ``qk_load`` the row's ``head_dim`` products are summed into ``score``.
-* PV: on ``pv_acc`` the products are added to the row's accumulators; if the
-  beat is the tile's last (``pv_last``) the final sums go to the drain
-  register ``drain`` instead and the accumulators restart from zero
-  (double buffering: the next tile accumulates while this one drains).
-* Drain: ``drain`` (``head_dim`` signed ``tile_bits`` elements packed, element d
-  at bits [TW*(d+1)-1 : TW*d]) shifts one row up on ``t_shift``: it takes
-  ``drain_next`` (the next row's drain register; zero for the last row).
+The row's ``head_dim`` products are summed in groups of ``G = min(B, D)`` consecutive columns
+(hdl/mpu/layout.py), each group with the count of its borrows (the high row of a packed DSP
+pair hands its low half's borrows here, one add per group instead of one per product).
+
+* QK: on ``qk_load`` the sum of the groups goes to ``score``.
+* PV: on ``pv_load`` the group sums go to ``part`` (the row's share of one tile row; group k
+  at bits [TW*(k+1)-1 : TW*k]).
 
 Ports (all synchronous to ``clk``)
-    clk, rst        clock, synchronous active-high reset (clears the accumulators)
-    qk_load, pv_acc, pv_last, t_shift   strobes from the MPU control
-    prod            list of ``head_dim`` signed products (stage 1)
-    drain_next      next row's drain register, or None for the last row
-    drain           this row's drain register (output)
-    score           this row's QK score, signed ``score_bits(head_dim)`` (output)
+    qk_load, pv_load    strobes from the MPU control
+    prod                list of ``head_dim`` signed products (stage 1)
+    borrow              list of ``head_dim`` 1-bit borrows (stage 1), or None
+    score               signed ``score_width`` (output)
+    part                ``groups * tile_width`` bits (output)
 Parameters
-    head_dim, tile_width (TW), score_width
+    block, tile_width, score_width, p_bits
 """
 
 from __future__ import annotations
 
 from myhdl import Signal, always, block, intbv
 
+from hdl.mpu.layout import group_size, groups
+from hdl.numerics import product_range, signed_bits
+
+
+def group_bits(block: int, head_dim: int, p_bits: int) -> int:
+    """Signed width of a group sum in either mode, borrows not yet added."""
+    g = group_size(block, head_dim)
+    lo, hi = product_range(p_bits)
+    return signed_bits(g * lo - g, g * hi)
+
 
 @block
-def mpu_row(clk, rst, qk_load, pv_acc, pv_last, t_shift, prod, drain_next, drain, score,
-            head_dim, tile_width, score_width):
-    D = head_dim
-    acc = [Signal(intbv(0, min=-2 ** (tile_width - 1), max=2 ** (tile_width - 1))) for _ in range(D)]
-
-    @always(clk.posedge)
-    def accumulate():
-        if rst:
-            for d in range(D):
-                acc[d].next = 0
-        elif pv_acc:
-            if pv_last:
-                for d in range(D):
-                    acc[d].next = 0
-            else:
-                for d in range(D):
-                    acc[d].next = acc[d] + prod[d]
+def mpu_row(clk, qk_load, pv_load, prod, borrow, score, part, block, tile_width, score_width,
+            p_bits):
+    D = len(prod)
+    G, NG = group_size(block, D), groups(block, D)
+    if len(part) != NG * tile_width:
+        raise ValueError(f"mpu_row: part must have {NG * tile_width} bits, got {len(part)}")
+    TW = tile_width
+    GW = max(group_bits(block, D, p_bits), tile_width)
+    CW = G.bit_length()
 
     @always(clk.posedge)
     def reduce():
-        s = intbv(0, min=-2 ** (score_width - 1), max=2 ** (score_width - 1))
-        if qk_load:
-            s[:] = 0
-            for d in range(D):
-                s[:] = s + prod[d]
-            score.next = s
-
-    # the last row shifts in zeros
-    shift_in = 0 if drain_next is None else drain_next
+        grp_sum = intbv(0, min=-2 ** (GW - 1), max=2 ** (GW - 1))
+        grp_borrows = intbv(0, min=0, max=2 ** CW)
+        row_score = intbv(0, min=-2 ** (score_width - 1), max=2 ** (score_width - 1))
+        row_parts = intbv(0)[NG * TW:]
+        if qk_load or pv_load:
+            row_score[:] = 0
+            for k in range(NG):
+                grp_sum[:] = 0
+                grp_borrows[:] = 0
+                for c in range(k * G, (k + 1) * G):
+                    grp_sum[:] = grp_sum + prod[c]
+                    grp_borrows[:] = grp_borrows + borrows[c]
+                grp_sum[:] = grp_sum + grp_borrows
+                if pv_load:
+                    row_parts[:] = (row_parts >> TW) | (grp_sum[TW:] << ((NG - 1) * TW))
+                else:
+                    row_score[:] = row_score + grp_sum
+            if qk_load:
+                score.next = row_score
+            else:
+                part.next = row_parts
 
     @always(clk.posedge)
-    def drain_reg():
-        v = intbv(0)[D * tile_width:]
-        e = intbv(0, min=-2 ** (tile_width - 1), max=2 ** (tile_width - 1))
-        if pv_acc and pv_last:
-            v[:] = 0
-            for d in range(D):
-                e[:] = acc[d] + prod[d]
-                v[:] = (v >> tile_width) | (e[tile_width:] << (D * tile_width - tile_width))
-            drain.next = v
-        elif t_shift:
-            drain.next = shift_in
+    def reduce_unpacked():
+        grp_sum = intbv(0, min=-2 ** (GW - 1), max=2 ** (GW - 1))
+        row_score = intbv(0, min=-2 ** (score_width - 1), max=2 ** (score_width - 1))
+        row_parts = intbv(0)[NG * TW:]
+        if qk_load or pv_load:
+            row_score[:] = 0
+            for k in range(NG):
+                grp_sum[:] = 0
+                for c in range(k * G, (k + 1) * G):
+                    grp_sum[:] = grp_sum + prod[c]
+                if pv_load:
+                    row_parts[:] = (row_parts >> TW) | (grp_sum[TW:] << ((NG - 1) * TW))
+                else:
+                    row_score[:] = row_score + grp_sum
+            if qk_load:
+                score.next = row_score
+            else:
+                part.next = row_parts
 
-    return accumulate, reduce, drain_reg
+    if borrow is None:
+        return reduce_unpacked
+    borrows = borrow
+    return reduce

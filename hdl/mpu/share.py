@@ -10,10 +10,12 @@ both.  The MPU is reset when either unit resets its socket, so each unit starts 
 clean pipeline as it did with its own MPU.  The pick is combinational: no cycle changes.
 
 Ports
-    mpu_socket(bus, rst, in_valid, in_ready, in_mode, in_last, in_x, in_p, ld_valid, ld_row,
-               ld_data, s_valid, s_ready, s_data, s_last, t_valid, t_ready, t_data, t_row,
-               t_last, idle)   the MPU's ports (hdl/mpu/mpu.py) of the unit, on ``bus``
-    mpu_shared(clk, sel, bus_a, bus_b, cfg)   the MPU and the pick
+    mpu_socket(bus, rst, in_valid, in_ready, in_mode, in_last, in_x, in_p, in_vbank, ld_valid,
+               ld_row, ld_data, vl_valid, vl_bank, vl_row, vl_data, s_valid, s_ready, s_data,
+               s_last, t_valid, t_ready, t_data, t_row, t_last, v_busy, idle)   the MPU's ports
+               (hdl/mpu/mpu.py) of the unit, on ``bus``
+    mpu_shared(clk, sel, bus_a, bus_b, cfg)   the MPU and the pick; bus_a is QK only (the index
+               generator): its socket passes None for the PV results, which it never sees
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ from hdl.config import AcceleratorConfig
 from hdl.mpu.mpu import mpu, ports
 
 #: what a unit drives into the MPU (its inputs and the readies of its outputs)
-TO_MPU = ("rst", "in_valid", "in_mode", "in_last", "in_x", "in_p", "ld_valid", "ld_row",
-          "ld_data", "s_ready", "t_ready")
+TO_MPU = ("rst", "in_valid", "in_mode", "in_last", "in_x", "in_p", "in_vbank", "ld_valid",
+          "ld_row", "ld_data", "vl_valid", "vl_bank", "vl_row", "vl_data", "s_ready", "t_ready")
 #: the MPU's handshakes back to the unit: 0 at the unit not selected
 HANDSHAKES = ("in_ready", "s_valid", "t_valid")
 #: the MPU's data back to the unit, to both
-FROM_MPU = ("s_data", "s_last", "t_data", "t_row", "t_last", "idle")
+FROM_MPU = ("s_data", "s_last", "t_data", "t_row", "t_last", "v_busy", "idle")
+#: the PV results: only for bus_b of ``mpu_shared`` (bus_a is a QK-only unit)
+PV_RESULTS = ("t_data", "t_row", "t_last", "v_busy")
 
 
 def mpu_bus(cfg: AcceleratorConfig) -> dict:
@@ -42,15 +46,18 @@ def mpu_bus(cfg: AcceleratorConfig) -> dict:
 
 
 @block
-def mpu_socket(bus, rst, in_valid, in_ready, in_mode, in_last, in_x, in_p, ld_valid, ld_row,
-               ld_data, s_valid, s_ready, s_data, s_last, t_valid, t_ready, t_data, t_row,
-               t_last, idle):
+def mpu_socket(bus, rst, in_valid, in_ready, in_mode, in_last, in_x, in_p, in_vbank, ld_valid,
+               ld_row, ld_data, vl_valid, vl_bank, vl_row, vl_data, s_valid, s_ready, s_data,
+               s_last, t_valid, t_ready, t_data, t_row, t_last, v_busy, idle):
     mine = dict(rst=rst, in_valid=in_valid, in_ready=in_ready, in_mode=in_mode, in_last=in_last,
-                in_x=in_x, in_p=in_p, ld_valid=ld_valid, ld_row=ld_row, ld_data=ld_data,
-                s_valid=s_valid, s_ready=s_ready, s_data=s_data, s_last=s_last, t_valid=t_valid,
-                t_ready=t_ready, t_data=t_data, t_row=t_row, t_last=t_last, idle=idle)
+                in_x=in_x, in_p=in_p, in_vbank=in_vbank, ld_valid=ld_valid, ld_row=ld_row,
+                ld_data=ld_data, vl_valid=vl_valid, vl_bank=vl_bank, vl_row=vl_row,
+                vl_data=vl_data, s_valid=s_valid, s_ready=s_ready, s_data=s_data, s_last=s_last,
+                t_valid=t_valid, t_ready=t_ready, t_data=t_data, t_row=t_row, t_last=t_last,
+                v_busy=v_busy, idle=idle)
     insts = [wire(mine[n], bus[n]) for n in TO_MPU]
-    insts += [wire(bus[n], mine[n]) for n in HANDSHAKES + FROM_MPU]
+    # an output the unit has no use for may be None (the index generator's PV data)
+    insts += [wire(bus[n], mine[n]) for n in HANDSHAKES + FROM_MPU if mine[n] is not None]
     return insts
 
 
@@ -65,5 +72,7 @@ def mpu_shared(clk, sel, bus_a, bus_b, cfg):
         insts.append(pick(sel, m[n], zero, bus_a[n]))
         insts.append(pick(sel, zero, m[n], bus_b[n]))
     for n in FROM_MPU:
-        insts += [wire(m[n], bus_a[n]), wire(m[n], bus_b[n])]
+        insts.append(wire(m[n], bus_b[n]))
+        if n not in PV_RESULTS:
+            insts.append(wire(m[n], bus_a[n]))
     return insts

@@ -25,7 +25,7 @@ def add_arguments(p) -> None:
 
 
 def throughput(cfg, beats: int, tag: str = "bench") -> dict:
-    """tb/test_mpu.py::test_throughput with ``beats`` beats per mode: per mode ("qk", "pv") the
+    """tb/test_mpu.py::test_throughput with ``beats`` beats per mode: per mode ("qk", "qkpv", "pv") the
     beats, cycles, MACs and peak MACs it measured (checked bit-exact on the way)."""
     from tb.kit.runner import build_dir_for, run as run_bench
     out = build_dir_for("mpu", cfg) / f"{tag}-throughput.json"
@@ -47,7 +47,7 @@ def run(args) -> int:
         if beats < cfg.block:
             raise UserError(f"--beats must be at least one tile (block={cfg.block}), got {beats}")
         res = throughput(cfg, beats)
-        for mode in ("qk", "pv"):
+        for mode in ("qk", "qkpv", "pv"):
             r = res[mode]
             rows.append((name, f"{cfg.mpu_rows}x{cfg.head_dim}", cfg.lut_rows, mode, r["beats"],
                          r["cycles"], r["macs"] / r["cycles"], cfg.macs_per_cycle,
