@@ -52,7 +52,7 @@ class AttnTB(TB):
                                  {"data": d.o_data, "row": d.o_row, "last": d.o_last,
                                   "m": d.o_m, "l": d.o_l},
                                  backpressure=random_pauses(bp, seed + 5, burst=4) if bp else never())
-        self.p_cols: list[int] = []
+        self.p_rows: list[int] = []
         self.sb = Scoreboard("attn_engine")
         cocotb.start_soon(self._watch_p())
 
@@ -61,7 +61,7 @@ class AttnTB(TB):
             await RisingEdge(self.clk)
             await ReadOnly()
             if self.dut.dbg_p_valid.value:
-                self.p_cols.append(int(self.dut.dbg_p.value))
+                self.p_rows.append(int(self.dut.dbg_p.value))
 
     def send_job(self, job: dict) -> None:
         for i in range(self.B):
@@ -76,7 +76,7 @@ class AttnTB(TB):
 
     async def check_jobs(self, jobs: list[dict], what: str) -> None:
         """Send every job back to back and check outputs, row stats and P columns."""
-        start_out, start_p = len(self.out.beats), len(self.p_cols)
+        start_out, start_p = len(self.out.beats), len(self.p_rows)
         for job in jobs:
             self.send_job(job)
         await self.out.wait_for(start_out + len(jobs) * self.B)
@@ -94,9 +94,9 @@ class AttnTB(TB):
             o = torch.tensor([unpack(b["data"], D, w["OB"]) for b in rows])
             nq = job["nq"]
             for t_i, t in enumerate(job["tiles"]):
-                cols = self.p_cols[pi:pi + B]
+                p_rows = self.p_rows[pi:pi + B]
                 pi += B
-                got = torch.tensor([unpack(c, B, w["PB"], signed=False) for c in cols]).T
+                got = torch.tensor([unpack(r, B, w["PB"], signed=False) for r in p_rows])
                 self.sb.check(f"{tag}: tile {t_i} (key block {t['col']}) P", t["P"], got,
                               ["row", "key"])
             self.sb.check(f"{tag}: m", job["m"], [unpack(b["m"], 1, w["MX"])[0] for b in rows], ["row"])
@@ -136,7 +136,7 @@ async def test_reset_midstream(dut):
     assert not dut.o_valid.value, "no output right after reset"
     await RisingEdge(tb.clk)
     tb.out.clear()
-    tb.p_cols.clear()
+    tb.p_rows.clear()
     await tb.check_jobs(jobs[:2], "after reset")
     dut._log.info(tb.sb.summary())
 

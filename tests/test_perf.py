@@ -69,7 +69,7 @@ def test_mpu_model_predicts_rtl_ci():
         extra_env={"MPU_BENCH_OUT": str(out), "MPU_BENCH_BEATS": str(beats),
                    "MPU_MAX_CYCLES": str(20 * beats + 100_000)})
     res = json.loads(out.read_text())
-    for mode in ("qk", "pv"):
+    for mode in ("qk", "qkpv"):
         r = res[mode]
         model = perf.mpu_stream_cycles(CI, r["beats"])
         assert abs(model - r["cycles"]) <= TOL * r["cycles"], (mode, model, r)

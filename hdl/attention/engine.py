@@ -20,7 +20,7 @@ Outputs
              fractional bits, units of V's int8 code), ``o_row`` (0..B-1), ``o_last``,
              ``o_m`` (final row max, signed ``max_bits``), ``o_l`` (final row sum,
              ``acc_l_bits``).  Rows at or past the sequence end are padding.
-    dbg_p_valid, dbg_p   the P column of every PV beat the MPU accepts (observation only)
+    dbg_p_valid, dbg_p   the P row of every PV beat the MPU accepts (observation only)
     idle     nothing in flight
 ``clk`` rising edge, ``rst`` synchronous active high (a ``ResetSignal``).  Parameters: ``cfg``; ``mpu_bus``
 (optional, ``hdl.mpu.share.mpu_bus``): the MPU lives outside (the top shares it with the index
@@ -47,6 +47,7 @@ from hdl.attention.exp2 import attn_exp2
 from hdl.attention.logit import attn_logit
 from hdl.attention.merge import attn_merge
 from hdl.attention.output import attn_output
+from hdl.attention.p_store import attn_p_store
 from hdl.attention.qk_issue import QST_DESC, QST_ISSUE, QST_LOADQ, attn_qk_issue
 from hdl.attention.rowsum import attn_rowsum
 from hdl.attention.signals import sig as _sig
@@ -102,15 +103,17 @@ def attn_engine(clk, rst,
     b = lambda: Signal(bool(0))  # noqa: E731
 
     # ---------------------------------------------------------------- MPU
-    mi_valid, mi_ready, mi_mode, mi_last = b(), b(), b(), b()
+    mi_valid, mi_ready, mi_mode, mi_last, mi_vbank = b(), b(), b(), b(), b()
     mi_x, mi_p = _sig(8 * D), _sig(PB * B)
     ml_valid, ml_row, ml_data = b(), _sig(RB), _sig(8 * D)
+    vl_valid, vl_bank, vl_row = b(), b(), _sig(RB)
     ms_valid, ms_ready, ms_data, ms_last = b(), b(), _sig(SW * B), b()
     mt_valid, mt_ready, mt_data, mt_row, mt_last = b(), b(), _sig(TW * D), _sig(RB), b()
-    m_idle = b()
-    mpu_ports = (mi_valid, mi_ready, mi_mode, mi_last, mi_x, mi_p,
-                 ml_valid, ml_row, ml_data, ms_valid, ms_ready, ms_data, ms_last,
-                 mt_valid, mt_ready, mt_data, mt_row, mt_last, m_idle)
+    m_vbusy, m_idle = _sig(2), b()
+    mpu_ports = (mi_valid, mi_ready, mi_mode, mi_last, mi_x, mi_p, mi_vbank,
+                 ml_valid, ml_row, ml_data, vl_valid, vl_bank, vl_row, v_data,
+                 ms_valid, ms_ready, ms_data, ms_last,
+                 mt_valid, mt_ready, mt_data, mt_row, mt_last, m_vbusy, m_idle)
     if mpu_bus is None:
         insts = [mpu(clk, rst, *mpu_ports, cfg)]
     else:                                       # the top's MPU, shared with the index generator
@@ -159,13 +162,17 @@ def attn_engine(clk, rst,
     mts = [_sig(MX, True) for _ in range(B)]
     ps = [_sig(PB) for _ in range(B)]
     p_cat = ConcatSignal(*reversed(ps))
-    pbuf = [_sig(B * PB) for _ in range(2 * B)]
     mt_we, rs_add, rs_first = b(), b(), b()
 
-    # ---------------------------------------------------------------- PV issue
-    pv_bank, p_ok = b(), b()
+    # ---------------------------------------------------------------- PV issue, V tiles
+    pv_bank, p_ok, pv = b(), b(), b()
     pv_j = _sig(RB)
-    p_cur = _sig(B * PB)
+    p_cur = _sig(B * PB)            # the P row of the next PV beat (the store's read port)
+    p_re, p_rrow = b(), _sig(RB)
+    # V banks: free to load / loaded for their tile / last beat issued, waiting for the MPU
+    vfree, vready, vdone = _sig(2, val=3), _sig(2), _sig(2)
+    v_lbank = b()
+    insts.append(attn_p_store(clk, s3v, s3bank, s3col, p_cat, p_re, pv_bank, p_rrow, p_cur, B, PB))
 
     # ---------------------------------------------------------------- merge, output stage
     mb, merged, merged_bank, m1v = b(), b(), b(), b()
@@ -198,28 +205,45 @@ def attn_engine(clk, rst,
     # ---------------------------------------------------------------- combinational glue
     @always_comb
     def mpu_in():
-        pv = p_ok and v_valid
+        pv_beat = p_ok and vready[pv_bank]
         qk = qst == QST_ISSUE and k_valid
-        pv_go.next = pv
-        mi_valid.next = pv or qk
-        mi_mode.next = pv
+        pv.next = pv_beat
+        pv_go.next = pv_beat
+        mi_valid.next = pv_beat or qk
+        mi_mode.next = pv_beat
+        mi_vbank.next = pv_bank
         mi_p.next = p_cur
-        if pv:
-            mi_x.next = v_data
+        mi_x.next = k_data
+        if pv_beat:
             mi_last.next = pv_j == BM
         else:
-            mi_x.next = k_data
             mi_last.next = qk_j == BM
-        v_ready.next = p_ok and mi_ready
-        k_ready.next = qst == QST_ISSUE and mi_ready and not pv
+        # the V rows go straight into a free V bank of the MPU
+        v_ready.next = vfree[v_lbank]
+        vl_valid.next = v_valid and vfree[v_lbank]
+        vl_bank.next = v_lbank
+        k_ready.next = qst == QST_ISSUE and mi_ready and not pv_beat
         tile_ready.next = qst == QST_DESC and xfree[xi_bank]
         q_ready.next = qst == QST_LOADQ and not sh0 and not sh1
         ml_valid.next = qst == QST_LOADQ and not sh0 and not sh1 and q_valid
         ml_row.next = ld_cnt
         ml_data.next = q_data
         ms_ready.next = 1
-        dbg_p_valid.next = pv and mi_ready
+        dbg_p_valid.next = pv_beat and mi_ready
         dbg_p.next = p_cur
+
+    @always_comb
+    def p_read():
+        # the store reads the first row of a ready P bank, then the next one as each beat goes
+        if p_ok:
+            p_re.next = pv and mi_ready and pv_j != BM
+            if pv_j != BM:
+                p_rrow.next = pv_j + 1
+            else:
+                p_rrow.next = 0
+        else:
+            p_re.next = pready[pv_bank]
+            p_rrow.next = pv_j
 
     @always_comb
     def bank_mux():
@@ -237,7 +261,7 @@ def attn_engine(clk, rst,
     @always_comb
     def idle_comb():
         idle.next = (qst == QST_DESC and xfree == 3 and pfree == 3 and not fin_v and not m1v
-                     and out_drained and m_idle)
+                     and out_drained and m_idle and vfree == 3 and vl_row == 0)
 
     # ---------------------------------------------------------------- capture, sweep, PV issue
     @always(clk.posedge)
@@ -261,6 +285,11 @@ def attn_engine(clk, rst,
             pv_bank.next = 0
             pv_j.next = 0
             p_ok.next = 0
+            vfree.next = 3
+            vready.next = 0
+            vdone.next = 0
+            v_lbank.next = 0
+            vl_row.next = 0
         else:
             # ---- the x bank taken by QK issue
             if claim:
@@ -319,31 +348,45 @@ def attn_engine(clk, rst,
             s3v.next = s2v
             s3col.next = s2col
             s3bank.next = s2bank
-            if s3v:
-                pbuf[s3bank * B + s3col].next = p_cat
-                if s3col == 0:
-                    pready.next[s3bank] = 1
+            # the store takes the column (attn_p_store); a PV beat needs the whole bank
+            if s3v and s3col == BM:
+                pready.next[s3bank] = 1
 
-            # ---- PV issue: P column prefetched into p_cur
+            # ---- PV issue: P rows read ahead into p_cur
             if p_ok:
-                if v_valid and mi_ready:
+                if pv and mi_ready:
                     if pv_j == BM:
                         pv_j.next = 0
                         pv_bank.next = not pv_bank
                         p_ok.next = 0
                         pready.next[pv_bank] = 0
+                        vready.next[pv_bank] = 0
+                        vdone.next[pv_bank] = 1
                     else:
                         pv_j.next = pv_j + 1
-                        p_cur.next = pbuf[pv_bank * B + pv_j + 1]
             elif pready[pv_bank]:
-                p_cur.next = pbuf[pv_bank * B + pv_j]
                 p_ok.next = 1
+
+            # ---- V tiles: a bank loads a row per cycle; it is free again once its tile's
+            # last beat has left the MPU's stage 0
+            if v_valid and vfree[v_lbank]:
+                if vl_row == BM:
+                    vl_row.next = 0
+                    vfree.next[v_lbank] = 0
+                    vready.next[v_lbank] = 1
+                    v_lbank.next = not v_lbank
+                else:
+                    vl_row.next = vl_row + 1
+            for k in range(2):
+                if vdone[k] and not m_vbusy[k]:
+                    vdone.next[k] = 0
+                    vfree.next[k] = 1
 
             # ---- the P bank freed by the merge
             if merged:
                 pfree.next[merged_bank] = 1
 
-    return insts, mpu_in, bank_mux, idle_comb, ctrl
+    return insts, mpu_in, p_read, bank_mux, idle_comb, ctrl
 
 
 def ports(cfg: AcceleratorConfig) -> dict:

@@ -54,18 +54,30 @@ def sig_scorers(clk, rst, k_valid, k_ready, k_data, q_ld_valid, q_ld_head, q_ld_
     m_idle = [b() for _ in range(heads)]
     zero_p = bits(mw["p_bits"] * B)
     mode_qk, no_last, s_ready, no_t_ready = b(), b(), b(), b()
+    no_vl, no_bank, no_vl_row, no_vl_data = b(), b(), bits(row_bits(B)), bits(8 * D)  # QK only: no V
+    v_busy = [bits(2) for _ in range(heads)]
     insts = []
     for h in range(heads):
-        mpu_ports = (k_valid, in_ready[h], mode_qk, no_last, k_data, zero_p,
-                     ld_valid[h], q_ld_row, q_ld_data, s_valid[h], s_ready, s_data[h], s_last[h],
-                     t_valid[h], no_t_ready, t_data[h], t_row[h], t_last[h], m_idle[h])
+        if mpu_buses is None:
+            pv_side = (t_data[h], t_row[h], t_last[h], v_busy[h])
+        else:
+            # the shared MPU's PV data belongs to the engine: only t_valid is this unit's
+            pv_side = (None, None, None, None)
+        t_d, t_r, t_l, v_b = pv_side
+        mpu_ports = (k_valid, in_ready[h], mode_qk, no_last, k_data, zero_p, no_bank,
+                     ld_valid[h], q_ld_row, q_ld_data, no_vl, no_bank, no_vl_row, no_vl_data,
+                     s_valid[h], s_ready, s_data[h], s_last[h],
+                     t_valid[h], no_t_ready, t_d, t_r, t_l, v_b, m_idle[h])
         if mpu_buses is None:
             insts.append(mpu(clk, rst, *mpu_ports, cfg=cfg))
         else:                                   # the top's MPU, shared with the engine
             insts.append(mpu_socket(mpu_buses[h], rst, *mpu_ports))
     rdy_cat = _cat(in_ready)
     sv_cat = _cat(s_valid)
-    fault_cat = ConcatSignal(*(t_valid + t_data + t_row + t_last + s_last))
+    pv_outputs = t_valid + s_last
+    if mpu_buses is None:
+        pv_outputs += t_data + t_row + t_last + v_busy
+    fault_cat = ConcatSignal(*pv_outputs)
     idle_cat = _cat(m_idle)
 
     @always_comb
@@ -77,6 +89,10 @@ def sig_scorers(clk, rst, k_valid, k_ready, k_data, q_ld_valid, q_ld_head, q_ld_
         s_ready.next = 1
         no_t_ready.next = 1
         zero_p.next = 0
+        no_vl.next = 0
+        no_bank.next = 0
+        no_vl_row.next = 0
+        no_vl_data.next = 0
 
     @always_comb
     def load_q():
