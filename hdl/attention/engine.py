@@ -48,7 +48,7 @@ from hdl.attention.logit import attn_logit
 from hdl.attention.merge import attn_merge
 from hdl.attention.output import attn_output
 from hdl.attention.p_store import attn_p_store
-from hdl.attention.qk_issue import QST_DESC, QST_ISSUE, QST_LOADQ, attn_qk_issue
+from hdl.attention.qk_issue import QST_DESC, QST_ISSUE, QST_LOADQ, X_BANKS, attn_qk_issue
 from hdl.attention.rowsum import attn_rowsum
 from hdl.attention.signals import sig as _sig
 from hdl.attention.tilemax import attn_tilemax
@@ -121,18 +121,21 @@ def attn_engine(clk, rst,
 
     # ---------------------------------------------------------------- QK issue, bank flags
     qst = Signal(intbv(0, min=0, max=4))
-    claim, xi_bank, sh0, sh1 = b(), b(), b(), b()
+    xb = lambda: Signal(intbv(0, min=0, max=X_BANKS))  # noqa: E731  an x bank index
+    claim, sh0, sh1 = b(), b(), b()
+    xi_bank = xb()
     qk_j, ld_cnt = _sig(RB), _sig(RB)
     # the tile's constants, per x bank (written at QK issue) and per P bank (copied at the sweep)
-    xmult = [_sig(MB) for _ in range(2)]
-    xlsh = [Signal(intbv(0, min=0, max=LB + 1)) for _ in range(2)]
-    xrsh = [Signal(intbv(0, min=0, max=PWL + 1)) for _ in range(2)]
-    xdiag, xlast, xfirst = [b() for _ in range(2)], [b() for _ in range(2)], [b() for _ in range(2)]
-    xnk = [_sig(NKB) for _ in range(2)]
+    xmult = [_sig(MB) for _ in range(X_BANKS)]
+    xlsh = [Signal(intbv(0, min=0, max=LB + 1)) for _ in range(X_BANKS)]
+    xrsh = [Signal(intbv(0, min=0, max=PWL + 1)) for _ in range(X_BANKS)]
+    xdiag, xlast, xfirst = ([b() for _ in range(X_BANKS)] for _ in range(3))
+    xnk = [_sig(NKB) for _ in range(X_BANKS)]
     pdiag, plast, pfirst = [b() for _ in range(2)], [b() for _ in range(2)], [b() for _ in range(2)]
     pnk = [_sig(NKB) for _ in range(2)]
     # bank flags: x bank free for a tile / holding captured logits; P bank free / holding P
-    xfree, xcap, pfree, pready = _sig(2, val=3), _sig(2), _sig(2, val=3), _sig(2)
+    X_ALL = 2 ** X_BANKS - 1
+    xfree, xcap, pfree, pready = _sig(X_BANKS, val=X_ALL), _sig(X_BANKS), _sig(2, val=3), _sig(2)
     pv_go = b()
     insts.append(attn_qk_issue(clk, rst, tile_valid, tile_diag, tile_nk, tile_last, tile_mant, tile_exp,
                                q_valid, q_mant, q_exp, k_valid, mi_valid, mi_mode, mi_ready, pv_go, xfree,
@@ -141,19 +144,20 @@ def attn_engine(clk, rst,
 
     # ---------------------------------------------------------------- capture
     s_reg = _sig(SW * B)
-    c0v, c0bank, c0last, c1v, c1bank, c1last, c2v, c2bank, c2last = (b() for _ in range(9))
+    c0v, c0last, c1v, c1last, c2v, c2last = (b() for _ in range(6))
     ccol, c0col, c1col, c2col = _sig(RB), _sig(RB), _sig(RB), _sig(RB)
-    cbank = b()
+    cbank, c0bank, c1bank, c2bank = xb(), xb(), xb(), xb()
     mult_c0 = _sig(MB + 1, True)            # signed (never negative): a signed multiply
     lsh_c1 = Signal(intbv(0, min=0, max=LB + 1))
     rsh_c1 = Signal(intbv(0, min=0, max=PWL + 1))
     diag_c2, nk_c2 = b(), _sig(NKB)
     xs = [_sig(LB, True) for _ in range(B)]
     x_cat = ConcatSignal(*reversed(xs))
-    xbuf = [_sig(B * LB) for _ in range(2 * B)]
+    xbuf = [_sig(B * LB) for _ in range(X_BANKS * B)]
 
     # ---------------------------------------------------------------- sweep
-    sw_act, sw_bank = b(), b()
+    sw_act, sw_bank = b(), b()         # sw_bank: the P bank the sweep writes
+    sw_xbank, s1xbank = xb(), xb()     # the x bank it reads
     sw_col = _sig(RB)
     xr = _sig(B * LB)
     s1v, s1bank, s2v, s2bank, s3v, s3bank = (b() for _ in range(6))
@@ -195,8 +199,8 @@ def attn_engine(clk, rst,
     for i in range(B):
         insts.append(attn_logit(clk, s_reg(SW * (i + 1), SW * i), mult_c0, lsh_c1, rsh_c1,
                                 xs[i], cfg))
-        insts.append(attn_tilemax(clk, c2v, c2col, c2bank, diag_c2, nk_c2, xs[i], s1bank,
-                                  mts[i], row=i, cfg=cfg))
+        insts.append(attn_tilemax(clk, c2v, c2col, c2bank, diag_c2, nk_c2, xs[i], s1xbank,
+                                  mts[i], row=i, banks=X_BANKS, cfg=cfg))
         insts.append(attn_exp2(clk, xr(LB * (i + 1), LB * i), mts[i], s1col, diag_s1, nk_s1,
                                ps[i], row=i, cfg=cfg))
         insts.append(attn_rowsum(clk, rs_add, rs_first, s3bank, ps[i], mt_we, s1bank, mts[i],
@@ -260,14 +264,14 @@ def attn_engine(clk, rst,
 
     @always_comb
     def idle_comb():
-        idle.next = (qst == QST_DESC and xfree == 3 and pfree == 3 and not fin_v and not m1v
+        idle.next = (qst == QST_DESC and xfree == X_ALL and pfree == 3 and not fin_v and not m1v
                      and out_drained and m_idle and vfree == 3 and vl_row == 0)
 
     # ---------------------------------------------------------------- capture, sweep, PV issue
     @always(clk.posedge)
     def ctrl():
         if rst:
-            xfree.next = 3
+            xfree.next = X_ALL
             xcap.next = 0
             pfree.next = 3
             pready.next = 0
@@ -278,6 +282,7 @@ def attn_engine(clk, rst,
             cbank.next = 0
             sw_act.next = 0
             sw_bank.next = 0
+            sw_xbank.next = 0
             sw_col.next = 0
             s1v.next = 0
             s2v.next = 0
@@ -304,7 +309,10 @@ def attn_engine(clk, rst,
                 c0last.next = ms_last
                 if ms_last:
                     ccol.next = 0
-                    cbank.next = not cbank
+                    if cbank == X_BANKS - 1:
+                        cbank.next = 0
+                    else:
+                        cbank.next = cbank + 1
                 else:
                     ccol.next = ccol + 1
             c1v.next = c0v
@@ -323,25 +331,30 @@ def attn_engine(clk, rst,
             # ---- softmax sweep: s0 read x, s1/s2 exp2, s3 write P
             s1v.next = 0
             if sw_act:
-                xr.next = xbuf[sw_bank * B + sw_col]
+                xr.next = xbuf[sw_xbank * B + sw_col]
                 s1v.next = 1
                 s1col.next = sw_col
                 s1bank.next = sw_bank
+                s1xbank.next = sw_xbank
                 if sw_col == BM:
                     sw_act.next = 0
                     sw_col.next = 0
                     sw_bank.next = not sw_bank
-                    xfree.next[sw_bank] = 1
+                    if sw_xbank == X_BANKS - 1:
+                        sw_xbank.next = 0
+                    else:
+                        sw_xbank.next = sw_xbank + 1
+                    xfree.next[sw_xbank] = 1
                 else:
                     sw_col.next = sw_col + 1
-            elif xcap[sw_bank] and pfree[sw_bank]:
+            elif xcap[sw_xbank] and pfree[sw_bank]:
                 sw_act.next = 1
-                xcap.next[sw_bank] = 0
+                xcap.next[sw_xbank] = 0
                 pfree.next[sw_bank] = 0
-                pdiag[sw_bank].next = xdiag[sw_bank]
-                pnk[sw_bank].next = xnk[sw_bank]
-                pfirst[sw_bank].next = xfirst[sw_bank]
-                plast[sw_bank].next = xlast[sw_bank]
+                pdiag[sw_bank].next = xdiag[sw_xbank]
+                pnk[sw_bank].next = xnk[sw_xbank]
+                pfirst[sw_bank].next = xfirst[sw_xbank]
+                plast[sw_bank].next = xlast[sw_xbank]
             s2v.next = s1v
             s2col.next = s1col
             s2bank.next = s1bank

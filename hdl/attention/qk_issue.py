@@ -1,7 +1,7 @@
 """QK issue of the attention engine (hdl/attention/engine.py): tile descriptors and Q blocks in,
 the tile's B key beats to the MPU, the tile's constants into its x bank.
 
-A tile descriptor is taken (``claim``) when its x bank (``xi_bank``, alternating) is free.  The
+A tile descriptor is taken (``claim``) when its x bank (``xi_bank``, in turn) is free.  The
 row's first tile first loads the row's Q block into the MPU through its load port (B beats,
 ``ld_cnt``; the Q scale code sampled on the first), waiting while a QK beat still in MPU stage 0
 or 1 reads the old Q (``sh0``, ``sh1``: a shadow of the MPU's occupancy).  Then the B key beats
@@ -15,11 +15,11 @@ Ports (``clk`` rising edge, ``rst`` synchronous active high)
     k_valid                       a key row is offered
     mi_valid, mi_mode, mi_ready   the MPU's input handshake (mode 1: PV)
     pv_go                         a PV beat is offered to the MPU this cycle
-    xfree [2]                     the x banks that are free
+    xfree [X_BANKS]               the x banks that are free
     qst (out)                     QST_DESC, QST_PREP, QST_LOADQ or QST_ISSUE
     claim (out)                   a tile descriptor is taken (its bank: ``xi_bank``)
     xi_bank (out), qk_j, ld_cnt [RB] (out), sh0, sh1 (out)   see above
-    xmult, xlsh, xrsh, xdiag, xnk, xfirst, xlast   per x bank (lists of 2, written here): the
+    xmult, xlsh, xrsh, xdiag, xnk, xfirst, xlast   per x bank (lists of X_BANKS, written here): the
                                   logit constant, the causal mask, the valid keys, the row's
                                   first / last tile
 Parameters: ``cfg``.
@@ -33,6 +33,10 @@ from hdl.attention.tile_scale import attn_tile_scale
 from hdl.numerics import SCALE_MANT_BITS
 
 QST_DESC, QST_PREP, QST_LOADQ, QST_ISSUE = 0, 1, 2, 3
+
+#: x banks (captured logits): QK runs up to two tiles ahead of the tile waiting for its sweep,
+#: which covers the sweep's B cycles between a tile's last score and its first PV beat
+X_BANKS = 3
 
 
 @block
@@ -109,7 +113,10 @@ def attn_qk_issue(clk, rst, tile_valid, tile_diag, tile_nk, tile_last, tile_mant
                 if k_valid and mi_ready and not pv_go:
                     if qk_j == LAST:
                         qk_j.next = 0
-                        xi_bank.next = not xi_bank
+                        if xi_bank == X_BANKS - 1:
+                            xi_bank.next = 0
+                        else:
+                            xi_bank.next = xi_bank + 1
                         qst.next = QST_DESC
                         if d_last:
                             need_q.next = 1

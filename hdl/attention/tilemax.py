@@ -1,4 +1,4 @@
-"""Tile maximum of one query row: the running max of the masked logits, two banks.
+"""Tile maximum of one query row: the running max of the masked logits, one per x bank.
 
 Column ``col`` of a tile is valid for row ``row`` when ``col < nk`` (keys past the
 sequence end are masked) and, in a diagonal tile, ``col <= row`` (causal mask).  A masked
@@ -11,7 +11,7 @@ Ports (synchronous to ``clk``)
     x           signed ``logit_bits`` logit
     rbank       bank read on ``mt``
     mt          signed ``max_bits`` tile max of bank ``rbank`` (combinational)
-Parameters: ``row`` (this row's index in the block), ``cfg``.
+Parameters: ``row`` (this row's index in the block), ``banks`` (the engine's x banks), ``cfg``.
 """
 
 from __future__ import annotations
@@ -20,11 +20,10 @@ from myhdl import Signal, always, always_comb, block, intbv
 
 
 @block
-def attn_tilemax(clk, en, col, wbank, diag, nk, x, rbank, mt, row, cfg):
+def attn_tilemax(clk, en, col, wbank, diag, nk, x, rbank, mt, row, banks, cfg):
     LB, F = cfg.logit_bits, cfg.score_frac_bits
     lo = -(2 ** (LB - 1))
-    xm0 = Signal(intbv(lo, min=lo, max=-lo))
-    xm1 = Signal(intbv(lo, min=lo, max=-lo))
+    xm = [Signal(intbv(lo, min=lo, max=-lo)) for _ in range(banks)]
 
     # The last row sees every column of a diagonal tile (a "col <= B-1" compare would be
     # constant, which lint rejects), so its causal test is dropped at elaboration.
@@ -38,18 +37,11 @@ def attn_tilemax(clk, en, col, wbank, diag, nk, x, rbank, mt, row, cfg):
             v[:] = lo
             if col < nk and (not causal or not diag or col <= rowlim):
                 v[:] = x
-            if wbank:
-                if col == 0 or v > xm1:
-                    xm1.next = v
-            else:
-                if col == 0 or v > xm0:
-                    xm0.next = v
+            if col == 0 or v > xm[wbank]:
+                xm[wbank].next = v
 
     @always_comb
     def out():
-        if rbank:
-            mt.next = (xm1 + (2 ** F - 1)) >> F
-        else:
-            mt.next = (xm0 + (2 ** F - 1)) >> F
+        mt.next = (xm[rbank] + (2 ** F - 1)) >> F
 
     return update, out
