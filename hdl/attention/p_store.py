@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from myhdl import ConcatSignal, Signal, always, always_comb, block, concat, intbv
 
+from hdl.common.wires import wire
+
 
 @block
 def attn_p_store(clk, we, wbank, wcol, wdata, re, rbank, rrow, rdata, block, p_bits):
@@ -32,8 +34,8 @@ def attn_p_store(clk, we, wbank, wcol, wdata, re, rbank, rrow, rdata, block, p_b
     lane_out = [Signal(intbv(0)[PB:]) for _ in range(B)]
     rrow_q = Signal(intbv(0)[max(1, LOG):])
 
-    insts = [_follow(wdata, wstage[0]), _follow(ConcatSignal(*reversed(lane_out)), rstage[0]),
-             _follow(rstage[LOG], rdata)]
+    insts = [wire(wdata, wstage[0]), wire(ConcatSignal(*reversed(lane_out)), rstage[0]),
+             wire(rstage[LOG], rdata)]
     for s in range(LOG):
         # write: element i moves to lane i + wcol; read: slot j takes lane j + rrow
         insts.append(_rotate(wcol(s), wstage[s], wstage[s + 1], PB << s, left=True))
@@ -78,11 +80,3 @@ def _rotate(sel, src, dst, amount, left):
             dst.next = src
 
     return rot
-
-
-@block
-def _follow(src, dst):
-    @always_comb
-    def follow():
-        dst.next = src
-    return follow

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 from myhdl import ConcatSignal, Signal, always, always_comb, always_seq, block, concat, intbv
 
+from hdl.common.wires import wire
 from hdl.common.reset import sync_reset
 from hdl.config import AcceleratorConfig
 from hdl.mpu.columns import mpu_columns
@@ -140,7 +141,7 @@ def mpu(clk, rst, in_valid, in_ready, in_mode, in_last, in_x, in_p, in_vbank,
         tcols = [parts[r]((k + 1) * tile_width, k * tile_width) if NG > 1 else parts[r]
                  for d in range(D) for (r, k) in out_parts(d, B, D)]
         tile_cat = ConcatSignal(*reversed(tcols)) if D > 1 else tcols[0]
-        insts.append(_follow(tile_cat, t_data))
+        insts.append(wire(tile_cat, t_data))
     else:
         insts.append(_column_sums(parts, t_data, B, D, tile_width))
 
@@ -193,14 +194,6 @@ def mpu(clk, rst, in_valid, in_ready, in_mode, in_last, in_x, in_p, in_vbank,
         v_busy.next = concat(v0 and m0 and vb0, v0 and m0 and not vb0)
 
     return insts, control, stages, beat_regs, outputs
-
-
-@block
-def _follow(src, dst):
-    @always_comb
-    def follow():
-        dst.next = src
-    return follow
 
 
 @block
