@@ -339,6 +339,10 @@ PRESETS: dict[str, AcceleratorConfig] = {
     # Small and fast: the default suite's benches.
     "ci": AcceleratorConfig(name="ci", block=16, head_dim=16, mpu_rows=16, lut_rows=6,
                             max_group=3, max_seq_len=2048, tier1_blocks=32, tier2_blocks=8),
+    # The second synthesis point of the area projection (docs/area.md): ci's sizes but B = D = 32,
+    # so the logic beside the MPU array is measured at two sizes and its growth fitted, not assumed.
+    "mid": AcceleratorConfig(name="mid", block=32, head_dim=32, mpu_rows=32, lut_rows=4,
+                             max_group=3, max_seq_len=2048, tier1_blocks=32, tier2_blocks=8),
     # SmolLM2-135M: H=9, Hkv=3, D=64, 8K context; the main job.  512-bit kernel ports (the width
     # Vitis recommends for HBM kernels at 300 MHz): a D = 64 key row is one beat, so the index
     # generator and the cache deliver a row per cycle (65,327 -> 37,796 cycles at 512 tokens,
