@@ -39,11 +39,12 @@ class MpuTB(TB):
         self.rng = random.Random(seed)
         d = dut
         d.ld_valid.value = 0
+        d.ld_bank.value = 0
         d.vl_valid.value = 0
         d.in_valid.value = 0
         self.src = StreamDriver(d.clk, d.in_valid, d.in_ready,
                                 {"mode": d.in_mode, "last": d.in_last, "x": d.in_x, "p": d.in_p,
-                                 "vbank": d.in_vbank},
+                                 "bank": d.in_bank},
                                 idle=random_pauses(idle, seed, burst=3) if idle else never())
         self.scores = StreamMonitor(d.clk, d.s_valid, d.s_ready, {"data": d.s_data, "last": d.s_last},
                                     backpressure=random_pauses(bp, seed + 1, burst=4) if bp else never())
@@ -60,12 +61,17 @@ class MpuTB(TB):
         self.src.send(beat)
 
     # ---- stimulus --------------------------------------------------------
-    async def load_q(self, q: torch.Tensor) -> None:
-        """Write the resident Q [R, D] one row per cycle (waits for idle first)."""
+    async def load_q(self, q: torch.Tensor, bank: int = 0) -> None:
+        """Write the resident Q [R, D] of ``bank`` one row per cycle (waits for idle first)."""
         await self.wait_until(lambda: self.dut.idle.value and not self.src.busy, 10_000, "idle before load")
         await RisingEdge(self.clk)
+        await self.write_q(q, bank)
+
+    async def write_q(self, q: torch.Tensor, bank: int) -> None:
+        """Write Q bank ``bank`` now, one row per cycle, whatever the other bank's beats do."""
         for r in range(self.R):
             self.dut.ld_valid.value = 1
+            self.dut.ld_bank.value = bank
             self.dut.ld_row.value = r
             self.dut.ld_data.value = pack(q[r].tolist(), 8)
             await RisingEdge(self.clk)
@@ -76,7 +82,7 @@ class MpuTB(TB):
         for j in range(n):
             last = (j == n - 1) if last_every is None else ((j + 1) % last_every == 0)
             self.queue({"mode": QK, "last": int(last), "x": pack(k[j].tolist(), 8), "p": 0,
-                        "vbank": 0})
+                        "bank": 0})
 
     def bank_free(self, bank: int) -> bool:
         return self.src.sent >= self.bank_end[bank] and not (int(self.dut.v_busy.value) >> bank) & 1
@@ -97,7 +103,7 @@ class MpuTB(TB):
     def pv_beats(self, p: torch.Tensor, bank: int) -> list[dict]:
         """The R P-row beats of a tile (keys past the tile's n are 0)."""
         n = p.shape[1]
-        return [{"mode": PV, "last": int(i == self.R - 1), "x": 0, "vbank": bank,
+        return [{"mode": PV, "last": int(i == self.R - 1), "x": 0, "bank": bank,
                  "p": pack(p[i].tolist() + [0] * (self.cfg.block - n), self.PB)} for i in range(self.R)]
 
     async def send_tile(self, p: torch.Tensor, v: torch.Tensor) -> None:
@@ -219,7 +225,7 @@ async def test_mixed_modes(dut):
         tb.tiles_sent += 1
         for beat in tb.pv_beats(p, t % 2):
             tb.queue(beat)
-            tb.queue({"mode": QK, "last": 0, "x": pack(keys[ki].tolist(), 8), "p": 0, "vbank": 0})
+            tb.queue({"mode": QK, "last": 0, "x": pack(keys[ki].tolist(), 8), "p": 0, "bank": 0})
             ki += 1
         tb.bank_end[t % 2] = tb.queued
     got_s, _ = await tb.collect_scores(2 * B)
@@ -227,6 +233,40 @@ async def test_mixed_modes(dut):
     got_t = await tb.collect_tiles(2)
     for t, ((p, v), g) in enumerate(zip(tiles, got_t)):
         tb.sb.check(f"mixed: tile {t}", gold.pv(p, v, tb.PB, B), g, ["row", "col"])
+    dut._log.info(tb.sb.summary())
+
+
+@cocotb.test()
+async def test_q_banks(dut):
+    """Two resident Q blocks: each key beat uses its bank's Q, and one bank is rewritten while key
+    beats of the other run (the engine's preload of the next query block)."""
+    tb = MpuTB(dut, seed=43)
+    await tb.start()
+    R, D = tb.R, tb.D
+    q_banks = [tb.rand_int8(R, D), tb.rand_int8(R, D)]
+    await tb.load_q(q_banks[0], bank=0)
+    await tb.load_q(q_banks[1], bank=1)
+    keys = tb.rand_int8(5 * R, D)
+    expect = []
+
+    def send(j: int, bank: int) -> None:
+        tb.queue({"mode": QK, "last": 0, "x": pack(keys[j].tolist(), 8), "p": 0, "bank": bank})
+        expect.append(gold.qk(q_banks[bank], keys[j:j + 1]))
+
+    for j in range(2 * R):                      # the banks interleaved beat by beat
+        send(j, j % 2)
+    await tb.wait_until(lambda: tb.src.sent >= 2 * R, 20_000, "bank 0's beats accepted")
+    for _ in range(3):                          # ... and past stages 0 and 1
+        await RisingEdge(tb.clk)
+    for j in range(2 * R, 4 * R):               # bank 1 runs while bank 0 is rewritten
+        send(j, 1)
+    new_q = tb.rand_int8(R, D)
+    await tb.write_q(new_q, 0)
+    q_banks[0] = new_q
+    for j in range(4 * R, 5 * R):
+        send(j, 0)
+    got, _ = await tb.collect_scores(5 * R)
+    tb.sb.check("Q banks: scores", torch.cat(expect, dim=1), got, ["row", "key"])
     dut._log.info(tb.sb.summary())
 
 

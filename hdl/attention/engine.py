@@ -10,8 +10,9 @@ Inputs (valid/ready streams; a beat moves when both are high)
              ``tile_nk`` (valid keys 1..B; keys past the sequence end are masked),
              ``tile_last`` (the row's last tile), ``tile_mant``/``tile_exp`` (K scale code)
     q_*      the Q block of a row: B beats of ``q_data`` (D int8, element d at bits
-             [8d+7:8d]), consumed before the row's first tile; ``q_mant``/``q_exp`` (the
-             row's Q scale code, log2(e)/sqrt(D) folded in) are sampled on the first beat
+             [8d+7:8d]), taken up to one row ahead (the MPU's two Q banks); ``q_mant`` /
+             ``q_exp`` (the row's Q scale code, log2(e)/sqrt(D) folded in) are sampled on the
+             first beat
     k_*      B key rows per tile (``k_data``), streamed into the MPU (QK mode)
     v_*      B value rows per tile (``v_data``), streamed into the MPU (PV mode)
              K/V rows past the sequence end (partial last block) are don't-care.
@@ -48,7 +49,7 @@ from hdl.attention.logit import attn_logit
 from hdl.attention.merge import attn_merge
 from hdl.attention.output import attn_output
 from hdl.attention.p_store import attn_p_store
-from hdl.attention.qk_issue import QST_DESC, QST_ISSUE, QST_LOADQ, X_BANKS, attn_qk_issue
+from hdl.attention.qk_issue import QST_DESC, QST_ISSUE, X_BANKS, attn_qk_issue
 from hdl.attention.rowsum import attn_rowsum
 from hdl.attention.signals import sig as _sig
 from hdl.attention.tilemax import attn_tilemax
@@ -103,15 +104,15 @@ def attn_engine(clk, rst,
     b = lambda: Signal(bool(0))  # noqa: E731
 
     # ---------------------------------------------------------------- MPU
-    mi_valid, mi_ready, mi_mode, mi_last, mi_vbank = b(), b(), b(), b(), b()
+    mi_valid, mi_ready, mi_mode, mi_last, mi_bank = b(), b(), b(), b(), b()
     mi_x, mi_p = _sig(8 * D), _sig(PB * B)
-    ml_valid, ml_row, ml_data = b(), _sig(RB), _sig(8 * D)
+    ml_valid, ml_bank, ml_row, ml_data = b(), b(), _sig(RB), _sig(8 * D)
     vl_valid, vl_bank, vl_row = b(), b(), _sig(RB)
     ms_valid, ms_ready, ms_data, ms_last = b(), b(), _sig(SW * B), b()
     mt_valid, mt_ready, mt_data, mt_row, mt_last = b(), b(), _sig(TW * D), _sig(RB), b()
     m_vbusy, m_idle = _sig(2), b()
-    mpu_ports = (mi_valid, mi_ready, mi_mode, mi_last, mi_x, mi_p, mi_vbank,
-                 ml_valid, ml_row, ml_data, vl_valid, vl_bank, vl_row, v_data,
+    mpu_ports = (mi_valid, mi_ready, mi_mode, mi_last, mi_x, mi_p, mi_bank,
+                 ml_valid, ml_bank, ml_row, ml_data, vl_valid, vl_bank, vl_row, v_data,
                  ms_valid, ms_ready, ms_data, ms_last,
                  mt_valid, mt_ready, mt_data, mt_row, mt_last, m_vbusy, m_idle)
     if mpu_bus is None:
@@ -120,9 +121,9 @@ def attn_engine(clk, rst,
         insts = [mpu_socket(mpu_bus, rst, *mpu_ports)]
 
     # ---------------------------------------------------------------- QK issue, bank flags
-    qst = Signal(intbv(0, min=0, max=4))
+    qst = Signal(intbv(0, min=0, max=3))
     xb = lambda: Signal(intbv(0, min=0, max=X_BANKS))  # noqa: E731  an x bank index
-    claim, sh0, sh1 = b(), b(), b()
+    claim, qbank, q_held = b(), b(), b()
     xi_bank = xb()
     qk_j, ld_cnt = _sig(RB), _sig(RB)
     # the tile's constants, per x bank (written at QK issue) and per P bank (copied at the sweep)
@@ -137,9 +138,10 @@ def attn_engine(clk, rst,
     X_ALL = 2 ** X_BANKS - 1
     xfree, xcap, pfree, pready = _sig(X_BANKS, val=X_ALL), _sig(X_BANKS), _sig(2, val=3), _sig(2)
     pv_go = b()
-    insts.append(attn_qk_issue(clk, rst, tile_valid, tile_diag, tile_nk, tile_last, tile_mant, tile_exp,
-                               q_valid, q_mant, q_exp, k_valid, mi_valid, mi_mode, mi_ready, pv_go, xfree,
-                               qst, claim, xi_bank, qk_j, ld_cnt, sh0, sh1,
+    insts.append(attn_qk_issue(clk, rst, tile_valid, tile_ready, tile_diag, tile_nk, tile_last, tile_mant,
+                               tile_exp, q_valid, q_ready, q_mant, q_exp, ml_valid, ml_bank, k_valid,
+                               mi_valid, mi_mode, mi_bank, mi_ready, pv_go, xfree,
+                               qst, claim, xi_bank, qk_j, ld_cnt, qbank, q_held,
                                xmult, xlsh, xrsh, xdiag, xnk, xfirst, xlast, PWL, EXP_BITS, cfg))
 
     # ---------------------------------------------------------------- capture
@@ -215,7 +217,10 @@ def attn_engine(clk, rst,
         pv_go.next = pv_beat
         mi_valid.next = pv_beat or qk
         mi_mode.next = pv_beat
-        mi_vbank.next = pv_bank
+        if pv_beat:
+            mi_bank.next = pv_bank
+        else:
+            mi_bank.next = qbank
         mi_p.next = p_cur
         mi_x.next = k_data
         if pv_beat:
@@ -227,9 +232,6 @@ def attn_engine(clk, rst,
         vl_valid.next = v_valid and vfree[v_lbank]
         vl_bank.next = v_lbank
         k_ready.next = qst == QST_ISSUE and mi_ready and not pv_beat
-        tile_ready.next = qst == QST_DESC and xfree[xi_bank]
-        q_ready.next = qst == QST_LOADQ and not sh0 and not sh1
-        ml_valid.next = qst == QST_LOADQ and not sh0 and not sh1 and q_valid
         ml_row.next = ld_cnt
         ml_data.next = q_data
         ms_ready.next = 1
@@ -264,8 +266,8 @@ def attn_engine(clk, rst,
 
     @always_comb
     def idle_comb():
-        idle.next = (qst == QST_DESC and xfree == X_ALL and pfree == 3 and not fin_v and not m1v
-                     and out_drained and m_idle and vfree == 3 and vl_row == 0)
+        idle.next = (qst == QST_DESC and not q_held and xfree == X_ALL and pfree == 3 and not fin_v
+                     and not m1v and out_drained and m_idle and vfree == 3 and vl_row == 0)
 
     # ---------------------------------------------------------------- capture, sweep, PV issue
     @always(clk.posedge)

@@ -1,24 +1,31 @@
 """QK issue of the attention engine (hdl/attention/engine.py): tile descriptors and Q blocks in,
 the tile's B key beats to the MPU, the tile's constants into its x bank.
 
-A tile descriptor is taken (``claim``) when its x bank (``xi_bank``, in turn) is free.  The
-row's first tile first loads the row's Q block into the MPU through its load port (B beats,
-``ld_cnt``; the Q scale code sampled on the first), waiting while a QK beat still in MPU stage 0
-or 1 reads the old Q (``sh0``, ``sh1``: a shadow of the MPU's occupancy).  Then the B key beats
-go to the MPU (``qk_j``), a PV beat taking precedence (``pv_go``); meanwhile the tile's logit
-constant (hdl/attention/tile_scale.py) and its mask fields are written into the x bank, read by
-the score capture.
+Q blocks go into the MPU's two Q banks in turn through its load port (B beats, ``ld_cnt``; the
+block's Q scale code sampled on the first), as soon as they arrive and a bank is free: a bank
+is free again once the last key beat of its row has left MPU stages 0 and 1 (``sh0``/``sh1``
+and their banks: a shadow of the MPU's occupancy).  So the next row's Q loads while the
+current row's key beats run, and a row's first tile does not wait for it.  A tile descriptor is
+taken (``claim``) when its x bank (``xi_bank``, in turn) is free and, for a row's first tile,
+the row's Q bank is loaded.  Then the B key beats go to the MPU (``qk_j``, Q bank ``qbank``), a
+PV beat taking precedence (``pv_go``); meanwhile the tile's logit constant
+(hdl/attention/tile_scale.py) and its mask fields are written into the x bank, read by the
+score capture.
 
 Ports (``clk`` rising edge, ``rst`` synchronous active high)
-    tile_valid, tile_diag, tile_nk, tile_last, tile_mant, tile_exp   the engine's tile input
-    q_valid, q_mant, q_exp        the engine's Q input (its data goes to the MPU directly)
+    tile_valid, tile_ready (out), tile_diag, tile_nk, tile_last, tile_mant, tile_exp   the
+                                  engine's tile input
+    q_valid, q_ready (out), q_mant, q_exp   the engine's Q input (its data goes to the MPU directly)
+    ml_valid, ml_bank (out)       a Q row write into the MPU (its row: ``ld_cnt``)
     k_valid                       a key row is offered
-    mi_valid, mi_mode, mi_ready   the MPU's input handshake (mode 1: PV)
+    mi_valid, mi_mode, mi_bank, mi_ready   the MPU's input handshake (mode 1: PV) and bank
     pv_go                         a PV beat is offered to the MPU this cycle
     xfree [X_BANKS]               the x banks that are free
-    qst (out)                     QST_DESC, QST_PREP, QST_LOADQ or QST_ISSUE
+    qst (out)                     QST_DESC, QST_PREP or QST_ISSUE
     claim (out)                   a tile descriptor is taken (its bank: ``xi_bank``)
-    xi_bank (out), qk_j, ld_cnt [RB] (out), sh0, sh1 (out)   see above
+    xi_bank (out), qk_j, ld_cnt [RB] (out)   see above
+    qbank (out)                   the Q bank of the row being issued
+    q_held (out)                  a Q block is loaded or loading (for the engine's ``idle``)
     xmult, xlsh, xrsh, xdiag, xnk, xfirst, xlast   per x bank (lists of X_BANKS, written here): the
                                   logit constant, the causal mask, the valid keys, the row's
                                   first / last tile
@@ -32,7 +39,7 @@ from myhdl import Signal, always, always_comb, block, intbv
 from hdl.attention.tile_scale import attn_tile_scale
 from hdl.numerics import SCALE_MANT_BITS
 
-QST_DESC, QST_PREP, QST_LOADQ, QST_ISSUE = 0, 1, 2, 3
+QST_DESC, QST_PREP, QST_ISSUE = 0, 1, 2
 
 #: x banks (captured logits): QK runs up to two tiles ahead of the tile waiting for its sweep,
 #: which covers the sweep's B cycles between a tile's last score and its first PV beat
@@ -40,18 +47,23 @@ X_BANKS = 3
 
 
 @block
-def attn_qk_issue(clk, rst, tile_valid, tile_diag, tile_nk, tile_last, tile_mant, tile_exp,
-                  q_valid, q_mant, q_exp, k_valid, mi_valid, mi_mode, mi_ready, pv_go, xfree,
-                  qst, claim, xi_bank, qk_j, ld_cnt, sh0, sh1,
+def attn_qk_issue(clk, rst, tile_valid, tile_ready, tile_diag, tile_nk, tile_last, tile_mant, tile_exp,
+                  q_valid, q_ready, q_mant, q_exp, ml_valid, ml_bank, k_valid,
+                  mi_valid, mi_mode, mi_bank, mi_ready, pv_go, xfree,
+                  qst, claim, xi_bank, qk_j, ld_cnt, qbank, q_held,
                   xmult, xlsh, xrsh, xdiag, xnk, xfirst, xlast, pwl, exp_bits, cfg):
     LAST = cfg.block - 1
     b = lambda: Signal(bool(0))  # noqa: E731
     need_q, d_diag, d_last, d_first = b(), b(), b(), b()
+    sh0, sh1, shb0, shb1 = b(), b(), b(), b()   # a QK beat in MPU stage 0 / 1, and its Q bank
+    lbank, qfull0, qfull1, q_free = b(), b(), b(), b()
     d_nk = Signal(intbv(0)[len(tile_nk):])
     kmant = Signal(intbv(1 << 15)[SCALE_MANT_BITS:])
-    qmant = Signal(intbv(1 << 15)[SCALE_MANT_BITS:])
-    kexp = Signal(intbv(0, min=-(1 << (exp_bits - 1)), max=1 << (exp_bits - 1)))
-    qexp = Signal(intbv(0, min=-(1 << (exp_bits - 1)), max=1 << (exp_bits - 1)))
+    exp_range = dict(min=-(1 << (exp_bits - 1)), max=1 << (exp_bits - 1))
+    kexp = Signal(intbv(0, **exp_range))
+    # the Q scale code of each bank's block, and of the row being issued
+    qmant, qmant0, qmant1 = (Signal(intbv(1 << 15)[SCALE_MANT_BITS:]) for _ in range(3))
+    qexp, qexp0, qexp1 = (Signal(intbv(0, **exp_range)) for _ in range(3))
     mult_r = Signal(intbv(0)[len(xmult[0]):])
     lsh_r = Signal(intbv(0, min=0, max=cfg.logit_bits + 1))
     rsh_r = Signal(intbv(0, min=0, max=pwl + 1))
@@ -59,23 +71,72 @@ def attn_qk_issue(clk, rst, tile_valid, tile_diag, tile_nk, tile_last, tile_mant
 
     @always_comb
     def take():
-        claim.next = qst == QST_DESC and tile_valid and xfree[xi_bank]
+        # the loader's bank takes a Q block once its row has left MPU stages 0 and 1
+        free = ((lbank and not qfull1) or (not lbank and not qfull0)) \
+            and not (sh0 and shb0 == lbank) and not (sh1 and shb1 == lbank)
+        q_free.next = free
+        q_ready.next = free
+        ml_valid.next = free and q_valid
+        ml_bank.next = lbank
+        # a row's first tile needs its Q bank loaded
+        ready = qst == QST_DESC and xfree[xi_bank] \
+            and (not need_q or (qbank and qfull1) or (not qbank and qfull0))
+        tile_ready.next = ready
+        claim.next = ready and tile_valid
+        q_held.next = qfull0 or qfull1 or ld_cnt != 0
+
+    @always(clk.posedge)
+    def load():
+        if rst:
+            lbank.next = 0
+            ld_cnt.next = 0
+            qfull0.next = 0
+            qfull1.next = 0
+        else:
+            if q_free and q_valid:
+                if ld_cnt == 0:
+                    if lbank:
+                        qmant1.next = q_mant
+                        qexp1.next = q_exp
+                    else:
+                        qmant0.next = q_mant
+                        qexp0.next = q_exp
+                if ld_cnt == LAST:
+                    ld_cnt.next = 0
+                    lbank.next = not lbank
+                    if lbank:
+                        qfull1.next = 1
+                    else:
+                        qfull0.next = 1
+                else:
+                    ld_cnt.next = ld_cnt + 1
+            # the row's last key beat retires its Q bank (the loader cannot be filling that
+            # bank: it is full until now)
+            if qst == QST_ISSUE and k_valid and mi_ready and not pv_go and qk_j == LAST and d_last:
+                if qbank:
+                    qfull1.next = 0
+                else:
+                    qfull0.next = 0
 
     @always(clk.posedge)
     def issue():
         if rst:
             qst.next = QST_DESC
             need_q.next = 1
+            qbank.next = 0
             xi_bank.next = 0
             qk_j.next = 0
-            ld_cnt.next = 0
             sh0.next = 0
             sh1.next = 0
+            shb0.next = 0
+            shb1.next = 0
         else:
             # shadow of the MPU's QK occupancy of stages 0 and 1
             if mi_ready:
                 sh0.next = mi_valid and not mi_mode
+                shb0.next = mi_bank
                 sh1.next = sh0
+                shb1.next = shb0
 
             if qst == QST_DESC:
                 if claim:
@@ -86,22 +147,16 @@ def attn_qk_issue(clk, rst, tile_valid, tile_diag, tile_nk, tile_last, tile_mant
                     kmant.next = tile_mant
                     kexp.next = tile_exp
                     if need_q:
-                        qst.next = QST_LOADQ
-                    else:
-                        qst.next = QST_PREP
+                        need_q.next = 0
+                        if qbank:
+                            qmant.next = qmant1
+                            qexp.next = qexp1
+                        else:
+                            qmant.next = qmant0
+                            qexp.next = qexp0
+                    qst.next = QST_PREP
             elif qst == QST_PREP:
                 qst.next = QST_ISSUE
-            elif qst == QST_LOADQ:
-                if q_valid and not sh0 and not sh1:
-                    if ld_cnt == 0:
-                        qmant.next = q_mant
-                        qexp.next = q_exp
-                    if ld_cnt == LAST:
-                        ld_cnt.next = 0
-                        need_q.next = 0
-                        qst.next = QST_ISSUE
-                    else:
-                        ld_cnt.next = ld_cnt + 1
             else:
                 xmult[xi_bank].next = mult_r
                 xlsh[xi_bank].next = lsh_r
@@ -120,7 +175,8 @@ def attn_qk_issue(clk, rst, tile_valid, tile_diag, tile_nk, tile_last, tile_mant
                         qst.next = QST_DESC
                         if d_last:
                             need_q.next = 1
+                            qbank.next = not qbank
                     else:
                         qk_j.next = qk_j + 1
 
-    return scale, take, issue
+    return scale, take, load, issue

@@ -65,7 +65,7 @@ def sig_scorers(clk, rst, k_valid, k_ready, k_data, q_ld_valid, q_ld_head, q_ld_
             pv_side = (None, None, None, None)
         t_d, t_r, t_l, v_b = pv_side
         mpu_ports = (k_valid, in_ready[h], mode_qk, no_last, k_data, zero_p, no_bank,
-                     ld_valid[h], q_ld_row, q_ld_data, no_vl, no_bank, no_vl_row, no_vl_data,
+                     ld_valid[h], no_bank, q_ld_row, q_ld_data, no_vl, no_bank, no_vl_row, no_vl_data,
                      s_valid[h], s_ready, s_data[h], s_last[h],
                      t_valid[h], no_t_ready, t_d, t_r, t_l, v_b, m_idle[h])
         if mpu_buses is None:

@@ -9,6 +9,7 @@ multipliers.  Widths (signed): ``SW = score_bits(D)``, ``TW = tile_bits(B, p_bit
 Both modes are row dot products of resident operands and a broadcast beat
 (hdl/mpu/layout.py): in QK mode the resident Q row times a key row gives a score column, in PV
 mode the resident V tile (two banks, loaded a row at a time) times a P row gives a tile row.
+Q has two banks too, so the next query block loads while the current one's key beats run.
 No cell accumulates, so there is no accumulator and no drain register.
 
 Ports (``clk`` rising edge; ``rst`` synchronous, active high, a ``ResetSignal``)
@@ -18,9 +19,9 @@ Ports (``clk`` rising edge; ``rst`` synchronous, active high, a ``ResetSignal``)
     in_x [8D]           QK: key row, int8 element d at bits [8d+7:8d]; ignored in PV
     in_p [p_bits*R]     PV: one row of P, unsigned p of key j at bits [p_bits*(j+1)-1 : p_bits*j]
                         (keys a tile does not have must be 0); ignored in QK
-    in_vbank            PV: the V bank the beat multiplies
-    ld_valid            write the resident Q row ``ld_row`` with ``ld_data`` (always accepted)
-    ld_row [max(1, log2 R)], ld_data [8D]   (element d at bits [8d+7:8d])
+    in_bank             the bank the beat multiplies: the Q bank in QK, the V bank in PV
+    ld_valid            write row ``ld_row`` of Q bank ``ld_bank`` with ``ld_data`` (always accepted)
+    ld_bank, ld_row [max(1, log2 R)], ld_data [8D]   (element d at bits [8d+7:8d])
     vl_valid            write row ``vl_row`` (key 0..B-1) of the V tile in bank ``vl_bank``
     vl_bank, vl_row [max(1, log2 R)], vl_data [8D]   (always accepted)
     s_valid, s_ready    QK score column handshake
@@ -43,7 +44,7 @@ in either mode, and the modes may be mixed beat by beat.
 Handshake: the pipeline advances as a whole (``ce``); it stalls while a result waits on
 ``s_ready`` / ``t_ready``.  ``in_ready`` is that advance signal, so it depends
 combinationally on ``s_ready`` / ``t_ready``.  A reset drops everything in flight and clears
-Q and V.  Load Q only while no QK beat is in stage 0-1 (e.g. while ``idle``); load a V bank
+Q and V.  Load a Q bank only while no QK beat of that bank is in stage 0-1; load a V bank
 only while no PV beat of that bank is in stage 0: after the bank's last beat was accepted,
 from the first cycle ``v_busy`` shows the bank free.
 """
@@ -89,8 +90,8 @@ def dsp_groups(cfg: AcceleratorConfig) -> list[list[int]]:
 
 
 @block
-def mpu(clk, rst, in_valid, in_ready, in_mode, in_last, in_x, in_p, in_vbank,
-        ld_valid, ld_row, ld_data, vl_valid, vl_bank, vl_row, vl_data,
+def mpu(clk, rst, in_valid, in_ready, in_mode, in_last, in_x, in_p, in_bank,
+        ld_valid, ld_bank, ld_row, ld_data, vl_valid, vl_bank, vl_row, vl_data,
         s_valid, s_ready, s_data, s_last,
         t_valid, t_ready, t_data, t_row, t_last, v_busy, idle, cfg):
     w = widths(cfg)
@@ -122,8 +123,8 @@ def mpu(clk, rst, in_valid, in_ready, in_mode, in_last, in_x, in_p, in_vbank,
 
     insts = [mpu_columns(clk, ce, in_mode, in_x, in_p, cols[t], key_offset(t * D, B, D), B, p_bits)
              for t in range(key_groups)]
-    insts += [mpu_resident(clk, rst, ld_valid, ld_row, ld_data, vl_valid, vl_bank, vl_row, vl_data,
-                           m0, vb0, a_ops[r], row=r, block=B) for r in range(R)]
+    insts += [mpu_resident(clk, rst, ld_valid, ld_bank, ld_row, ld_data, vl_valid, vl_bank, vl_row,
+                           vl_data, m0, vb0, a_ops[r], row=r, block=B) for r in range(R)]
     borrows = [None] * R
     for group in dsp_groups(cfg):
         if len(group) == 2 and packable(p_bits):
@@ -177,7 +178,7 @@ def mpu(clk, rst, in_valid, in_ready, in_mode, in_last, in_x, in_p, in_vbank,
         if ce:
             m0.next = in_mode
             l0.next = in_last
-            vb0.next = in_vbank
+            vb0.next = in_bank
             m1.next = m0
             l1.next = l0
             ol.next = l1
@@ -226,8 +227,8 @@ def ports(cfg: AcceleratorConfig) -> dict:
     b = lambda: Signal(bool(0))  # noqa: E731
     return dict(
         clk=b(), rst=sync_reset(), in_valid=b(), in_ready=b(), in_mode=b(), in_last=b(),
-        in_x=Signal(intbv(0)[8 * D:]), in_p=Signal(intbv(0)[w["p_bits"] * R:]), in_vbank=b(),
-        ld_valid=b(), ld_row=Signal(intbv(0)[w["RB"]:]), ld_data=Signal(intbv(0)[8 * D:]),
+        in_x=Signal(intbv(0)[8 * D:]), in_p=Signal(intbv(0)[w["p_bits"] * R:]), in_bank=b(),
+        ld_valid=b(), ld_bank=b(), ld_row=Signal(intbv(0)[w["RB"]:]), ld_data=Signal(intbv(0)[8 * D:]),
         vl_valid=b(), vl_bank=b(), vl_row=Signal(intbv(0)[w["RB"]:]), vl_data=Signal(intbv(0)[8 * D:]),
         s_valid=b(), s_ready=b(), s_data=Signal(intbv(0)[w["SW"] * R:]), s_last=b(),
         t_valid=b(), t_ready=b(), t_data=Signal(intbv(0)[w["TW"] * D:]),

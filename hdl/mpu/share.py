@@ -10,8 +10,8 @@ both.  The MPU is reset when either unit resets its socket, so each unit starts 
 clean pipeline as it did with its own MPU.  The pick is combinational: no cycle changes.
 
 Ports
-    mpu_socket(bus, rst, in_valid, in_ready, in_mode, in_last, in_x, in_p, in_vbank, ld_valid,
-               ld_row, ld_data, vl_valid, vl_bank, vl_row, vl_data, s_valid, s_ready, s_data,
+    mpu_socket(bus, rst, in_valid, in_ready, in_mode, in_last, in_x, in_p, in_bank, ld_valid,
+               ld_bank, ld_row, ld_data, vl_valid, vl_bank, vl_row, vl_data, s_valid, s_ready, s_data,
                s_last, t_valid, t_ready, t_data, t_row, t_last, v_busy, idle)   the MPU's ports
                (hdl/mpu/mpu.py) of the unit, on ``bus``
     mpu_shared(clk, sel, bus_a, bus_b, cfg)   the MPU and the pick; bus_a is QK only (the index
@@ -28,8 +28,8 @@ from hdl.config import AcceleratorConfig
 from hdl.mpu.mpu import mpu, ports
 
 #: what a unit drives into the MPU (its inputs and the readies of its outputs)
-TO_MPU = ("rst", "in_valid", "in_mode", "in_last", "in_x", "in_p", "in_vbank", "ld_valid",
-          "ld_row", "ld_data", "vl_valid", "vl_bank", "vl_row", "vl_data", "s_ready", "t_ready")
+TO_MPU = ("rst", "in_valid", "in_mode", "in_last", "in_x", "in_p", "in_bank", "ld_valid",
+          "ld_bank", "ld_row", "ld_data", "vl_valid", "vl_bank", "vl_row", "vl_data", "s_ready", "t_ready")
 #: the MPU's handshakes back to the unit: 0 at the unit not selected
 HANDSHAKES = ("in_ready", "s_valid", "t_valid")
 #: the MPU's data back to the unit, to both
@@ -46,12 +46,12 @@ def mpu_bus(cfg: AcceleratorConfig) -> dict:
 
 
 @block
-def mpu_socket(bus, rst, in_valid, in_ready, in_mode, in_last, in_x, in_p, in_vbank, ld_valid,
-               ld_row, ld_data, vl_valid, vl_bank, vl_row, vl_data, s_valid, s_ready, s_data,
+def mpu_socket(bus, rst, in_valid, in_ready, in_mode, in_last, in_x, in_p, in_bank, ld_valid,
+               ld_bank, ld_row, ld_data, vl_valid, vl_bank, vl_row, vl_data, s_valid, s_ready, s_data,
                s_last, t_valid, t_ready, t_data, t_row, t_last, v_busy, idle):
     mine = dict(rst=rst, in_valid=in_valid, in_ready=in_ready, in_mode=in_mode, in_last=in_last,
-                in_x=in_x, in_p=in_p, in_vbank=in_vbank, ld_valid=ld_valid, ld_row=ld_row,
-                ld_data=ld_data, vl_valid=vl_valid, vl_bank=vl_bank, vl_row=vl_row,
+                in_x=in_x, in_p=in_p, in_bank=in_bank, ld_valid=ld_valid, ld_bank=ld_bank,
+                ld_row=ld_row, ld_data=ld_data, vl_valid=vl_valid, vl_bank=vl_bank, vl_row=vl_row,
                 vl_data=vl_data, s_valid=s_valid, s_ready=s_ready, s_data=s_data, s_last=s_last,
                 t_valid=t_valid, t_ready=t_ready, t_data=t_data, t_row=t_row, t_last=t_last,
                 v_busy=v_busy, idle=idle)
