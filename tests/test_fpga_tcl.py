@@ -524,6 +524,17 @@ def test_area_figures_and_projection():
     split = area.project(top, one_ci, u.replace(head_lanes=1), 0, array=row)
     assert split["array_lut"] == 1000 * 32 and split["lut"] == 1000 * 32 + 500 * 8
     assert split["dsp"] == 64 * 32 + 6 * 8 and split["logic_scale"] == 8
+    # DSP rows and LUT rows at their own per-MAC costs; the logic beside the array at a fitted growth
+    costs = area.row_costs({"lut": 2560, "ff": 256, "dsp": 128}, {"lut": 25600, "ff": 512, "dsp": 0}, ci)
+    assert costs["dsp_row"] == {"lut": 10.0, "ff": 1.0, "dsp": 0.5} and costs["lut_row"]["lut"] == 100.0
+    growth = area.fit_growth({"lut": 100, "ff": 100, "dsp": 10}, {"lut": 200, "ff": 400, "dsp": 5},
+                             ci, preset("mid"))
+    assert growth == {"lut": 1.0, "ff": 2.0, "dsp": 0.0}
+    u1 = u.replace(head_lanes=1, lut_rows=8)
+    fitted = area.project(top, one_ci, u1, 0, array=row, costs=costs, growth=growth)
+    assert fitted["array_lut"] == 56 * 128 * 10 + 8 * 128 * 100 and fitted["array_dsp"] == 56 * 128 * 0.5
+    assert fitted["lut"] == fitted["array_lut"] + 500 * 8 and fitted["ff"] == 56 * 128 + 8 * 128 * 2 + 300 * 64
+    assert fitted["dsp"] == 56 * 128 * 0.5 + 6
     assert area.macs("sig", u) == u.max_group * 64 * 128
     one = u.replace(head_lanes=1)           # one lane: one MPU, shared by the index generator and the engine
     assert area.macs("fast_prefill_top", one) == 64 * 128
