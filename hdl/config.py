@@ -352,12 +352,16 @@ PRESETS: dict[str, AcceleratorConfig] = {
     "smollm2": AcceleratorConfig(name="smollm2", block=64, head_dim=64, mpu_rows=64, lut_rows=26,
                                  max_group=3, head_lanes=1, max_seq_len=8192, tier1_blocks=96,
                                  tier2_blocks=32, axi_data_bits=512),
-    # U280 scale: Llama-3.1-8B (g=4) and Qwen2.5-7B (g=7), D=128, 128K context.  One lane: one
+    # U280 scale: Llama-3.1-8B (g=4) and Qwen2.5-7B (g=7), D=128, 128K context.  8 of the 64 MPU
+    # rows are LUT rows: a LUT row costs about 120 LUT per MAC more than a DSP row and saves 0.5
+    # DSP48E2, so few of them balance the projected LUT and DSP shares (docs/area.md).  One lane: one
     # 64 x 128 array shared by the index generator and the engine (one per head of a group would
-    # be 7, several times the device: docs/area.md), a group's heads in g passes.
-    "u280": AcceleratorConfig(name="u280", block=64, head_dim=128, mpu_rows=64, lut_rows=26,
+    # be 7, several times the device: docs/area.md), a group's heads in g passes.  The cache's
+    # index memory holds 2**19 accesses: a KV group's stream at 128K at the projected density
+    # (326,614 accesses) in one liveness window (the default cap, 64 per block, took three).
+    "u280": AcceleratorConfig(name="u280", block=64, head_dim=128, mpu_rows=64, lut_rows=8,
                               max_group=7, head_lanes=1, max_seq_len=131072, tier1_blocks=1024,
-                              tier2_blocks=64, clock_mhz=300.0),
+                              tier2_blocks=64, cache_index_entries=1 << 19, clock_mhz=300.0),
 }
 
 
