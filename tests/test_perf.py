@@ -159,7 +159,7 @@ def test_cache_index_depth_matches_rtl():
     # one lane (the preset): a pass streams one head's tiles, which fit at 64K; with one engine
     # per head of the group the group's merged stream takes several liveness windows
     assert perf.fpga_prefill(plat, shape, 65536, 0.2).cycles["cache_windows"] == 1
-    wide = perf.FpgaPlatform(preset("u280", head_lanes=0))
+    wide = perf.FpgaPlatform(preset("u280", head_lanes=0, cache_index_entries=1 << 17))
     big = perf.fpga_prefill(wide, shape, 65536, 0.2)
     acc, depth = big.cycles["attention_parts"]["accesses"], big.cycles["cache_index_depth"]
     assert acc > depth and big.cycles["cache_windows"] == -(-acc // depth)
