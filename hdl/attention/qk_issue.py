@@ -62,8 +62,10 @@ def attn_qk_issue(clk, rst, tile_valid, tile_ready, tile_diag, tile_nk, tile_las
     exp_range = dict(min=-(1 << (exp_bits - 1)), max=1 << (exp_bits - 1))
     kexp = Signal(intbv(0, **exp_range))
     # the Q scale code of each bank's block, and of the row being issued
-    qmant, qmant0, qmant1 = (Signal(intbv(1 << 15)[SCALE_MANT_BITS:]) for _ in range(3))
-    qexp, qexp0, qexp1 = (Signal(intbv(0, **exp_range)) for _ in range(3))
+    qmant = Signal(intbv(1 << 15)[SCALE_MANT_BITS:])
+    qexp = Signal(intbv(0, **exp_range))
+    qmant_b = [Signal(intbv(1 << 15)[SCALE_MANT_BITS:]) for _ in range(2)]
+    qexp_b = [Signal(intbv(0, **exp_range)) for _ in range(2)]
     mult_r = Signal(intbv(0)[len(xmult[0]):])
     lsh_r = Signal(intbv(0, min=0, max=cfg.logit_bits + 1))
     rsh_r = Signal(intbv(0, min=0, max=pwl + 1))
@@ -95,12 +97,8 @@ def attn_qk_issue(clk, rst, tile_valid, tile_ready, tile_diag, tile_nk, tile_las
         else:
             if q_free and q_valid:
                 if ld_cnt == 0:
-                    if lbank:
-                        qmant1.next = q_mant
-                        qexp1.next = q_exp
-                    else:
-                        qmant0.next = q_mant
-                        qexp0.next = q_exp
+                    qmant_b[lbank].next = q_mant
+                    qexp_b[lbank].next = q_exp
                 if ld_cnt == LAST:
                     ld_cnt.next = 0
                     lbank.next = not lbank
@@ -148,12 +146,8 @@ def attn_qk_issue(clk, rst, tile_valid, tile_ready, tile_diag, tile_nk, tile_las
                     kexp.next = tile_exp
                     if need_q:
                         need_q.next = 0
-                        if qbank:
-                            qmant.next = qmant1
-                            qexp.next = qexp1
-                        else:
-                            qmant.next = qmant0
-                            qexp.next = qexp0
+                        qmant.next = qmant_b[qbank]
+                        qexp.next = qexp_b[qbank]
                     qst.next = QST_PREP
             elif qst == QST_PREP:
                 qst.next = QST_ISSUE
