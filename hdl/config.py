@@ -359,9 +359,13 @@ PRESETS: dict[str, AcceleratorConfig] = {
     # be 7, several times the device: docs/area.md), a group's heads in g passes.  The cache's
     # index memory holds 2**19 accesses: a KV group's stream at 128K at the projected density
     # (326,614 accesses) in one liveness window (the default cap, 64 per block, took three).
+    # 512-bit ports: a cold block's K and V arrive 1.5x faster than on 256 bits (0.75 of a 64-byte
+    # beat per cycle on one pseudo-channel), which takes attention at 2048 tokens from 1.135x to
+    # 1.081x the array's compute bound (docs/performance.md).
     "u280": AcceleratorConfig(name="u280", block=64, head_dim=128, mpu_rows=64, lut_rows=8,
                               max_group=7, head_lanes=1, max_seq_len=131072, tier1_blocks=1024,
-                              tier2_blocks=64, cache_index_entries=1 << 19, clock_mhz=300.0),
+                              tier2_blocks=64, cache_index_entries=1 << 19, axi_data_bits=512,
+                              clock_mhz=300.0),
 }
 
 

@@ -180,8 +180,10 @@ def test_widths_wide_rows():
     """Rows of several beats are assembled (beats per row), narrow rows packed (rows per beat)."""
     w = sig_widths(preset("smollm2", axi_data_bits=256))
     assert (w["RPB"], w["BPR"]) == (1, 2)
-    w = sig_widths(preset("u280"))
+    w = sig_widths(preset("u280", axi_data_bits=256))
     assert (w["RPB"], w["BPR"]) == (1, 4)
+    w = sig_widths(preset("u280"))
+    assert (w["RPB"], w["BPR"]) == (1, 2)
     w = sig_widths(preset("ci"))
     assert (w["RPB"], w["BPR"]) == (2, 1)
     w = sig_widths(preset("smollm2", axi_data_bits=512))
