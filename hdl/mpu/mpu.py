@@ -59,7 +59,7 @@ from hdl.config import AcceleratorConfig
 from hdl.mpu.columns import mpu_columns
 from hdl.mpu.layout import groups, key_offset, out_parts
 from hdl.mpu.pe_dsp import mpu_pe_dsp, packable
-from hdl.mpu.pe_lut import mpu_pe_lut
+from hdl.mpu.pe_lut import lut_bias, lut_product_bits, mpu_pe_lut
 from hdl.mpu.resident import mpu_resident
 from hdl.mpu.row import mpu_row
 from hdl.numerics import operand_bits, product_bits, score_bits, tile_bits
@@ -131,11 +131,17 @@ def mpu(clk, rst, in_valid, in_ready, in_mode, in_last, in_x, in_p, in_bank,
             borrows[group[0]] = [Signal(bool(0)) for _ in range(D)]
         insts.append(mpu_pe_dsp(clk, ce, [a_ops[r] for r in group], cols_of(group[0]),
                                 [prods[r] for r in group], borrows[group[0]], p_bits=p_bits))
+    bias = [0] * R
     for r in range(cfg.dsp_rows, R):
-        insts.append(mpu_pe_lut(clk, ce, a_ops[r], cols_of(r), prods[r], p_bits=p_bits))
+        # LUT rows hand biased unsigned products and their top digits' +1 to the row
+        prods[r] = [Signal(intbv(0)[lut_product_bits(p_bits):]) for _ in range(D)]
+        borrows[r] = [Signal(bool(0)) for _ in range(D)]
+        bias[r] = lut_bias(p_bits)
+        insts.append(mpu_pe_lut(clk, ce, a_ops[r], cols_of(r), prods[r], borrows[r], p_bits=p_bits))
     for r in range(R):
         insts.append(mpu_row(clk, qk_load, pv_load, prods[r], borrows[r], scores[r], parts[r],
-                             block=B, tile_width=tile_width, score_width=score_width, p_bits=p_bits))
+                             block=B, tile_width=tile_width, score_width=score_width, p_bits=p_bits,
+                             lut_bias=bias[r]))
 
     # tile column d is the sum of the row partials layout.out_parts lists
     if D >= B:
