@@ -353,18 +353,21 @@ PRESETS: dict[str, AcceleratorConfig] = {
                                  max_group=3, head_lanes=1, max_seq_len=8192, tier1_blocks=96,
                                  tier2_blocks=32, axi_data_bits=512),
     # U280 scale: Llama-3.1-8B (g=4) and Qwen2.5-7B (g=7), D=128, 128K context.  8 of the 64 MPU
-    # rows are LUT rows: a LUT row costs about 120 LUT per MAC more than a DSP row and saves 0.5
+    # rows are LUT rows: a LUT row costs about 100 LUT per MAC more than a DSP row and saves 0.5
     # DSP48E2, so few of them balance the projected LUT and DSP shares (docs/area.md).  One lane: one
     # 64 x 128 array shared by the index generator and the engine (one per head of a group would
-    # be 7, several times the device: docs/area.md), a group's heads in g passes.  The cache's
-    # index memory holds 2**19 accesses: a KV group's stream at 128K at the projected density
-    # (326,614 accesses) in one liveness window (the default cap, 64 per block, took three).
+    # be 7, several times the device: docs/area.md), a group's heads in g passes.  The cache
+    # holds 1920 + 64 of the 2048 blocks of a 128K KV head, so that a group's later passes find
+    # what the earlier ones fetched (KV bytes 1.16x / 1.33x compulsory for Llama / Qwen at 128K
+    # in golden.cache_sim, 8.8x / 15.9x with 1024 + 64), at 78 % of the on-chip RAM bits; its
+    # index memory of 2**18 accesses takes a 128K head's stream (326,614) in two liveness
+    # windows, which costs 0.01x of KV bytes against one window of 2**19.
     # 512-bit ports: a cold block's K and V arrive 1.5x faster than on 256 bits (0.75 of a 64-byte
     # beat per cycle on one pseudo-channel), which takes attention at 2048 tokens from 1.135x to
     # 1.081x the array's compute bound (docs/performance.md).
     "u280": AcceleratorConfig(name="u280", block=64, head_dim=128, mpu_rows=64, lut_rows=8,
-                              max_group=7, head_lanes=1, max_seq_len=131072, tier1_blocks=1024,
-                              tier2_blocks=64, cache_index_entries=1 << 19, axi_data_bits=512,
+                              max_group=7, head_lanes=1, max_seq_len=131072, tier1_blocks=1920,
+                              tier2_blocks=64, cache_index_entries=1 << 18, axi_data_bits=512,
                               clock_mhz=300.0),
 }
 
