@@ -25,6 +25,13 @@ from pathlib import Path
 
 from hdl.errors import UserError
 from hdl.config import AcceleratorConfig
+
+#: The LUT rows' partial sums (hdl/mpu/pe_lut.py, signals named ``lut_psum*``) are kept as
+#: wires, so yosys maps each add of a cell to one carry chain whose LUTs also compute the
+#: partial product, as Vivado maps a chain of adds; without it alumacc merges a cell's adds
+#: into one multi-operand sum and maccmap builds a full-adder tree of LUTs in front of it
+#: (docs/area.md, "Biased Booth cells").
+KEEP_PARTIAL_SUMS = "setattr -set keep 1 w:*lut_psum*"
 from hdl.convert import convert_unit
 
 
@@ -102,8 +109,8 @@ def synth_verilog(verilog: str | Path, top: str, workdir: str | Path,
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     stat_file = workdir / f"{top}.stat.txt"
-    script = (f"read_verilog {verilog}; synth_xilinx -family xcup -noiopad -top {top}; "
-              f"tee -o {stat_file} stat")
+    script = (f"read_verilog {verilog}; {KEEP_PARTIAL_SUMS}; "
+              f"synth_xilinx -family xcup -noiopad -top {top}; tee -o {stat_file} stat")
     t0 = time.monotonic()
     try:
         proc = subprocess.run(_yosys_cmd() + ["-q", "-p", script], cwd=workdir,

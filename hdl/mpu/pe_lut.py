@@ -18,6 +18,11 @@ The cell does not form the signed product, only what costs no carry beyond it
   when ``a`` is negative) leaves as ``neg``, which the row counts per group like the DSP
   rows' borrows.
 
+Each cell (:func:`mpu_lut_cell`) sums its partial products with a chain of two-operand adds
+over named signals (``lut_psum1``, ``lut_psum2``), which the area flow keeps as wires
+(hdl/synth.py ``KEEP_PARTIAL_SUMS``): each add becomes one carry chain whose LUTs also select
+the partial product (92.7 LUT per MAC for a 16x16 all-LUT MPU, docs/area.md).
+
 Ports (all synchronous to ``clk``)
     ce              pipeline advance (global stall when low)
     a_ops           list of ``head_dim`` unsigned 8-bit signals (int8 patterns), stage 0
@@ -31,7 +36,7 @@ Latency: products of the beat in stage 0 appear in ``prod`` one ``ce`` later.
 
 from __future__ import annotations
 
-from myhdl import always, block, intbv
+from myhdl import ConcatSignal, Signal, always, always_comb, block, intbv
 
 from hdl.numerics import operand_bits
 
@@ -55,46 +60,114 @@ def lut_bias(p_bits: int) -> int:
 
 
 @block
-def mpu_pe_lut(clk, ce, a_ops, b_ops, prod, neg, p_bits):
-    D = len(b_ops)
+def mpu_lut_cell(clk, ce, a_op, b_op, prod, neg, p_bits):
+    """One biased Booth cell: ``a_op`` (8-bit int8 pattern) times ``b_op`` (signed column
+    operand), registered in ``prod`` / ``neg`` on ``ce``.  The four partial products are
+    separate signals, summed by a chain of two-operand adds (``lut_psum1``, ``lut_psum2``, then
+    the register), so each add is one carry chain whose LUTs also select its partial product."""
     op_bits = operand_bits(p_bits)
     n = lut_pp_bits(p_bits)
     top = 1 << (n - 1)
     pw = lut_product_bits(p_bits)
+    # four signals, not a list: their widths differ (a list of signals is a memory)
+    term0, term1, term2, term3 = (Signal(intbv(0)[n + 2 * k:]) for k in range(4))
+    lut_psum1 = Signal(intbv(0)[n + 3:])
+    lut_psum2 = Signal(intbv(0)[n + 5:])
+
+    @block
+    def partial(k, term):
+        # the previous digit's +1 (bit 0 of this digit's window) goes into this partial
+        # product's free bit 2k - 2; partial product 0 has none (its window's bit 0 is the 0
+        # shifted in, and the OR adds 0)
+        carry_bit = 1 << (2 * k - 2) if k else 0
+
+        @always_comb
+        def select():
+            dig = intbv(0)[3:]
+            sel = intbv(0, min=-2 ** (n - 1), max=2 ** (n - 1))
+            x = intbv(0, min=-2 ** (n - 1), max=2 ** (n - 1))
+            t = intbv(0)[n + 2 * k:]
+            # radix-4 digit k of a from bits (2k+1, 2k, 2k-1): 0, +-b or +-2b
+            dig[:] = ((a_op << 1) >> (2 * k)) & 7
+            if dig[1] != dig[0]:
+                sel[:] = b_op
+            elif dig[2] != dig[1]:
+                sel[:] = b_op << 1
+            else:
+                sel[:] = 0
+            if dig[2]:
+                x[:] = ~sel
+            else:
+                x[:] = sel
+            t[:] = (x[n:] ^ top) << (2 * k)
+            if dig[0]:
+                t[:] = t | carry_bit
+            term.next = t
+
+        return select
+
+    parts = [partial(k, t) for k, t in enumerate((term0, term1, term2, term3))]
+
+    @always_comb
+    def chain():
+        lut_psum1.next = term0 + term1
+
+    @always_comb
+    def chain2():
+        lut_psum2.next = lut_psum1 + term2
 
     @always(clk.posedge)
-    def booth():
-        bv = intbv(0, min=-2 ** (op_bits - 1), max=2 ** (op_bits - 1))
-        ae = intbv(0)[9:]
-        sel = intbv(0, min=-2 ** (n - 1), max=2 ** (n - 1))
-        x = intbv(0, min=-2 ** (n - 1), max=2 ** (n - 1))
-        u = intbv(0)[n:]
-        term = intbv(0)[pw:]
-        total = intbv(0)[pw:]
+    def register():
         if ce:
-            for c in range(D):
-                bv[:] = b_ops[c]
-                ae[:] = a_ops[c] << 1
-                total[:] = 0
-                # radix-4 digit k of a from bits (2k+1, 2k, 2k-1): 0, +-b or +-2b
-                for k in range(4):
-                    if ae[2 * k + 1] != ae[2 * k]:
-                        sel[:] = bv
-                    elif ae[2 * k + 2] != ae[2 * k + 1]:
-                        sel[:] = bv << 1
-                    else:
-                        sel[:] = 0
-                    if ae[2 * k + 2]:
-                        x[:] = ~sel
-                    else:
-                        x[:] = sel
-                    u[:] = x[n:] ^ top
-                    term[:] = u << (2 * k)
-                    if k > 0:
-                        # the previous digit's +1 in this partial product's free low bits
-                        term[2 * k - 2] = ae[2 * k]
-                    total[:] = total + term
-                prod[c].next = total
-                neg[c].next = ae[8]
+            prod.next = lut_psum2 + term3
+            neg.next = a_op[7]
 
-    return booth
+    return parts, chain, chain2, register
+
+
+@block
+def mpu_pe_lut(clk, ce, a_ops, b_ops, prod, neg, p_bits):
+    D = len(b_ops)
+    op_bits = operand_bits(p_bits)
+    pw = lut_product_bits(p_bits)
+    # The operand and result lists are memories (indexed in loops by the resident registers
+    # and the row), so the cells see them through packed vectors and scalar signals.
+    a_cat = Signal(intbv(0)[8 * D:])
+    b_cat = Signal(intbv(0)[op_bits * D:])
+    a_cell = [a_cat((c + 1) * 8, c * 8) for c in range(D)]
+    b_cell = [Signal(intbv(0, min=-2 ** (op_bits - 1), max=2 ** (op_bits - 1))) for _ in range(D)]
+    p_cell = [Signal(intbv(0)[pw:]) for _ in range(D)]
+    n_cell = [Signal(bool(0)) for _ in range(D)]
+    p_cat = ConcatSignal(*reversed(p_cell)) if D > 1 else p_cell[0]
+    n_cat = ConcatSignal(*reversed(n_cell)) if D > 1 else n_cell[0]
+    b_mask = (1 << op_bits) - 1
+    p_mask = (1 << pw) - 1
+
+    @always_comb
+    def pack():
+        av = intbv(0)[8 * D:]
+        bv = intbv(0)[op_bits * D:]
+        for c in range(D):
+            av[:] = av | (a_ops[c] << (8 * c))
+            bv[:] = bv | ((b_ops[c] & b_mask) << (op_bits * c))
+        a_cat.next = av
+        b_cat.next = bv
+
+    @block
+    def signed_view(c, dst):
+        @always_comb
+        def view():
+            dst.next = b_cat[(c + 1) * op_bits:c * op_bits].signed()
+        return view
+
+    views = [signed_view(c, b_cell[c]) for c in range(D)]
+    cells = [mpu_lut_cell(clk, ce, a_cell[c], b_cell[c], p_cell[c], n_cell[c], p_bits=p_bits)
+             for c in range(D)]
+
+    @always_comb
+    def unpack():
+        for c in range(D):
+            prod[c].next = (p_cat >> (pw * c)) & p_mask
+            neg[c].next = n_cat[c]
+
+    return pack, views, cells, unpack
