@@ -107,7 +107,7 @@ U280_LUT = 1_303_680
 U280_SHELL_LUT = 108_000
 U280_BOARD_POWER_W = 225.0         # Alveo U280 data sheet DS963: card maximum power
 DSP_MACS = 2.0                     # int8 MACs per DSP48E2 with packing (docs/area.md: 0.50 DSP/MAC)
-LUT_PER_MAC = 144.5                # all-LUT MPU (Booth rows), whole array logic per MAC (docs/area.md, 16x16: 36,998 LUT)
+LUT_PER_MAC = 92.7                 # all-LUT MPU (Booth cells), whole array logic per MAC (docs/area.md, 16x16: 23,730 LUT)
 
 
 def _pos(value, name: str) -> float:

@@ -353,7 +353,7 @@ PRESETS: dict[str, AcceleratorConfig] = {
                                  max_group=3, head_lanes=1, max_seq_len=8192, tier1_blocks=96,
                                  tier2_blocks=32, axi_data_bits=512),
     # U280 scale: Llama-3.1-8B (g=4) and Qwen2.5-7B (g=7), D=128, 128K context.  8 of the 64 MPU
-    # rows are LUT rows: a LUT row costs about 100 LUT per MAC more than a DSP row and saves 0.5
+    # rows are LUT rows: a LUT row costs about 50 LUT per MAC more than a DSP row and saves 0.5
     # DSP48E2, so few of them balance the projected LUT and DSP shares (docs/area.md).  One lane: one
     # 64 x 128 array shared by the index generator and the engine (one per head of a group would
     # be 7, several times the device: docs/area.md), a group's heads in g passes.  The cache
