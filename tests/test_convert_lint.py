@@ -67,6 +67,27 @@ def test_lut_rows_have_no_multiplier(tmp_path):
     assert dsp and all(re.search(r"\bpk \* mpu_columns\d+_ops\[c\]", ln) for ln in dsp), dsp
 
 
+def test_area_flow_keeps_the_lut_cells_partial_sums(tmp_path):
+    """The synthesis script's keep (hdl.synth.KEEP_PARTIAL_SUMS) names signals that the LUT
+    rows' cells declare, two per cell, and nothing in an MPU without LUT rows."""
+    import fnmatch
+    import re
+
+    from hdl.synth import KEEP_PARTIAL_SUMS
+
+    pattern = KEEP_PARTIAL_SUMS.split()[-1]
+    assert pattern.startswith("w:")
+
+    def kept(cfg, folder):
+        text = convert_unit("mpu", cfg, tmp_path / folder).read_text()
+        names = set(re.findall(r"^\s*(?:wire|reg)\s*(?:signed\s*)?(?:\[[^]]+\]\s*)?(\w+)\s*;", text, re.M))
+        return {n for n in names if fnmatch.fnmatchcase(n, pattern[2:])}
+
+    cfg = preset("ci")
+    assert len(kept(cfg, "mixed")) == 2 * cfg.lut_rows * cfg.head_dim
+    assert kept(preset("ci", lut_rows=0), "dsp") == set()
+
+
 def test_conversion_cache_key_covers_every_hdl_source():
     """The conversion cache key (hdl.convert._source_key) hashes every file of hdl/, the
     subpackages and the torch-free numerics included; hdl/ imports nothing outside itself
