@@ -25,6 +25,7 @@ from pathlib import Path
 
 from hdl.errors import UserError
 from hdl.config import AcceleratorConfig
+from hdl.convert import convert_unit
 
 #: The LUT rows' partial sums (hdl/mpu/pe_lut.py, signals named ``lut_psum*``) are kept as
 #: wires, so yosys maps each add of a cell to one carry chain whose LUTs also compute the
@@ -32,7 +33,6 @@ from hdl.config import AcceleratorConfig
 #: into one multi-operand sum and maccmap builds a full-adder tree of LUTs in front of it
 #: (docs/area.md, "Biased Booth cells").
 KEEP_PARTIAL_SUMS = "setattr -set keep 1 w:*lut_psum*"
-from hdl.convert import convert_unit
 
 
 @dataclass
