@@ -289,9 +289,9 @@ CACHE_OUT_QUEUE = WORD_QUEUE_DEPTH           # slot words read ahead into the ou
 ACCESS_GAP = 0           # cache output cycles per access beyond its 2B rows (x row beats)
 MISS_EXTRA = 4           # a fetch beyond latency + 2 KW beats before the slot may be read
 ATT_TAIL = 40            # a row's last K/V row to its first O word: the last PV, the normalisation
-O_FIFO_WORDS = lane.O_FIFO_DEPTH   # bus words of O a lane buffers before m_axi_o
+O_FIFO_WORDS = lane.o_fifo_depth   # (cfg) bus words of O a lane buffers before m_axi_o
 ENGINE_O_ROWS = 1        # finished rows whose O an engine holds while it computes the next one
-O_BURST = lane.MAX_O_BURST         # beats of grp_attn's O bursts at most, per lane
+O_BURST = lane.o_max_burst         # (cfg) beats of grp_attn's O bursts at most, per lane
 Q_FIFO_BLOCKS = lane.Q_FIFO_BLOCKS  # Q blocks a lane holds: prefetched at start, then on credit
 O_BURST_OVERHEAD = 2     # its write master per burst: the pick (OI) and the AW handshake (OA)
 
@@ -418,7 +418,8 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
     # last K/V row; the next rows may start while up to ENGINE_O_ROWS rows of O wait in the
     # engines and the lanes' O FIFOs
     o_words = -(-B * 4 * D // bus)                   # one lane's O words of a row
-    o_beats = g * (o_words + O_BURST_OVERHEAD * -(-o_words // O_BURST))
+    o_beats = g * (o_words + O_BURST_OVERHEAD * -(-o_words // O_BURST(cfg)))
+    o_fifo = O_FIFO_WORDS(cfg)
     o_end = 0.0
     o_done = {}
     for i, ev in enumerate(st.events):
@@ -438,7 +439,7 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
             ready = max(ready, q_ready.get(r, 0.0) - prefix_done)
             held = r - 1 - ENGINE_O_ROWS
             if held in o_done:
-                ready = max(ready, o_done[held] - g * O_FIFO_WORDS)
+                ready = max(ready, o_done[held] - g * o_fifo)
         if ev.outcome == "miss":
             # hdl/cache/dma.py takes the fetches in decision order and starts one only once its
             # slot's previous occupant has been read out (served >= thr)

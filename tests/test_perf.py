@@ -120,13 +120,14 @@ def test_rtl_constants_are_the_rtls():
 
     rtl = {"SIG_MAX_OUTSTANDING": params.MAX_OUTSTANDING, "KV_MAX_OUTSTANDING": kv_cache.BURSTS,
            "CACHE_SERVE_DEPTH": kv_cache.SERVE_DEPTH, "CACHE_SEARCH_WIDTH": kv_cache.SEARCH_WIDTH,
-           "CACHE_OUT_QUEUE": WORD_QUEUE_DEPTH, "O_FIFO_WORDS": lane.O_FIFO_DEPTH,
-           "O_BURST": lane.MAX_O_BURST, "Q_FIFO_BLOCKS": lane.Q_FIFO_BLOCKS}
+           "CACHE_OUT_QUEUE": WORD_QUEUE_DEPTH, "O_FIFO_WORDS": lane.o_fifo_depth,
+           "O_BURST": lane.o_max_burst, "Q_FIFO_BLOCKS": lane.Q_FIFO_BLOCKS}
     assert {k: getattr(perf, k) for k in rtl} == rtl
     # the RTL uses them: the cache's output queue and the lane's Q FIFO
     assert inspect.signature(kv_out.func).parameters["qdepth"].default == WORD_QUEUE_DEPTH
     ci = lane.lane_params(CI)
-    assert ci["qd"] >= lane.Q_FIFO_BLOCKS * ci["qwb"] and ci["od"] == lane.O_FIFO_DEPTH
+    assert ci["qd"] >= lane.Q_FIFO_BLOCKS * ci["qwb"] and ci["od"] == lane.o_fifo_depth(CI)
+    assert ci["omb"] == lane.o_max_burst(CI)
     tree = ast.parse(inspect.getsource(perf))
     literal = [t.id for node in tree.body if isinstance(node, ast.Assign)
                and isinstance(node.value, ast.Constant) for t in node.targets

@@ -11,7 +11,7 @@ so no list of wide signals crosses the hierarchy.
 HBM layout (``hdl.top.shell.Layout``): Q of head H is one contiguous region of ``nb*B`` rows of
 ``D`` int8 at ``q_addr + H*q_stride``; O of head H one region of ``nb*B`` rows of ``D`` int32
 at ``o_addr + H*o_stride`` (element d at byte 4d).  Both are read / written front to back in
-bursts of at most ``MAX_Q_BURST`` / ``MAX_O_BURST`` beats that never cross 4 KiB
+bursts of at most ``MAX_Q_BURST`` / :func:`o_max_burst` beats that never cross 4 KiB
 (hdl/group/lane_bursts.py).
 
 Ports (``clk`` rising edge; ``rst``, ``clr`` synchronous, active high; ``clr`` = a new run
@@ -46,9 +46,25 @@ from hdl.common.reset import either_reset, sync_reset
 from hdl.group.lane_bursts import grp_lane_bursts
 
 MAX_Q_BURST = 16       # at most; also at most half the Q FIFO, so that it prefetches
-MAX_O_BURST = 16
-O_FIFO_DEPTH = 64
+O_FIFO_MIN_DEPTH = 64
 Q_FIFO_BLOCKS = 2      # Q blocks the Q FIFO holds: the engine's and the next, prefetched
+AXI_MAX_BURST = 256    # beats of an AXI4 INCR burst
+AXI_BOUNDARY = 4096    # bytes a burst may not cross
+
+
+def o_fifo_depth(cfg) -> int:
+    """Bus words of a lane's O FIFO: one block row of the head's O (B rows of D int32), at least
+    ``O_FIFO_MIN_DEPTH``, a power of two.  A whole row, because the engine holds only one
+    finished row while it computes the next: the first rows of a run are shorter than their
+    O takes to leave, and with less room the engine would wait for m_axi_o."""
+    words = cfg.block * cfg.head_dim * 4 // cfg.axi_bytes
+    return max(O_FIFO_MIN_DEPTH, 1 << (words - 1).bit_length())
+
+
+def o_max_burst(cfg) -> int:
+    """Beats of a lane's O bursts at most: 4 KiB (an aligned burst of that size crosses no
+    boundary), at most half the O FIFO so the next burst fills while one leaves."""
+    return min(AXI_MAX_BURST, AXI_BOUNDARY // cfg.axi_bytes, o_fifo_depth(cfg) // 2)
 
 
 def lane_params(cfg) -> dict:
@@ -59,7 +75,7 @@ def lane_params(cfg) -> dict:
     qwb = B * D // cfg.axi_bytes                 # bus words of one Q block
     qd = 1 << max(1, (Q_FIFO_BLOCKS * qwb - 1).bit_length())  # Q FIFO (a power of two)
     return dict(w=w, B=B, D=D, bus=bus, dw=dw, rpw=max(1, bus // dw), wpr=max(1, dw // bus),
-                qwb=qwb, qd=qd, ow=D * 32 // bus, od=O_FIFO_DEPTH,
+                qwb=qwb, qd=qd, ow=D * 32 // bus, od=o_fifo_depth(cfg), omb=o_max_burst(cfg),
                 nbb=cfg.block_index_bits, NB=cfg.max_blocks)
 
 
@@ -78,7 +94,7 @@ def grp_lane(clk, rst, clr, go, abort, active, q_addr, q_stride, o_addr, o_strid
     B, D, BUS, ROW_BITS = p["B"], p["D"], p["bus"], p["dw"]
     ROWS_PER_WORD, WORDS_PER_ROW = p["rpw"], p["wpr"]
     Q_WORDS_PER_BLOCK, Q_DEPTH = p["qwb"], p["qd"]
-    O_WORDS_PER_ROW, O_DEPTH = p["ow"], p["od"]
+    O_WORDS_PER_ROW, O_DEPTH, O_MAX_BURST = p["ow"], p["od"], p["omb"]
     NBB, NB = p["nbb"], p["NB"]
     Q_MAX_BURST = min(MAX_Q_BURST, Q_DEPTH // 2)
     OUT_BITS = w["OB"]
@@ -301,7 +317,7 @@ def grp_lane(clk, rst, clr, go, abort, active, q_addr, q_stride, o_addr, o_strid
     o_left = Signal(intbv(0)[32:])
     o_burst = Signal(intbv(0)[9:])
     o_plan = grp_lane_bursts(clk, rst, clr, go, active, o_addr, o_stride, nb, o_issue, o_next_addr,
-                             o_burst, o_left, H, B * O_WORDS_PER_ROW, MAX_O_BURST, BUS_BYTES)
+                             o_burst, o_left, H, B * O_WORDS_PER_ROW, O_MAX_BURST, BUS_BYTES)
 
     @always_comb
     def o_request():
