@@ -54,11 +54,13 @@ AXI_BOUNDARY = 4096    # bytes a burst may not cross
 
 def o_fifo_depth(cfg) -> int:
     """Bus words of a lane's O FIFO: one block row of the head's O (B rows of D int32), at least
-    ``O_FIFO_MIN_DEPTH``, a power of two.  A whole row, because the engine holds only one
-    finished row while it computes the next: the first rows of a run are shorter than their
-    O takes to leave, and with less room the engine would wait for m_axi_o."""
-    words = cfg.block * cfg.head_dim * 4 // cfg.axi_bytes
-    return max(O_FIFO_MIN_DEPTH, 1 << (words - 1).bit_length())
+    ``O_FIFO_MIN_DEPTH``; held as whole engine rows, a power of two of them.  A whole block
+    row, because the engine holds only one finished block row while it computes the next:
+    the first block rows of a run are shorter than their O takes to leave, and with less room
+    the engine would wait for m_axi_o."""
+    row_words = max(1, cfg.head_dim * 32 // cfg.axi_data_bits)
+    rows = max(cfg.block, -(-O_FIFO_MIN_DEPTH // row_words))
+    return (1 << (rows - 1).bit_length()) * row_words
 
 
 def o_max_burst(cfg) -> int:
@@ -250,16 +252,19 @@ def grp_lane(clk, rst, clr, go, abort, active, q_addr, q_stride, o_addr, o_strid
     insts += [q_plan, q_request, q_credits]
 
     # ------------------------------------------------------------ O rows -> int32 words
+    # The FIFO holds whole engine rows, so the engine hands a row over in one cycle and the
+    # bus words are cut at the FIFO's head: the engine's O leaves as fast as it is made, not
+    # at the bus rate, and a row in the FIFO never holds the engine back.
     o_wide = Signal(intbv(0)[32 * D:])         # the engine's row, each element sign-extended
-    o_row = Signal(intbv(0)[32 * D:])          # the row being cut into bus words
-    o_row_held = b()
+    O_ROWS = O_DEPTH // O_WORDS_PER_ROW
     o_part = Signal(intbv(0)[max(1, (O_WORDS_PER_ROW - 1).bit_length()):])
-    of_push, of_full, of_empty = b(), b(), b()
-    of_din = Signal(intbv(0)[BUS:])
-    of_count = Signal(intbv(0, min=0, max=O_DEPTH + 1))
-    of_dout = Signal(intbv(0)[BUS:])
-    o_fifo = kv_fifo(clk, rst, clr, of_push, of_din, o_pop, of_dout, of_full, of_empty, of_count,
-                     O_DEPTH, BUS)
+    of_push, of_pop, of_full, of_empty = b(), b(), b(), b()
+    of_count = Signal(intbv(0, min=0, max=O_ROWS + 1))
+    of_dout = Signal(intbv(0)[32 * D:])
+    o_word = Signal(intbv(0)[BUS:])
+    o_words_held = Signal(intbv(0, min=0, max=O_DEPTH + 1))
+    o_fifo = kv_fifo(clk, rst, clr, of_push, o_wide, of_pop, of_dout, of_full, of_empty, of_count,
+                     O_ROWS, 32 * D)
 
     @always_comb
     def o_sign_extend():
@@ -277,7 +282,7 @@ def grp_lane(clk, rst, clr, go, abort, active, q_addr, q_stride, o_addr, o_strid
     @always_seq(clk.posedge, reset=rst_run)
     def o_check():
         # the engine's rows of a block leave in order 0..B-1 (never expected to fail)
-        if e_ovalid and not o_row_held:
+        if e_ovalid and not of_full:
             if e_orow != o_expect or e_olast != (o_expect == B - 1):
                 fault.next = True
             if o_expect == B - 1:
@@ -287,30 +292,25 @@ def grp_lane(clk, rst, clr, go, abort, active, q_addr, q_stride, o_addr, o_strid
 
     @always_comb
     def lane_idle():
-        idle.next = e_idle and of_empty and not o_row_held
+        idle.next = e_idle and of_empty
 
     @always_comb
     def o_serialise_out():
-        e_oready.next = not o_row_held
-        of_push.next = o_row_held and not of_full
-        of_din.next = o_row[BUS:]
+        e_oready.next = not of_full
+        of_push.next = e_ovalid and not of_full
+        of_pop.next = o_pop and o_part == O_WORDS_PER_ROW - 1
+        o_word.next = (of_dout >> (BUS * o_part)) & ((1 << BUS) - 1)
+        o_words_held.next = of_count * O_WORDS_PER_ROW - o_part
 
     @always(clk.posedge)
     def o_serialise():
         if rst or clr:
-            o_row_held.next = False
             o_part.next = 0
-        elif o_row_held:
-            if not of_full:
-                o_row.next = o_row >> BUS
-                if o_part == O_WORDS_PER_ROW - 1:
-                    o_part.next = 0
-                    o_row_held.next = False
-                else:
-                    o_part.next = o_part + 1
-        elif e_ovalid:
-            o_row.next = o_wide
-            o_row_held.next = True
+        elif o_pop:
+            if o_part == O_WORDS_PER_ROW - 1:
+                o_part.next = 0
+            else:
+                o_part.next = o_part + 1
 
     # ------------------------------------------------------------ O burst requests
     o_next_addr = Signal(intbv(0)[AB:])
@@ -321,10 +321,10 @@ def grp_lane(clk, rst, clr, go, abort, active, q_addr, q_stride, o_addr, o_strid
 
     @always_comb
     def o_request():
-        o_req.next = active and not abort and o_left != 0 and of_count >= o_burst
+        o_req.next = active and not abort and o_left != 0 and o_words_held >= o_burst
         o_done.next = o_left == 0
         if o_cur == H:
-            o_word_out.next = o_word_in | of_dout
+            o_word_out.next = o_word_in | o_word
             o_addr_out.next = o_addr_in | o_next_addr
             o_blen_out.next = o_blen_in | o_burst
         else:
