@@ -75,6 +75,10 @@ TILE_GAP = {8: 2, 16: 2}
 TILE_GAP_DEFAULT = 2
 #: Attention engine: extra cycles per (head, query block) row (B = 16 and B = 8: 10 and ~9).
 ROW_OVERHEAD = 10
+#: The same row inside grp_attn, whose lane takes a finished row's O into its row FIFO at one
+#: engine row per cycle (hdl/group/lane.py): fitted on the ci calibration runs and u280
+#: (0: within 0.8 % at ci, 1.0 % at u280; 2: 0.8 / 0.8 %).
+GROUP_ROW_OVERHEAD = 2
 #: Attention engine: one pipeline fill + drain per stream of rows is 2B + FILL_EXTRA
 #: (B = 16: 57, B = 8: 41).
 FILL_EXTRA = 25
@@ -351,7 +355,7 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
     kept_r bounded by the row's kept tiles); the cache's backward liveness pass (one cycle per
     access); then the accesses in stream order: each costs its rows (2B rows, one per cycle:
     a tier-memory word holds a whole row) or, when the row's busiest engine is slower (its tiles x
-    (2B + tile_gap) + ROW_OVERHEAD), that engine's share; a miss's K/V fetch (golden.cache_sim,
+    (2B + tile_gap) + GROUP_ROW_OVERHEAD), that engine's share; a miss's K/V fetch (golden.cache_sim,
     policy "liveness") starts once the cache has decided it (decisions run up to 64 accesses
     ahead, 2 cycles each, plus the victim search), the DMA is free and the victim's last read
     is done, and its access waits for latency + 2 KW beats; a row's O (g B D int32) leaves
@@ -395,7 +399,7 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
     # per row: the cache's rows, or the busiest engine of the row when it is slower
     union_r = m.any(axis=0).sum(axis=1)
     cache_r = union_r * (2 * B + ACCESS_GAP)         # a K or V row per cycle out of the cache
-    eng_r = tiles_hr.max(axis=0) * (2 * B + tile_gap(B)) + ROW_OVERHEAD
+    eng_r = tiles_hr.max(axis=0) * (2 * B + tile_gap(B)) + GROUP_ROW_OVERHEAD
     per_acc = np.where(union_r > 0, np.maximum(cache_r, eng_r) / np.maximum(union_r, 1), 0.0).tolist()
     rows = lv.rows.tolist()
     blocks = lv.blocks.tolist()
