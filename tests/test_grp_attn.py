@@ -232,6 +232,22 @@ def test_params_and_unsupported():
         params("ci")
 
 
+@pytest.mark.parametrize("name", ["ci", "mid", "smollm2", "u280"])
+def test_lane_o_fifo_holds_a_block_row(name):
+    """The lane's O FIFO holds a whole block row of O in whole engine rows (a power of two of
+    them), and its bursts fit AXI4: <= 256 beats, <= 4 KiB, <= half the FIFO."""
+    from hdl.config import preset
+    from hdl.group import lane
+    cfg = preset(name)
+    depth, burst = lane.o_fifo_depth(cfg), lane.o_max_burst(cfg)
+    row_words = cfg.head_dim * 32 // cfg.axi_data_bits
+    rows = depth // row_words
+    assert depth % row_words == 0 and rows & (rows - 1) == 0
+    assert rows >= cfg.block and depth >= lane.O_FIFO_MIN_DEPTH
+    assert 1 <= burst <= min(256, 4096 // cfg.axi_bytes, depth // 2)
+    assert lane.lane_params(cfg)["od"] == depth and lane.lane_params(cfg)["omb"] == burst
+
+
 def test_cases_match_the_golden_stream(have_smollm2):
     """The sets of each case give the mask the golden models use; the real case's mask is
     the estimator's pattern, and row_stream (what the builders emit) covers every tile."""
