@@ -2,8 +2,8 @@
 
 Lane ``H`` serves query head ``H`` of the group: its ``attn_engine``, its Q path (Q FIFO fed
 by the shared Q read master, unpack of bus words into Q rows, the Q scale-code memory) and
-its O path (sign extension of the engine's rows to int32, serialisation into bus words, O
-FIFO, the head's O write address).  The shared AXI masters of ``grp_attn`` pick a lane by
+its O path (sign extension of the engine's rows to int32, a FIFO of whole rows, their bus
+words cut at its head, the head's O write address).  The shared AXI masters of ``grp_attn`` pick a lane by
 ``q_cur`` / ``o_cur``; the lane's address, burst length and data reach them through daisy
 chains (``*_in`` from lane H-1, ``*_out`` to lane H+1: or-ed in when the lane is selected),
 so no list of wide signals crosses the hierarchy.
