@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from myhdl import always_comb, block, intbv
 
+AXI_MAX_BURST = 256      # beats of an AXI4 INCR burst at most
+AXI_BOUNDARY = 4096      # bytes no burst may cross
+
 
 @block
 def axi_burst_len(addr, left, burst, beat_bytes, max_burst):
     log_beat_bytes = beat_bytes.bit_length() - 1
-    beats_4k = 4096 // beat_bytes
+    beats_4k = AXI_BOUNDARY // beat_bytes
 
     @always_comb
     def length():

@@ -43,13 +43,12 @@ from myhdl import Signal, always, always_comb, always_seq, block, concat, intbv
 from hdl.attention.engine import attn_engine, widths
 from hdl.common.fifo import kv_fifo
 from hdl.common.reset import either_reset, sync_reset
+from hdl.common.burst_len import AXI_BOUNDARY, AXI_MAX_BURST
 from hdl.group.lane_bursts import grp_lane_bursts
 
 MAX_Q_BURST = 16       # at most; also at most half the Q FIFO, so that it prefetches
 O_FIFO_MIN_DEPTH = 64
 Q_FIFO_BLOCKS = 2      # Q blocks the Q FIFO holds: the engine's and the next, prefetched
-AXI_MAX_BURST = 256    # beats of an AXI4 INCR burst
-AXI_BOUNDARY = 4096    # bytes a burst may not cross
 
 
 def o_fifo_depth(cfg) -> int:
