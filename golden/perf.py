@@ -11,8 +11,8 @@ Units (``cfg`` is an :class:`hdl.config.AcceleratorConfig`):
     ``fast-prefill bench mpu`` (1.000 of peak: one beat per cycle).
 ``attention_engine_cycles(cfg, tiles_per_row)``
     rows streamed back to back through ``hdl/attention/engine.py``: each kept tile costs
-    ``2B + tile_gap(B)`` cycles, each row ``ROW_OVERHEAD`` more, plus one pipeline fill and
-    drain ``2B + FILL_EXTRA``.  Calibrated on the RTL at B = 16 and B = 8 (docs/performance.md).
+    ``2B + tile_gap(B)`` cycles, a row at least ``2B + ROW_MIN_EXTRA``, plus one pipeline fill
+    and drain ``2B + FILL_EXTRA``.  Calibrated on the RTL at B = 16 and B = 8 (docs/performance.md).
 ``gemm_cycles(cfg, M, K, N)``
     a linear layer ``[M, K] @ [K, N]`` on the MPU in QK mode: an R x D tile of activations is
     held (R load beats), the N weight columns stream through (N beats), partial sums over the
@@ -67,21 +67,27 @@ from hdl.top.shell import idx_header_words, layout
 #: MPU beats per cycle with no idle and no backpressure (``fast-prefill bench mpu``: 1.000).
 MPU_EFFICIENCY = 1.0
 #: Attention engine: extra cycles per kept tile beyond its 2B MPU beats, by block size.
-#: Measured: B = 16 -> 2 (exact on 9 runs); B = 8 -> 1 when first calibrated, 2 on the RTL of
-#: 2026-11-26 (tests/test_perf.py's B = 8 run: 22955 cycles for 1266 tiles over 20 rows, i.e.
-#: 18 = 2B + 2 per tile).  Larger blocks are assumed to behave like B = 16 (the ~12-cycle
-#: QK-to-PV latency is hidden from B = 16 on).
-TILE_GAP = {8: 2, 16: 2}
-TILE_GAP_DEFAULT = 2
-#: Attention engine: extra cycles per (head, query block) row (B = 16 and B = 8: 10 and ~9).
-ROW_OVERHEAD = 10
+#: 0 since the QK issue takes the next tile's descriptor while the current tile issues
+#: (hdl/attention/qk_issue.py): the engine grid of docs/performance.md section 1 (9 runs at
+#: B = 16 and 9 at B = 8) fits ``2B T + fill`` exactly for rows of 2 or more tiles.  It was 2 at
+#: B = 16 and B = 8 with a cycle of descriptor take and one of tile-scale set-up per tile.
+TILE_GAP = {8: 0, 16: 0}
+TILE_GAP_DEFAULT = 0
+#: Attention engine: extra cycles per (head, query block) row beyond its tiles (grid: 0 at
+#: B = 16 and B = 8; it was 10 before the descriptors were taken one ahead).
+ROW_OVERHEAD = 0
+#: Attention engine: a row takes at least 2B + ROW_MIN_EXTRA cycles (its QK-to-PV latency shows
+#: on one-tile rows; grid, rows of 1 tile: 35.5 cycles at B = 16, 24.5 at B = 8).
+ROW_MIN_EXTRA = {8: 8, 16: 4}
+ROW_MIN_EXTRA_DEFAULT = 4
 #: The same row inside grp_attn, whose lane takes a finished row's O into its row FIFO at one
 #: engine row per cycle (hdl/group/lane.py): fitted on the ci calibration runs and u280
 #: (0: within 0.8 % at ci, 1.0 % at u280; 2: 0.8 / 0.8 %).
 GROUP_ROW_OVERHEAD = 2
-#: Attention engine: one pipeline fill + drain per stream of rows is 2B + FILL_EXTRA
-#: (B = 16: 57, B = 8: 41).
-FILL_EXTRA = 25
+#: Attention engine: one pipeline fill + drain per stream of rows is 2B + FILL_EXTRA, by block
+#: size (grid: 55 cycles at B = 16, 47 at B = 8).
+FILL_EXTRA = {8: 31, 16: 23}
+FILL_EXTRA_DEFAULT = 23
 #: Index generator (hdl/index/sig.py): HBM latency of its bench, the last tile's drain beyond B
 #: (divider and exp pipeline), pipeline stages, and the kept fraction of nb that the
 #: selection pops (SmolLM2 at gamma 0.95: 46/64 and 94/128).  Calibrated: tests/test_perf.py.
@@ -153,6 +159,17 @@ def tile_gap(block: int) -> int:
     return TILE_GAP.get(block, TILE_GAP_DEFAULT)
 
 
+def _fill_extra(block: int) -> int:
+    return FILL_EXTRA.get(block, FILL_EXTRA_DEFAULT)
+
+
+def engine_row_cycles(block: int, tiles: int) -> int:
+    """Engine cycles of one (head, query block) row of ``tiles`` kept tiles in a stream."""
+    per_tile = 2 * block + tile_gap(block)
+    floor = 2 * block + ROW_MIN_EXTRA.get(block, ROW_MIN_EXTRA_DEFAULT)
+    return max(tiles * per_tile, floor) + ROW_OVERHEAD
+
+
 def attention_engine_cycles(cfg: AcceleratorConfig, tiles_per_row: Sequence[int]) -> int:
     """Cycles of the attention engine for (head, query block) rows sent back to back.
 
@@ -166,7 +183,7 @@ def attention_engine_cycles(cfg: AcceleratorConfig, tiles_per_row: Sequence[int]
     for i, t in enumerate(rows):
         _count(t, f"tiles_per_row[{i}]", 1)
     B = cfg.block
-    return sum(rows) * (2 * B + tile_gap(B)) + len(rows) * ROW_OVERHEAD + 2 * B + FILL_EXTRA
+    return sum(engine_row_cycles(B, t) for t in rows) + 2 * B + _fill_extra(B)
 
 
 def attention_layer_cycles(cfg: AcceleratorConfig, heads: int, seq_len: int, density: float) -> float:
@@ -178,7 +195,7 @@ def attention_layer_cycles(cfg: AcceleratorConfig, heads: int, seq_len: int, den
     B = cfg.block
     nb = num_blocks(seq_len, B)
     tiles = max(float(nb), d * nb * (nb + 1) / 2)          # at least the diagonal
-    return heads * (tiles * (2 * B + tile_gap(B)) + nb * ROW_OVERHEAD) + 2 * B + FILL_EXTRA
+    return heads * (tiles * (2 * B + tile_gap(B)) + nb * ROW_OVERHEAD) + 2 * B + _fill_extra(B)
 
 
 def gemm_cycles(cfg: AcceleratorConfig, M: int, K: int, N: int) -> int:
