@@ -83,9 +83,13 @@ def kv_out(clk, rst, clr, abort, sv_empty, sv_dout, sv_pop, fetch_done,
 
     @always_comb
     def control():
-        start.next = (not busy and not sv_empty and not abort
+        # the next access starts in the cycle of the current one's last read, so the reads of
+        # consecutive accesses follow each other without a gap
+        reading = busy and not abort and q_count + inflight < qdepth
+        issue.next = reading
+        start.next = ((not busy or (reading and wc == words_per_slot - 1)) and not sv_empty
+                      and not abort
                       and fetch_done >= sv_dout[cb + 2 * nbb + slot_bits:2 * nbb + slot_bits])
-        issue.next = busy and not abort and q_count + inflight < qdepth
 
     @always_comb
     def ports():
@@ -116,6 +120,8 @@ def kv_out(clk, rst, clr, abort, sv_empty, sv_dout, sv_pop, fetch_done,
         else:
             if not busy and not sv_empty and not abort and not start:
                 nstall.next = nstall + 1
+            if issue and wc == words_per_slot - 1:
+                nserved.next = nserved + 1
             if start:
                 t_row.next = sv_dout[nbb + slot_bits:slot_bits]
                 t_blk.next = sv_dout[2 * nbb + slot_bits:nbb + slot_bits]
@@ -126,7 +132,6 @@ def kv_out(clk, rst, clr, abort, sv_empty, sv_dout, sv_pop, fetch_done,
             elif issue:
                 if wc == words_per_slot - 1:
                     busy.next = 0
-                    nserved.next = nserved + 1
                 wc.next = wc + 1
 
     piece = Signal(intbv(0, min=0, max=rows_per_word))
