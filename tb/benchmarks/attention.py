@@ -132,29 +132,79 @@ def add_arguments(p) -> None:
     p.add_argument("--layer", type=int, action="append", default=None,
                    help="SmolLM2 layer(s) (default 3 and 15)")
     p.add_argument("--tokens", type=int, default=2048, help="prompt length (default 2048)")
+    p.add_argument("--grid", action="store_true",
+                   help="the calibration grid instead: runs of n rows of t kept tiles (layer 3), "
+                        "RTL cycles against golden.perf.attention_engine_cycles")
+
+
+#: (tiles per row, rows) of the engine's calibration grid (docs/performance.md section 1)
+GRID = ((1, 8), (2, 8), (4, 8), (8, 8), (16, 8), (8, 1), (8, 2), (8, 16), (32, 4))
+
+
+def grid_jobs(inputs, mask_shape, tiles: int, rows: int) -> list[dict]:
+    """``rows`` rows of exactly ``tiles`` kept tiles each (the diagonal and the blocks before it),
+    heads in turn, from query block ``tiles + 8`` on."""
+    import torch
+
+    H, nb, _ = mask_shape
+    first = tiles + 8
+    if first + rows > nb:
+        raise ValueError(f"grid: {rows} rows of {tiles} tiles need {first + rows} blocks, have {nb}")
+    mask = torch.eye(nb, dtype=torch.bool).expand(H, nb, nb).clone()
+    picked = []
+    for i in range(rows):
+        h, r = i % H, first + i
+        mask[h, r, r - tiles + 1:r + 1] = True
+        picked.append((h, r))
+    return build_jobs(inputs, mask, picked)
+
+
+def _throughput(cfg, jobs, tag: str) -> int:
+    import torch
+
+    from tb.kit.runner import run as run_bench, save_inputs
+
+    path = save_inputs("attn_engine", cfg, f"bench-jobs-{tag}.pt", jobs)
+    out = path.with_name(f"bench-result-{tag}.pt")
+    run_bench("attn_engine", cfg, "tb.test_attention", testcase="test_throughput",
+              tag=f"bench-{tag}", extra_env={"ATTN_JOBS": str(path), "ATTN_BENCH_OUT": str(out)})
+    return int(torch.load(out)["cycles"])
+
+
+def run_grid(cfg) -> int:
+    from golden import perf
+
+    inputs, mask = real_inputs(cfg, 3, 2048)
+    print(f"Attention engine calibration grid, RTL simulation (Verilator), preset {cfg.name}: "
+          f"B={cfg.block}, D={cfg.head_dim}, no idle, no backpressure, every output bit-exact")
+    print(f"{'t x n':>6} | {'RTL':>6} | {'model':>6} | {'error':>7}")
+    worst = 0.0
+    for t, n in GRID:
+        rtl = _throughput(cfg, grid_jobs(inputs, mask.shape, t, n), f"grid-{t}x{n}")
+        model = perf.attention_engine_cycles(cfg, [t] * n)
+        err = (model - rtl) / rtl
+        worst = max(worst, abs(err))
+        print(f"{f'{t}x{n}':>6} | {rtl:>6} | {model:>6} | {100 * err:>+6.1f}%")
+    print(f"worst model error {100 * worst:.1f} %")
+    return 0
 
 
 def run(args) -> int:
-    import torch
-
     from hdl.errors import UserError
     from hdl.config import preset
-    from tb.kit.runner import run as run_bench, save_inputs
 
     cfg = preset(args.preset)
+    if args.grid:
+        return run_grid(cfg)
     if args.rows < 1:
         raise UserError(f"--rows must be >= 1, got {args.rows}")
     rows_out = []
     for layer in args.layer or [3, 15]:
         inputs, mask = real_inputs(cfg, layer, args.tokens)
         jobs = build_jobs(inputs, mask, pick_rows(mask, args.rows, seed=layer))
-        path = save_inputs("attn_engine", cfg, f"bench-jobs-{layer}.pt", jobs)
-        out = path.with_name(f"bench-result-{layer}.pt")
-        run_bench("attn_engine", cfg, "tb.test_attention", testcase="test_throughput",
-                  tag=f"bench-{layer}", extra_env={"ATTN_JOBS": str(path), "ATTN_BENCH_OUT": str(out)})
-        res = torch.load(out)
+        cycles = _throughput(cfg, jobs, str(layer))
         tiles = sum(len(j["tiles"]) for j in jobs)
-        rows_out.append((layer, len(jobs), tiles, res["cycles"], res["cycles"] / (tiles * 2 * cfg.block)))
+        rows_out.append((layer, len(jobs), tiles, cycles, cycles / (tiles * 2 * cfg.block)))
     print(f"Attention engine, RTL simulation (Verilator), preset {cfg.name}: B={cfg.block}, "
           f"D={cfg.head_dim}, no idle, no backpressure; ideal = 2*B MPU beats per kept tile")
     print(f"{'layer':>6} | {'rows':>5} | {'tiles':>6} | {'cycles':>8} | {'cyc/tile':>8} | {'ratio':>6}")
