@@ -300,9 +300,19 @@ TOP_IDX_SEG = 2          # index dump per segment (header, vertical, slash): com
 #: grp_attn (hdl/group/grp_attn.py, hdl/group/rows.py, hdl/cache/kv_cache.py)
 ATT_FIXED = 8            # S_CLEAR, S_GO, the RUN check (cwait 3) and the start of the cache
 ROW_SCAN = 2             # builder A per row beyond the r + 1 blocks it scans (the down scan, row end)
-POOL_ROW = 14            # sig_pool's latency of one requested row beyond 2 (r + 1) + kept (docs/grp_attn.md)
+#: sig_pool's row pipeline (hdl/index/pool_rows.py) as the provider (hdl/group/pool_provider.py)
+#: drives it, one row in each stage: the front of row r is its score sweep (r + 1) and
+#: POOL_SCORE_WAIT, then (once the back is free) its exp sweep (r + 1) and POOL_EXP_WAIT; the
+#: provider starts the next row POOL_ISSUE cycles after the front is free; the back pops the
+#: row's kept blocks and publishes POOL_BACK cycles later; the provider copies the g heads' rows
+#: (POOL_COPY each) and serves the waiting builder POOL_SERVE cycles later.
+POOL_SCORE_WAIT = 5
+POOL_EXP_WAIT = 6
+POOL_ISSUE = 2
+POOL_BACK = 4
 POOL_COPY = 2            # provider: cycles per head to copy sig_pool's output row (address held 2)
-POOL_HANDSHAKE = 8       # per row: pr_start, pr_done sampled, the ack, the builder's restart (fitted at ci)
+POOL_SERVE = 2
+POOL_LEAD = 4            # the provider starts at go: the set load and the RUN check before the scan
 CACHE_SERVE_DEPTH = kv_cache.SERVE_DEPTH     # decisions the cache runs ahead of its output
 CACHE_DECIDE = 2         # cycles per cache decision (+ ceil(slots / search width) with a victim)
 CACHE_SEARCH_WIDTH = kv_cache.SEARCH_WIDTH   # slots the victim search compares per cycle
@@ -350,6 +360,31 @@ def _np_mask(mask):
     return np.asarray(mask, dtype=bool)
 
 
+def pooled_scan_cycles(kept_per_row: Sequence[int], g: int, lead: int = 0) -> int:
+    """Cycles of builder A's scan with the pooled rows: row r is scanned (``r + 1 + ROW_SCAN``
+    cycles) once the provider hands it over, and the provider keeps sig_pool's two stages busy
+    with rows ahead of the builder (the constants above).  ``kept_per_row``: the blocks each
+    row's selectors pop (at most the row's kept tiles); ``g``: heads copied per row; ``lead``:
+    cycles the rows run before the builder starts (the set load: the provider starts at the
+    run's go).  Counted from the builder's start."""
+    _count(g, "g", 1)
+    _count(lead, "lead")
+    start = 0                       # the row's pr_start is taken at the end of this cycle
+    back_free = copy_end = taken = ack = 0
+    req = lead                      # builder A asks for row r
+    for r, kept in enumerate(kept_per_row):
+        exp_start = max(start + (r + 1) + POOL_SCORE_WAIT, back_free)
+        front_end = exp_start + (r + 1) + POOL_EXP_WAIT
+        start = front_end + POOL_ISSUE
+        done = max(front_end + kept + POOL_BACK, copy_end + 1)      # pr_hold: the copy before
+        back_free = done
+        copy_end = max(done + 1, taken) + POOL_COPY * g
+        ack = max(copy_end, req) + POOL_SERVE
+        taken = ack
+        req = ack + r + 1 + ROW_SCAN
+    return req - lead
+
+
 def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_sizes,
                            hbm_latency: int = SIG_HBM_LATENCY, pooled: bool = False,
                            inflight: int = BENCH_HBM_INFLIGHT, residency=None,
@@ -367,15 +402,15 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
 
     Structure (one phase after the other): the set load (``2 (1 + max(nv, ns))`` per head);
     builder A's whole stream into the cache (row r: ``r + 1 + ROW_SCAN`` cycles, or with
-    ``pooled`` at least sig_pool's row latency ``2 (r + 1) + kept_r + POOL_ROW`` plus the
-    POOL_HANDSHAKE and the copy,
-    kept_r bounded by the row's kept tiles); the cache's backward liveness pass (one cycle per
+    ``pooled`` as sig_pool's row pipeline hands the rows over, ``pooled_scan_cycles``, the
+    pops bounded by the row's kept tiles); the cache's backward liveness pass (one cycle per
     access); then the accesses in stream order: each costs its rows (2B rows, one per cycle:
     a tier-memory word holds a whole row) or, when the row's busiest engine is slower (its tiles x
     (2B + tile_gap) + GROUP_ROW_OVERHEAD), that engine's share; a miss's K/V fetch (golden.cache_sim,
     policy "liveness") starts once the cache has decided it (decisions run up to 64 accesses
     ahead, 2 cycles each, plus the victim search), the DMA is free and the victim's last read
-    is done, and its access waits for latency + 2 KW beats; a row's O (g B D int32) leaves
+    is done, and its access's K rows wait for latency + KW beats, its V rows for the V block's
+    KW beats more; a row's O (g B D int32) leaves
     through m_axi_o at one beat per cycle, and a row waits while the O of the row
     ENGINE_O_ROWS + 1 before it has not left the lanes' FIFOs; then the tail (the last
     row's O and its write response).
@@ -401,12 +436,10 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
     load = sum(2 * (1 + max(nv, ns)) for nv, ns in set_sizes if nv or ns)
     tiles_hr = m.sum(axis=2)                         # [g, nb] kept tiles per head and row
     r_idx = np.arange(nb)
-    scan = r_idx + 1 + ROW_SCAN
     if pooled:
-        kept = tiles_hr.max(axis=0)
-        scan = np.maximum(scan, 2 * (r_idx + 1) + kept + POOL_ROW + POOL_HANDSHAKE
-                                 + POOL_COPY * g)
-    prefix = int(scan.sum())
+        prefix = pooled_scan_cycles(tiles_hr.max(axis=0).tolist(), g, load + POOL_LEAD)
+    else:
+        prefix = int((r_idx + 1 + ROW_SCAN).sum())
     lv = liveness(m, sorted(vertical_union), index_window(cfg), final=group_end)
     st = simulate_liveness(lv, cfg.tier1_blocks, cfg.tier2_blocks, cfg.kv_block_bytes,
                            "liveness", record=True, residency=residency)
@@ -469,12 +502,19 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
                 # served: the victim's last word left the slot for the output queue
                 issue = max(issue, ends[last_read[ev.victim]] - word_cycles * CACHE_OUT_QUEUE)
             dma = issue
-            kvp.burst(issue, kw)
+            # the K rows leave once the K block is in (hdl/cache/out.py), the V rows once the
+            # V block is in too
             ready = max(ready, kvp.burst(issue, kw) + MISS_EXTRA)
+            v_in = kvp.burst(issue, kw) + MISS_EXTRA
+        else:
+            v_in = 0.0
         if ready > t:
             stall += ready - t
         out_start[i] = max(t, ready)
         t = out_start[i] + per_acc[r]
+        if v_in + per_acc[r] / 2 > t:
+            stall += v_in + per_acc[r] / 2 - t
+            t = v_in + per_acc[r] / 2
         ends[i] = t
         row_end[r] = t
         last_read[blocks[i]] = i

@@ -11,8 +11,9 @@ Environment knobs:
 Memory: one tb.kit.hbm.Hbm with read ports m_axi_q (Q) and m_axi_kv (K, V) and the write port
 m_axi_o (O).  The index generator's readback (rd_head, rd_blk -> rd_nv, rd_ns, rd_vi, rd_si)
 is emulated from the case's Python sets, registered (one cycle); so is ``sig_pool``'s row
-interface (pr_start/pr_row -> pr_done/pr_err after the unit's documented row latency
-``2 (r + 1) + kept + 14``, pr_rd_head -> pr_word registered), serving the case's pooled rows
+interface (its two-stage row pipeline: pr_start/pr_row -> pr_busy, pr_done/pr_err after the
+unit's documented row latency ``2 (r + 1) + kept + 14``, publishing held by pr_hold,
+pr_rd_head -> pr_word registered), serving the case's pooled rows
 (``golden.estimator_fixed.pooled_row_mask_fixed``) when the case runs with ``row_guard`` = 1 and
 all-ones rows otherwise (which would break O if the unit used them).  Scale codes are written
 through the kc_* / qc_* ports.  Every run checks: status; every O row < L of every head
@@ -57,7 +58,7 @@ class GrpTB(TB):
         axi_bp = float(env("GRP_AXI_BP", "0.2")) if axi_bp is None else axi_bp
         self.rng = random.Random(seed)
         d = dut
-        for s in (d.start, d.kc_we, d.qc_we, d.dbg_head, d.row_guard, d.pr_done, d.pr_err):
+        for s in (d.start, d.kc_we, d.qc_we, d.dbg_head, d.row_guard, d.pr_done, d.pr_err, d.pr_busy):
             s.value = 0
         self.hbm = Hbm(d.clk, size=RAM_SIZE, latency=self.lat, pipelined=False)
         self.hbm.read_port("q", AxiReadBus.from_prefix(d, "m_axi_q"), d.rst)
@@ -97,40 +98,57 @@ class GrpTB(TB):
                 nxt = (0, 0, 0, 0)
 
     async def _pool_emulator(self):
-        """sig_pool's row interface: one row at a time, pr_done after the row latency, the
-        output rows double-buffered (replaced at pr_done), pr_rd_head -> pr_word registered."""
+        """sig_pool's row interface as its two-stage row pipeline (hdl/index/pool_rows.py): the
+        front (``pr_busy``) runs a row's score sweep (r + 6 cycles), waits for the back to be
+        empty, runs the exp sweep (r + 7) and hands the row to the back, which pops (kept + 1)
+        and publishes once ``pr_hold`` is low: the output rows change and pr_done pulses (row
+        latency about ``2 (r + 1) + kept + 14`` alone).  A refused row answers pr_err with
+        pr_done once the back is empty.  pr_rd_head -> pr_word registered.  A pr_start while
+        the front is busy is a protocol error."""
         d = self.dut
         NB = self.cfg.max_blocks
         ones = (1 << NB) - 1
         out: list[int] | None = None
-        cnt = None
-        refuse = False
-        row = 0
+        front = None        # [row, refuse, kept, phase, cycles left]
+        back = None         # [row, cycles left]
+        done = err = False
         word = ones
         while True:
             await RisingEdge(self.clk)
-            done = False
-            if cnt is not None:
-                cnt -= 1
-                if cnt == 0:
-                    done, cnt = True, None
-                    if not refuse:
-                        out = None if self.pool_rows is None else self.pool_rows[row]
             d.pr_done.value = int(done)
-            if done:
-                d.pr_err.value = int(refuse)
+            d.pr_err.value = int(err)
+            d.pr_busy.value = int(front is not None)
             d.pr_word.value = word
             await ReadOnly()
+            done = False
+            if back is not None:
+                if back[1] > 0:
+                    back[1] -= 1
+                elif not d.pr_hold.value:
+                    out = None if self.pool_rows is None else self.pool_rows[back[0]]
+                    done, err, back = True, False, None
+            if front is not None:
+                row, refuse, kept, phase, left = front
+                if left > 0:
+                    front[4] -= 1
+                elif refuse:
+                    if back is None and not done:
+                        done, err, front = True, True, None
+                elif phase == "score":
+                    if back is None:
+                        front[3], front[4] = "exp", row + 7
+                elif back is None:
+                    back, front = [row, kept + 1], None
             if d.pr_start.value:
                 r = int(d.pr_row.value)
-                if cnt is not None:
-                    self.pool_proto.append(f"pr_start for row {r} while row {row} runs")
-                self.pool_reqs.append(r)
-                row = r
-                rows = self.pool_rows
-                refuse = rows is None or r >= len(rows) or r == self.pool_fail
-                kept = 0 if refuse else max(bin(x).count("1") for x in rows[r])
-                cnt = 2 * (r + 1) + kept + 14
+                if front is not None:
+                    self.pool_proto.append(f"pr_start for row {r} while the front runs row {front[0]}")
+                else:
+                    self.pool_reqs.append(r)
+                    rows = self.pool_rows
+                    refuse = rows is None or r >= len(rows) or r == self.pool_fail
+                    kept = 0 if refuse else max(bin(x).count("1") for x in rows[r])
+                    front = [r, refuse, kept, "score", r + 6]
             h = int(d.pr_rd_head.value)
             word = ones if out is None else (out[h] if h < len(out) else 0)
 

@@ -4,15 +4,19 @@ golden.estimator_fixed.pooled_row_mask_fixed.
 Run through tests/test_sig_pool.py (tb.kit.runner.run).  The cases (HBM images, scale codes,
 the row_gamma code and the golden masks) come prepared in a torch file named by ``POOL_CASES``;
 other knobs: ``SIG_LAT`` (HBM latency, pipelined as in tb/test_sig.py), ``SIG_AXI_BP`` (random AR/R pauses), ``POOL_OUT``
-(JSON file with the load cycles and every row's cycles, for the benchmark).
+(JSON file with the load cycles and every row's cycles, for the benchmark), ``POOL_LONG_HOLD``
+(0: no long holds, so that the benchmark's back-to-back figure is the unit's own).
 Each case: program the codes and registers, pulse start, wait for done and check err; then the
 rows in the case's order, back to back: row r+1 is started as soon as the unit's front is free
 (pr_busy low, before row r's pr_done), and row r is read back (every head, all nb_max bits) after
-its pr_done while r+1 runs (the output rows are the second buffer).  A refused row (r >= nb)
-must answer pr_err with pr_done.
+its pr_done while r+1 runs (the output rows are the second buffer), with pr_hold high from that
+pr_done until the copy is done plus a few rows' worth of extra cycles on every third row: row
+r+1 must not answer while it is held.  A refused row (r >= nb) must answer pr_err with pr_done.
 """
 
 from __future__ import annotations
+
+import os
 
 import cocotb
 import torch
@@ -25,12 +29,13 @@ class PoolTB(IndexTB):
     """The index generator's load registers and HBM (tb.test_sig.IndexTB), with the pool unit's
     codes, row requests and row readback."""
 
-    inputs = ("pq_we", "pk_we", "pr_start", "pr_row", "pr_rd_head", "pr_rd_blk", "pr_code")
+    inputs = ("pq_we", "pk_we", "pr_start", "pr_row", "pr_rd_head", "pr_rd_blk", "pr_code", "pr_hold")
 
     def __init__(self, dut, lat: int, bp: float, seed: int = 1):
         super().__init__(dut, lat, bp, "sig_pool", seed)
         self.dones = 0
         self.done_log: list[tuple[int, int, int]] = []
+        self.long_holds = os.environ.get("POOL_LONG_HOLD", "1") == "1"
         cocotb.start_soon(self._watch_done())
 
     async def write_codes(self, case: dict) -> None:
@@ -130,9 +135,17 @@ class PoolTB(IndexTB):
                 await RisingEdge(self.clk)
             assert not self.done_log[i][1], f"{name}: row {r} refused"
             cyc.append(self.done_log[i][2])
+            d.pr_hold.value = 1                 # the pr_done cycle is over: hold from here
             got[:, r] = await self.read_row(g, nb)
-            # row r must still be there: the next row has not answered yet
+            if self.long_holds and i % 3 == 2:
+                # a long hold: the next row is done but must wait
+                for _ in range(2 * (nb + 16)):
+                    await RisingEdge(self.clk)
+            await ReadOnly()
+            # row r must still be there: the next row has not answered while held
             assert self.dones == i + 1, f"{name}: row {rows[i + 1]} answered before row {r} was read"
+            await Timer(1, "ns")
+            d.pr_hold.value = 0
         total = self.done_log[len(rows) - 1][0] - t_first
         self.dones = 0
         self.done_log.clear()

@@ -22,6 +22,7 @@ Ports (``clk`` rising edge; ``rst`` synchronous, active high)
                         width, INCR; one ID, so the data returns in order)
     w1_en, w2_en, w_addr, w_data [mw]   write port of the tier 1 / tier 2 memories (one
                         memory word per ``mw / db`` beats)
+    k_done              fetches whose K block is written (the output may read the K words)
     fetch_done          fetches completed (every beat of K and V written)
     nbytes              bytes received from HBM
     err                 an error response was seen (level, until ``clr``)
@@ -50,7 +51,7 @@ def kv_dma(clk, rst, clr, k_base, v_base, fq_empty, fq_dout, fq_pop, served,
            m_axi_arid, m_axi_araddr, m_axi_arlen, m_axi_arsize, m_axi_arburst, m_axi_arvalid,
            m_axi_arready, m_axi_rid, m_axi_rdata, m_axi_rresp, m_axi_rlast, m_axi_rvalid,
            m_axi_rready,
-           w1_en, w2_en, w_addr, w_data, fetch_done, nbytes, err, idle,
+           w1_en, w2_en, w_addr, w_data, k_done, fetch_done, nbytes, err, idle,
            nbb, t1, t2, cb, bd, ab, db, bursts=4, mw=None):
     bus_bytes = db // 8
     mw = mw or db
@@ -60,7 +61,7 @@ def kv_dma(clk, rst, clr, k_base, v_base, fq_empty, fq_dout, fq_pop, served,
     words_per_block, slot_bits = geo["words_per_block"], geo["slot_bits"]
     tier_addr_bits = geo["tier_addr_bits"]
     log_block_bytes, log_bus_bytes = _log2(bd), _log2(bus_bytes)
-    entry_bits = 2 + tier_addr_bits      # burst entry: {last_of_fetch, tier2, word address}
+    entry_bits = 3 + tier_addr_bits      # burst entry: {last of K, last of fetch, tier2, word address}
     St = enum("IDLE", "SETUP", "AR")
     state = Signal(St.IDLE)
 
@@ -89,7 +90,7 @@ def kv_dma(clk, rst, clr, k_base, v_base, fq_empty, fq_dout, fq_pop, served,
     rst_run = sync_reset()                 # rst or clr: a run starts with clean counters
     run_reset = either_reset(rst, clr, rst_run)
     rcnt = Signal(intbv(0, min=0, max=257))
-    ndone = Signal(intbv(0)[cb:])
+    ndone, nk_done = Signal(intbv(0)[cb:]), Signal(intbv(0)[cb:])
     nb_bytes = Signal(intbv(0)[48:])
     err_r = Signal(bool(0))
     beat = Signal(bool(0))
@@ -106,6 +107,7 @@ def kv_dma(clk, rst, clr, k_base, v_base, fq_empty, fq_dout, fq_pop, served,
         start_ok.next = (state == St.IDLE and not fq_empty and not err_r
                          and served >= fq_dout[cb + slot_bits + nbb:slot_bits + nbb])
         fetch_done.next = ndone
+        k_done.next = nk_done
         nbytes.next = nb_bytes
         err.next = err_r
         idle.next = state == St.IDLE and b_empty
@@ -187,10 +189,10 @@ def kv_dma(clk, rst, clr, k_base, v_base, fq_empty, fq_dout, fq_pop, served,
                 waddr.next = waddr + blen
                 left.next = left - blen
                 if left == blen and part:
-                    b_din.next = concat(bool(1), tier2, waddr)
+                    b_din.next = concat(bool(0), bool(1), tier2, waddr)
                     state.next = St.IDLE
                 else:
-                    b_din.next = concat(bool(0), tier2, waddr)
+                    b_din.next = concat(left == blen, bool(0), tier2, waddr)
                     state.next = St.SETUP
                     if left == blen:
                         part.next = 1
@@ -207,6 +209,8 @@ def kv_dma(clk, rst, clr, k_base, v_base, fq_empty, fq_dout, fq_pop, served,
                 rcnt.next = 0
                 if b_dout[tier_addr_bits + 1]:
                     ndone.next = ndone + 1
+                if b_dout[tier_addr_bits + 2]:
+                    nk_done.next = nk_done + 1
             else:
                 rcnt.next = rcnt + 1
 

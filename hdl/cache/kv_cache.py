@@ -180,16 +180,16 @@ def kv_cache(clk, rst, start, seq_len, k_base, v_base,
     tier1 = kv_ram(clk, w1_en, w1_addr, w_data, r1_en, r1_addr, r1_data, t1 * wps, mw)
     tier2 = kv_ram(clk, w2_en, w2_addr, w_data, r2_en, r2_addr, r2_data, t2 * wps, mw)
 
-    served, fetch_done = Signal(intbv(0)[cb:]), Signal(intbv(0)[cb:])
+    served, fetch_done, k_done = Signal(intbv(0)[cb:]), Signal(intbv(0)[cb:]), Signal(intbv(0)[cb:])
     emitted = Signal(intbv(0)[cb:])
     axi_err, dma_idle = Signal(bool(0)), Signal(bool(0))
     dma = kv_dma(clk, rst, clr, kb, vb, fq_empty, fq_dout, fq_pop, served,
                  m_axi_arid, m_axi_araddr, m_axi_arlen, m_axi_arsize, m_axi_arburst,
                  m_axi_arvalid, m_axi_arready, m_axi_rid, m_axi_rdata, m_axi_rresp, m_axi_rlast,
                  m_axi_rvalid, m_axi_rready,
-                 w1_en, w2_en, w_addr, w_data, fetch_done, cnt_bytes, axi_err, dma_idle,
+                 w1_en, w2_en, w_addr, w_data, k_done, fetch_done, cnt_bytes, axi_err, dma_idle,
                  nbb, t1, t2, cb, p["bd"], p["ab"], db, BURSTS, mw)
-    out = kv_out(clk, rst, clr, abort, sv_empty, sv_dout, sv_pop, fetch_done,
+    out = kv_out(clk, rst, clr, abort, sv_empty, sv_dout, sv_pop, k_done, fetch_done,
                  r1_en, r2_en, r_addr, r1_data, r2_data,
                  o_valid, o_ready, o_data, o_kv, o_row, o_block, o_last,
                  served, emitted, cnt_stall, nbb, t1, t2, cb, p["bd"], mw, p["dw"])

@@ -1,7 +1,8 @@
 """Output side of the KV cache: reads each access's slot and streams its K rows then its V rows.
 
 Serve entries ``{fetch_seq, block, row, slot}`` arrive in stream order.  The
-head entry starts once the DMA has completed ``fetch_seq`` fetches; its
+head entry starts once the DMA has written the K block of ``fetch_seq`` fetches (its V words
+are read once the whole fetch is in, so the K rows of a miss leave while its V block arrives); its
 ``2 * KW`` memory words are read from the tier memory holding the slot, one per cycle,
 into a small word queue (credit-counted so a read never overflows it), and the
 converter turns words into token rows of ``D`` int8: ``B`` K rows, then ``B``
@@ -10,12 +11,13 @@ of at least a row), so the output gives a row per cycle.
 
 ``served`` counts the accesses whose reads have all been issued: from then on
 the DMA may overwrite the slot (the read register has the old word).
-``stall`` counts cycles in which the head entry waits for its fetch.
+``stall`` counts cycles in which the head entry waits for its fetch (its K block, or the
+rest of it before the V words).
 
 Ports (``clk`` rising edge; ``rst`` synchronous, active high)
     clr, abort          start a run / stop issuing (``o_valid`` drops)
     sv_empty, sv_dout, sv_pop   the serve queue (FWFT)
-    fetch_done          fetches completed by the DMA
+    k_done, fetch_done  fetches whose K block / whole K and V are written by the DMA
     r1_en, r2_en, r_addr, r1_data, r2_data   read ports of the tier memories
     o_valid, o_ready    output beat handshake
     o_data [8D]         one token row, element d at bits [8d+7:8d]
@@ -42,7 +44,7 @@ WORD_QUEUE_DEPTH = 4
 
 
 @block
-def kv_out(clk, rst, clr, abort, sv_empty, sv_dout, sv_pop, fetch_done,
+def kv_out(clk, rst, clr, abort, sv_empty, sv_dout, sv_pop, k_done, fetch_done,
            r1_en, r2_en, r_addr, r1_data, r2_data,
            o_valid, o_ready, o_data, o_kv, o_row, o_block, o_last,
            served, emitted, stall, nbb, t1, t2, cb, bd, db, dw, qdepth=WORD_QUEUE_DEPTH):
@@ -65,6 +67,7 @@ def kv_out(clk, rst, clr, abort, sv_empty, sv_dout, sv_pop, fetch_done,
     base = Signal(intbv(0)[tier_addr_bits:])
     tier2 = Signal(bool(0))
     t_row, t_blk = Signal(intbv(0)[nbb:]), Signal(intbv(0)[nbb:])
+    t_seq = Signal(intbv(0)[cb:])       # the access's fetch: its V words wait for all of it
     issue = Signal(bool(0))
     inflight = Signal(bool(0))
     in_tier2 = Signal(bool(0))
@@ -85,11 +88,12 @@ def kv_out(clk, rst, clr, abort, sv_empty, sv_dout, sv_pop, fetch_done,
     def control():
         # the next access starts in the cycle of the current one's last read, so the reads of
         # consecutive accesses follow each other without a gap
-        reading = busy and not abort and q_count + inflight < qdepth
+        reading = busy and not abort and q_count + inflight < qdepth \
+            and (wc < words_per_block or fetch_done >= t_seq)
         issue.next = reading
         start.next = ((not busy or (reading and wc == words_per_slot - 1)) and not sv_empty
                       and not abort
-                      and fetch_done >= sv_dout[cb + 2 * nbb + slot_bits:2 * nbb + slot_bits])
+                      and k_done >= sv_dout[cb + 2 * nbb + slot_bits:2 * nbb + slot_bits])
 
     @always_comb
     def ports():
@@ -118,13 +122,15 @@ def kv_out(clk, rst, clr, abort, sv_empty, sv_dout, sv_pop, fetch_done,
             nserved.next = 0
             nstall.next = 0
         else:
-            if not busy and not sv_empty and not abort and not start:
+            if ((not busy and not sv_empty and not start)
+                    or (busy and wc >= words_per_block and fetch_done < t_seq)) and not abort:
                 nstall.next = nstall + 1
             if issue and wc == words_per_slot - 1:
                 nserved.next = nserved + 1
             if start:
                 t_row.next = sv_dout[nbb + slot_bits:slot_bits]
                 t_blk.next = sv_dout[2 * nbb + slot_bits:nbb + slot_bits]
+                t_seq.next = sv_dout[cb + 2 * nbb + slot_bits:2 * nbb + slot_bits]
                 tier2.next = slot_tier2
                 base.next = slot_base
                 wc.next = 0

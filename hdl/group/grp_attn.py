@@ -74,13 +74,16 @@ Pooled per-row estimate (``row_gamma``), optional ports (``pool_ports(cfg)``; wi
 the unit runs the vertical / slash sets only, as ``row_guard = 0``):
     row_guard           1: OR the pooled rows of ``sig_pool`` (hdl/index/pool.py, an instance
                         outside this unit) into every head's rows (sampled at ``start``)
-    pr_start, pr_row [IW] (out)    request one row of sig_pool (a pulse; one request at a time)
+    pr_start, pr_row [IW] (out)    request one row of sig_pool (a pulse, while pr_busy is low)
+    pr_busy (in)                   sig_pool's front runs a row
     pr_done, pr_err (in)           sig_pool's answer (pr_err: the row was refused)
+    pr_hold (out)                  sig_pool must not publish its next row yet (a copy runs)
     pr_rd_head [HIW] (out) -> pr_word [NB] (in)   sig_pool's output row of a head (read with
                         the address held two cycles, so combinational and registered both work)
     status bit 6        sig_pool refused a row (its means not loaded or failed, or r >= nb)
 ``IW``, ``HIW`` as in ``hdl.index.params.sig_widths``.  Each builder asks for row r's pooled row
-before scanning row r (builder A first); the provider (hdl/group/pool_provider.py) copies the
+before scanning row r (A rows 0..nb-1, then B); the provider (hdl/group/pool_provider.py)
+computes that sequence ahead, one row in each stage of sig_pool's row pipeline, and copies the
 rows of the g heads into the builder's ``G x NB``-bit row register.  The K/V broadcast takes each access's head mask from a FIFO filled
 by builder B (same order as the cache's accesses), so no pooled row is needed a third time.
 """
@@ -160,8 +163,8 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
              cnt_miss, cnt_kv_stall, cnt_kv_cycles, cnt_access, dec_valid, dec_hit, dec_slot, dec_evict, dec_victim,
              dec_freed, dbg_head, dbg_m, dbg_l, dbg_p_valid, dbg_p, eng_idle, cfg,
              cache_resident=None, cache_group_end=None, mpu_buses=None,
-             row_guard=None, pr_start=None, pr_row=None, pr_done=None, pr_err=None,
-             pr_rd_head=None, pr_word=None):
+             row_guard=None, pr_start=None, pr_row=None, pr_busy=None, pr_done=None, pr_err=None,
+             pr_hold=None, pr_rd_head=None, pr_word=None):
     p = params(cfg)
     G, NB, NBB, AB = p["G"], p["NB"], p["NBB"], p["AB"]
     w = p["w"]
@@ -325,10 +328,10 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
     if POOL:
         if len(pr_word) != NB or len(pr_row) != NBB:
             raise ConfigError(f"grp_attn: pr_word must have {NB} bits and pr_row {NBB}")
-        pool.append(grp_pool_provider(clk, rst, clr, accept, row_guard, pool_on, scan_go, abort, nb,
+        pool.append(grp_pool_provider(clk, rst, clr, accept, row_guard, pool_on, go, abort, nb,
                                       a_preq, a_prow, a_pack, a_pbits, b_preq, b_prow, b_pack,
-                                      b_pbits, pr_start, pr_row, pr_done, pr_err, pr_rd_head,
-                                      pr_word, pool_idle, pool_err, G, NB))
+                                      b_pbits, pr_start, pr_row, pr_busy, pr_done, pr_err, pr_hold,
+                                      pr_rd_head, pr_word, pool_idle, pool_err, G, NB))
 
     # ------------------------------------------------------------ counters, outputs
     accesses = u(32)
@@ -418,8 +421,10 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
                     state.next = S_LOAD
                 elif state == S_LOAD:
                     if size_err:
+                        # the pooled rows started at go: the run ends once none is in flight
                         run_status.next = ERR_INDEX
-                        state.next = S_DONE
+                        if pool_idle:
+                            state.next = S_DONE
                     else:
                         if entry_err:
                             run_status.next = ERR_INDEX
@@ -436,7 +441,8 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
                                 bad = True
                         if bad or run_status != 0:
                             run_status.next = run_status | ERR_INDEX
-                            state.next = S_DONE
+                            if pool_idle:
+                                state.next = S_DONE
                         else:
                             cache_start.next = True
                             scan_go.next = True
@@ -513,8 +519,8 @@ def pool_ports(cfg: AcceleratorConfig) -> dict:
     pw = sig_widths(cfg)
     b = lambda: Signal(bool(0))  # noqa: E731
     u = lambda n: Signal(intbv(0)[n:])  # noqa: E731
-    return dict(row_guard=b(), pr_start=b(), pr_row=u(pw["IW"]), pr_done=b(), pr_err=b(),
-                pr_rd_head=u(pw["HIW"]), pr_word=u(pw["NBMAX"]))
+    return dict(row_guard=b(), pr_start=b(), pr_row=u(pw["IW"]), pr_busy=b(), pr_done=b(),
+                pr_err=b(), pr_hold=b(), pr_rd_head=u(pw["HIW"]), pr_word=u(pw["NBMAX"]))
 
 
 def top(cfg: AcceleratorConfig):

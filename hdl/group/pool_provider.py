@@ -1,28 +1,38 @@
 """Pooled-row provider of the attention group datapath (``grp_attn``): ``sig_pool``'s rows to the
 two row builders.
 
-Serves the builders' requests one at a time (A first: the cache waits for A's whole stream):
-``pr_start``, wait for ``pr_done``, copy the G heads' rows (``pr_rd_head`` held two cycles,
-sampled at the end of the second) into the builder's row register, ack.  sig_pool's output rows
-stay until its next ``pr_done``, so the provider remembers which row they hold (``held_row``): a
-request for that row is only a copy (the second builder asking for the same row), and while
-nothing is asked it prefetches the next row of builder A (of B once A has its last row), so the
-row is computed while the builder scans.  Once the run aborts, requests are acked at once
-without asking sig_pool, so the builders (and the cache behind A) run to their end and no
-request is left in flight at done.
+The builders ask for their rows in order, builder A (whose whole stream the cache waits for)
+rows 0..nb-1, then builder B rows 0..nb-1, so the provider computes exactly that sequence ahead
+of them, keeping ``sig_pool``'s two-stage row pipeline full:
+
+* **issue**: the next row of the sequence goes to ``sig_pool`` (``pr_start``) as soon as its
+  front is free (``pr_busy`` low), while the previous row still pops in its back;
+* **capture**: at each ``pr_done`` the G heads' output rows are copied (``pr_rd_head`` held two
+  cycles, sampled at the end of the second, so a combinational or a registered ``pr_word`` both
+  work) into a ready register; ``pr_hold`` keeps ``sig_pool`` from publishing the next row until
+  the copy is done, and a capture waits while the ready register still holds a row;
+* **serve**: a builder's request for the row in the ready register is answered the next cycle
+  (the row register written, ack).
+
+So a row costs the builder about the front of ``sig_pool`` (its two sweeps) instead of the
+whole row latency plus the copy and handshake.  A refused row (``pr_err``) sets ``err`` (the
+run aborts, status bit 6).  Once the run aborts, requests are acked at once, nothing new is
+issued and rows still answered by ``sig_pool`` are dropped, so the builders (and the cache
+behind A) run to their end and no request is left in flight at done (``idle``).
 
 Ports (``clk`` rising edge; ``rst``, ``clr`` synchronous, active high)
     accept              a run starts: ``row_guard`` is sampled into ``enabled``
     row_guard           use pooled rows in the run
     enabled (out)       pooled rows are used in this run (the builders' ``pen``)
-    scan_go             the builders start their scans
+    seq_go              the run's rows start (the sequence starts while the sets load, before
+                        the builders scan)
     abort               the run is aborted: ack without asking sig_pool
     nb [NBB+1]          key blocks of the run
     a_req, a_row [NBB], a_ack (out), a_bits [G*NB] (out)   builder A's request and row register
     b_req, b_row [NBB], b_ack (out), b_bits [G*NB] (out)   builder B's
-    pr_start, pr_row [IW] (out); pr_done, pr_err; pr_rd_head [HIW] (out), pr_word [NB]
-                        sig_pool's row port (hdl/index/pool.py)
-    idle (out)          no request in service
+    pr_start, pr_row [IW] (out); pr_busy, pr_done, pr_err; pr_hold (out); pr_rd_head [HIW] (out),
+    pr_word [NB]        sig_pool's row port (hdl/index/pool.py)
+    idle (out)          no row in sig_pool and none being captured
     err (out)           sticky: sig_pool refused a row in this run
 Parameters: ``G`` (heads), ``NB`` (blocks).
 """
@@ -33,54 +43,43 @@ from myhdl import Signal, always, always_comb, block, concat, intbv
 
 
 @block
-def grp_pool_provider(clk, rst, clr, accept, row_guard, enabled, scan_go, abort, nb,
+def grp_pool_provider(clk, rst, clr, accept, row_guard, enabled, seq_go, abort, nb,
                       a_req, a_row, a_ack, a_bits, b_req, b_row, b_ack, b_bits,
-                      pr_start, pr_row, pr_done, pr_err, pr_rd_head, pr_word, idle, err, G, NB):
-    P_IDLE, P_WAIT, P_COPY = 0, 1, 2
-    state = Signal(intbv(0, min=0, max=3))
-    serving_b = Signal(bool(0))     # the request in service is builder B's
-    prefetch = Signal(bool(0))      # the request in flight is a prefetch (no builder waits on it)
+                      pr_start, pr_row, pr_busy, pr_done, pr_err, pr_hold, pr_rd_head, pr_word,
+                      idle, err, G, NB):
+    row_bits = len(a_row)
+    # the sequence A 0..nb-1, B 0..nb-1: the next row to issue, and the row the next pr_done answers
+    is_on, is_b = Signal(bool(0)), Signal(bool(0))
+    is_row = Signal(intbv(0)[row_bits:])
+    cap_b = Signal(bool(0))
+    cap_row = Signal(intbv(0)[row_bits:])
+    inflight = Signal(intbv(0, min=0, max=3))     # issued rows whose pr_done has not come
+    # capture of a published row into the ready register
+    copying = Signal(bool(0))
+    c_b = Signal(bool(0))
+    c_row = Signal(intbv(0)[row_bits:])
     head = Signal(intbv(0)[len(pr_rd_head):])
-    hold = Signal(bool(0))          # second cycle of the head's address
-    held_ok = Signal(bool(0))       # sig_pool's output rows hold row held_row of this run
-    held_row = Signal(intbv(0)[len(a_row):])
-    a_rows_left, b_rows_left = Signal(bool(0)), Signal(bool(0))   # the builder has rows to ask for
-    a_shifted, b_shifted = Signal(intbv(0)[G * NB:]), Signal(intbv(0)[G * NB:])
+    hold = Signal(bool(0))                        # second cycle of the head's address
+    rdy, rdy_b = Signal(bool(0)), Signal(bool(0))
+    rdy_row = Signal(intbv(0)[row_bits:])
+    rdy_bits, shifted = Signal(intbv(0)[G * NB:]), Signal(intbv(0)[G * NB:])
+    issue = Signal(bool(0))
 
     # the rows of heads 0..G-1 shift in from the top: head h ends at h*NB
     if G > 1:
         @always_comb
         def shift_in():
-            a_shifted.next = concat(pr_word, a_bits[G * NB:NB])
-            b_shifted.next = concat(pr_word, b_bits[G * NB:NB])
+            shifted.next = concat(pr_word, rdy_bits[G * NB:NB])
     else:
         @always_comb
         def shift_in():
-            a_shifted.next = pr_word
-            b_shifted.next = pr_word
-
-    # the request to serve (A first) and the row to prefetch (A's next, then B's)
-    a_waits, b_waits = Signal(bool(0)), Signal(bool(0))
-    ask_row = Signal(intbv(0)[len(a_row):])
-    ahead_wanted = Signal(bool(0))
-    ahead_row = Signal(intbv(0)[len(a_row) + 1:])
+            shifted.next = pr_word
 
     @always_comb
-    def choose():
-        # an ack is still high in the cycle after it: that request is served
-        a_waits.next = a_req and not a_ack
-        b_waits.next = b_req and not b_ack
-        if a_req and not a_ack:
-            ask_row.next = a_row
-        else:
-            ask_row.next = b_row
-        if a_rows_left:
-            ahead_wanted.next = not a_ack
-            ahead_row.next = a_row + 1
-        else:
-            ahead_wanted.next = b_rows_left and not b_ack
-            ahead_row.next = b_row + 1
-        idle.next = state == P_IDLE
+    def status():
+        issue.next = is_on and not abort and not pr_busy and not pr_start and inflight != 2
+        pr_hold.next = pr_done or copying
+        idle.next = inflight == 0 and not copying
 
     @always(clk.posedge)
     def provider():
@@ -90,78 +89,83 @@ def grp_pool_provider(clk, rst, clr, accept, row_guard, enabled, scan_go, abort,
         if accept:
             enabled.next = row_guard
         if rst or clr:
-            state.next = P_IDLE
+            is_on.next = False
+            inflight.next = 0
+            copying.next = False
+            rdy.next = False
             err.next = False
-            held_ok.next = False
-            a_rows_left.next = False
-            b_rows_left.next = False
         else:
-            if scan_go:
-                a_rows_left.next = enabled
-                b_rows_left.next = enabled
-            if state == P_IDLE:
-                head.next = 0
-                pr_rd_head.next = 0
-                hold.next = False
-                if a_waits or b_waits:
-                    if abort:
-                        if a_waits:
-                            a_ack.next = True
-                        else:
-                            b_ack.next = True
+            if seq_go:
+                is_on.next = enabled
+                is_b.next = False
+                is_row.next = 0
+                cap_b.next = False
+                cap_row.next = 0
+            # ---- issue the next row of the sequence
+            if issue:
+                pr_start.next = True
+                pr_row.next = is_row
+                if is_row + 1 == nb:
+                    is_row.next = 0
+                    if is_b:
+                        is_on.next = False
                     else:
-                        serving_b.next = not a_waits
-                        prefetch.next = False
-                        if held_ok and held_row == ask_row:
-                            state.next = P_COPY
-                        else:
-                            pr_row.next = ask_row
-                            pr_start.next = True
-                            state.next = P_WAIT
-                elif not abort and ahead_wanted:
-                    if ahead_row < nb and not (held_ok and held_row == ahead_row):
-                        prefetch.next = True
-                        pr_row.next = ahead_row
-                        pr_start.next = True
-                        state.next = P_WAIT
-            elif state == P_WAIT:
-                if pr_done:
-                    held_ok.next = not pr_err
-                    held_row.next = pr_row
-                    if prefetch:
-                        # a refused prefetch is asked again by the builder (and refused)
-                        state.next = P_IDLE
-                    elif pr_err:
-                        # refused: the output rows are stale; the run aborts (status bit 6)
-                        err.next = True
-                        if serving_b:
-                            b_ack.next = True
-                        else:
-                            a_ack.next = True
-                        state.next = P_IDLE
-                    else:
-                        state.next = P_COPY
-            else:
-                if not hold:
-                    hold.next = True
+                        is_b.next = True
                 else:
+                    is_row.next = is_row + 1
+            # ---- capture: pr_done answers the oldest issued row
+            if pr_done:
+                if cap_row + 1 == nb:
+                    cap_row.next = 0
+                    cap_b.next = True
+                else:
+                    cap_row.next = cap_row + 1
+                if pr_err:
+                    err.next = True
+                elif not abort:
+                    copying.next = True
+                    c_b.next = cap_b
+                    c_row.next = cap_row
+                    head.next = 0
+                    pr_rd_head.next = 0
                     hold.next = False
-                    if serving_b:
-                        b_bits.next = b_shifted
+            if issue and not pr_done:
+                inflight.next = inflight + 1
+            elif pr_done and not issue:
+                inflight.next = inflight - 1
+            if copying:
+                if abort:
+                    copying.next = False
+                elif not rdy:
+                    if not hold:
+                        hold.next = True
                     else:
-                        a_bits.next = a_shifted
-                    if head == G - 1:
-                        if serving_b:
-                            b_ack.next = True
-                            if b_row + 1 == nb:
-                                b_rows_left.next = False
+                        hold.next = False
+                        rdy_bits.next = shifted
+                        if head == G - 1:
+                            rdy.next = True
+                            rdy_b.next = c_b
+                            rdy_row.next = c_row
+                            copying.next = False
                         else:
-                            a_ack.next = True
-                            if a_row + 1 == nb:
-                                a_rows_left.next = False
-                        state.next = P_IDLE
-                    else:
-                        head.next = head + 1
-                        pr_rd_head.next = head + 1
+                            head.next = head + 1
+                            pr_rd_head.next = head + 1
+            # ---- serve: the ready row to the builder that asks for it (an ack is still high in
+            # the cycle after it: that request is served)
+            if abort:
+                rdy.next = False
+                if a_req and not a_ack:
+                    a_ack.next = True
+                if b_req and not b_ack:
+                    b_ack.next = True
+            elif rdy:
+                if not rdy_b and a_req and not a_ack and a_row == rdy_row:
+                    a_bits.next = rdy_bits
+                    a_ack.next = True
+                    rdy.next = False
+                elif rdy_b and b_req and not b_ack and b_row == rdy_row:
+                    b_bits.next = rdy_bits
+                    b_ack.next = True
+                    rdy.next = False
 
-    return shift_in, choose, provider
+    return shift_in, status, provider

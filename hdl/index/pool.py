@@ -18,7 +18,7 @@ Bit-exact with ``golden.estimator_fixed.pooled_row_mask_fixed`` for one KV group
    back of a two-stage row pipeline (hdl/index/pool_rows.py): the front takes the next row
    (``pr_busy`` low) while the back still pops, and waits for the back only before its own
    inserts.  A row's result replaces the output rows at its own ``pr_done``, so a reader has
-   until the next ``pr_done`` to read row r.
+   until the next ``pr_done`` to read row r, and can hold that ``pr_done`` back with ``pr_hold``.
 
 Cycles per row: about ``2 (r + 1) + 12`` back to back (the pop hides under the next row's
 score sweep), latency ``2 (r + 1) + kept + ~16``; the same for every head (heads in parallel).
@@ -46,6 +46,9 @@ Ports (``clk`` rising edge, ``rst`` synchronous active high, a ``ResetSignal``)
     pr_err                 the last pr_start was refused (means not loaded, or r >= nb);
                            pr_done still pulses (after the previous row's), the output rows
                            are then left unchanged
+    pr_hold                while high, no row is published (its pr_done waits): a reader that
+                           copies the output rows over several cycles holds them this way
+                           while the next row runs
     pr_rd_head [HIW], pr_rd_blk [IW] -> pr_bit   output row of a head (combinational)
     pr_word [NBMAX]        the whole output row of head pr_rd_head (bit c = block c; combinational)
     pr_cycles [32]         latency of the last finished row (pr_start to pr_done)
@@ -78,7 +81,8 @@ def sig_pool(clk, rst, start, seq_len, group, k_addr, q_addr, q_stride, pr_code,
              busy, done, err,
              m_axi_arid, m_axi_araddr, m_axi_arlen, m_axi_arsize, m_axi_arburst, m_axi_arvalid,
              m_axi_arready, m_axi_rid, m_axi_rdata, m_axi_rresp, m_axi_rlast, m_axi_rvalid, m_axi_rready,
-             pr_start, pr_row, pr_busy, pr_done, pr_err, pr_rd_head, pr_rd_blk, pr_bit, pr_word, pr_cycles, cfg):
+             pr_start, pr_row, pr_busy, pr_done, pr_err, pr_hold, pr_rd_head, pr_rd_blk, pr_bit, pr_word,
+             pr_cycles, cfg):
     w = pool_widths(cfg)
     G, max_blocks, block_index_bits = w["G"], w["NBMAX"], w["IW"]
     mean_word_bits = w["D"] * w["PMW"]
@@ -113,7 +117,7 @@ def sig_pool(clk, rst, start, seq_len, group, k_addr, q_addr, q_stride, pr_code,
     a_v, a_first, b_v = b(), b(), b()
     a_cr, b_c = _s(block_index_bits), _s(block_index_bits)
     sel_clr, sel_go, sel_all_idle, publish = b(), b(), b(), b()
-    insts.append(sig_pool_rows(clk, rst, pr_start, pr_row, pr_busy, pr_done, pr_err, pr_cycles,
+    insts.append(sig_pool_rows(clk, rst, pr_start, pr_row, pr_busy, pr_done, pr_err, pr_hold, pr_cycles,
                                loaded, nb, rd_c, rr, a_v, a_cr, a_first, b_v, b_c,
                                sel_clr, sel_go, sel_all_idle, publish))
     sel_idle = [b() for _ in range(G)]
@@ -155,7 +159,7 @@ def ports(cfg: AcceleratorConfig) -> dict:
         m_axi_arid=_s(1), m_axi_rid=_s(1), m_axi_araddr=_s(addr_bits), m_axi_arlen=_s(8), m_axi_arsize=_s(3),
         m_axi_arburst=_s(2), m_axi_arvalid=b(), m_axi_arready=b(), m_axi_rdata=_s(w["AXW"]),
         m_axi_rresp=_s(2), m_axi_rlast=b(), m_axi_rvalid=b(), m_axi_rready=b(),
-        pr_start=b(), pr_row=_s(w["IW"]), pr_busy=b(), pr_done=b(), pr_err=b(),
+        pr_start=b(), pr_row=_s(w["IW"]), pr_busy=b(), pr_done=b(), pr_err=b(), pr_hold=b(),
         pr_rd_head=_s(w["HIW"]), pr_rd_blk=_s(w["IW"]), pr_bit=b(), pr_word=_s(w["NBMAX"]),
         pr_cycles=_s(32))
 

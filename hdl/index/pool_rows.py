@@ -3,8 +3,9 @@
 The front runs one row r: the score sweep (K means and codes of blocks 0..r read at ``rd_c``,
 ``a_v`` a cycle later), a wait for the last logit and the row max, then the exp sweep (``b_v``,
 ``b_c`` = 0..r: the selectors' inserts, after ``sel_clr``), and hands the row to the back with
-``sel_go``.  The back waits for every head's selector to finish its pop, then publishes the maps
-to the output rows (``publish``) and pulses ``pr_done``.  The front takes the next row while the
+``sel_go``.  The back waits for every head's selector to finish its pop and for ``pr_hold`` to be
+low (the reader still copies the row published before), then publishes the maps to the output
+rows (``publish``) and pulses ``pr_done``.  The front takes the next row while the
 back still pops; it waits for the back only before it clears the selectors.  A refused request
 (means not loaded, or r >= nb) answers, with ``pr_err``, after the row in the back has answered.
 
@@ -12,6 +13,7 @@ Ports (``clk`` rising edge, ``rst`` synchronous active high)
     pr_start, pr_row [IW]  pulse: compute row pr_row (taken while ``pr_busy`` is low)
     pr_busy                the front runs a row
     pr_done, pr_err        as in hdl/index/pool.py
+    pr_hold                the output rows must not change yet: the back waits before publishing
     pr_cycles [32]         pr_start to pr_done of the last finished row
     loaded, nb [NBW]       the means are loaded (hdl/index/pool_means.py); the run's blocks
     rd_c, rr [IW]          K mean / code read address (score sweep), the front's row
@@ -32,7 +34,7 @@ B_IDLE, B_SEL, B_COPY = range(3)
 
 
 @block
-def sig_pool_rows(clk, rst, pr_start, pr_row, pr_busy, pr_done, pr_err, pr_cycles, loaded, nb,
+def sig_pool_rows(clk, rst, pr_start, pr_row, pr_busy, pr_done, pr_err, pr_hold, pr_cycles, loaded, nb,
                   rd_c, rr, a_v, a_cr, a_first, b_v, b_c, sel_clr, sel_go, sel_idle, publish):
     front = Signal(intbv(R_IDLE, min=0, max=5))
     back = Signal(intbv(B_IDLE, min=0, max=3))
@@ -119,7 +121,7 @@ def sig_pool_rows(clk, rst, pr_start, pr_row, pr_busy, pr_done, pr_err, pr_cycle
             if back != B_IDLE:
                 bcyc.next = bcyc + 1
             if back == B_SEL:
-                if sel_idle and not sel_go:
+                if sel_idle and not sel_go and not pr_hold:
                     back.next = B_COPY
             elif back == B_COPY:
                 pr_done.next = 1

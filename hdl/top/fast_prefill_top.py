@@ -297,7 +297,7 @@ def fast_prefill_top(ap_clk, ap_rst_n, interrupt, s_axi_control_awvalid, s_axi_c
     for n in ("seq_len", "group", "k_addr", "q_addr", "q_stride"):
         pool_p[n] = sig_p[n]
     pool_p["pr_code"] = args["row_gamma_code"]
-    for n in ("pr_start", "pr_row", "pr_done", "pr_err", "pr_rd_head", "pr_word"):
+    for n in ("pr_start", "pr_row", "pr_busy", "pr_done", "pr_err", "pr_hold", "pr_rd_head", "pr_word"):
         pool_p[n] = attn_pool[n]
     pool_p.update(_master_ports("m_axi_", pool_idx, bundle["idx"], READ_FORWARD + READ_BACKWARD, R_PAYLOAD))
     row_guard, row_gamma_code = attn_pool["row_guard"], args["row_gamma_code"]
@@ -372,7 +372,7 @@ def fast_prefill_top(ap_clk, ap_rst_n, interrupt, s_axi_control_awvalid, s_axi_c
         unused += [bundle[name][s] for s in ("awready", "wready", "bvalid", "bresp", "bid")]
     unused += [m_axi_o_arready, m_axi_o_rvalid, m_axi_o_rdata, m_axi_o_rresp, m_axi_o_rlast, m_axi_o_rid]
     unused += attn_unused
-    unused += [pool_p["pr_busy"], pool_p["pr_bit"], pool_p["pr_cycles"]]
+    unused += [pool_p["pr_bit"], pool_p["pr_cycles"]]
     for i, chunk in enumerate(_chunks(unused)):
         insts.append(_unused(i, *chunk))
     return insts

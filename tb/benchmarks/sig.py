@@ -234,7 +234,7 @@ def _pool_table(cfg, n: int, layer: int, lat: int) -> None:
     out = path.with_name("bench.json")
     run_bench("sig_pool", cfg, "tb.test_sig_pool", tag="bench",
               extra_env={"POOL_CASES": str(path), "SIG_LAT": str(lat), "SIG_AXI_BP": "0",
-                         "POOL_OUT": str(out)})
+                         "POOL_OUT": str(out), "POOL_LONG_HOLD": "0"})
     r = json.loads(out.read_text())[0]
     cyc = r["row_cycles"]
     nb = len(cyc)
