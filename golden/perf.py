@@ -403,8 +403,8 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
     Structure (one phase after the other): the set load (``2 (1 + max(nv, ns))`` per head);
     builder A's whole stream into the cache (row r: ``r + 1 + ROW_SCAN`` cycles, or with
     ``pooled`` as sig_pool's row pipeline hands the rows over, ``pooled_scan_cycles``, the
-    pops bounded by the row's kept tiles); the cache's backward liveness pass (one cycle per
-    access); then the accesses in stream order: each costs its rows (2B rows, one per cycle:
+    pops bounded by the row's kept tiles); the end of the cache's liveness windows (one cycle
+    per key block each); then the accesses in stream order: each costs its rows (2B rows, one per cycle:
     a tier-memory word holds a whole row) or, when the row's busiest engine is slower (its tiles x
     (2B + tile_gap) + GROUP_ROW_OVERHEAD), that engine's share; a miss's K/V fetch (golden.cache_sim,
     policy "liveness") starts once the cache has decided it (decisions run up to 64 accesses
@@ -444,7 +444,9 @@ def attention_group_cycles(cfg: AcceleratorConfig, mask, vertical_union, set_siz
     st = simulate_liveness(lv, cfg.tier1_blocks, cfg.tier2_blocks, cfg.kv_block_bytes,
                            "liveness", record=True, residency=residency)
     n = lv.accesses
-    backward = n
+    # the cache's liveness unit finds next uses as the stream loads; each window then ends with
+    # one cycle per key block for the blocks' last entries (hdl/cache/liveness.py)
+    backward = nb * max(1, -(-n // index_window(cfg)))
     prefix_done = load + prefix + backward          # the accesses' times below count from here
     # per row: the cache's rows, or the busiest engine of the row when it is slower
     union_r = m.any(axis=0).sum(axis=1)
@@ -887,9 +889,9 @@ def fpga_prefill(platform: FpgaPlatform, shape: ModelShape, seq_len: int, densit
     The HBM takes every burst the units issue (SIG_MAX_OUTSTANDING in flight, the cache's
     KV_MAX_OUTSTANDING) with platform.hbm_latency cycles of latency.  ``cycles`` gives the
     windows the cache's liveness pass takes the largest pass's stream in (``cache_windows``,
-    ``cache_index_depth`` entries each): a later window loads and runs its backward pass while
-    the engines wait, counted in full (the serve queue's few accesses of overlap are not
-    subtracted).
+    ``cache_index_depth`` entries each): a later window loads and ends (one cycle per key
+    block) while the engines wait, counted in full (the serve queue's few accesses of overlap
+    are not subtracted).
     """
     if not isinstance(platform, FpgaPlatform):
         raise ValueError(f"platform: must be an FpgaPlatform, got {type(platform).__name__}")

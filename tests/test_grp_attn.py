@@ -205,6 +205,20 @@ def test_grp_attn_rtl(have_smollm2, tmp_path):
     assert full["ratio"] <= 1.2, full
 
 
+def test_grp_attn_rtl_windows(have_smollm2):
+    """An index memory of 32 entries, half or less of the streams: the cache takes them in
+    liveness windows, with the pooled rows (builder A pauses at every window while builder B
+    feeds the engines) and without; O, cache decisions and counters exact, with AXI pauses."""
+    cfg = preset("ci", cache_index_entries=32)
+    cases = [real_case("win-real-l3-kv1-512-pool", cfg, 3, 512, kv_head=1, g=3, seed=1, pooled=True),
+             real_case("win-real-l3-kv1-512", cfg, 3, 512, kv_head=1, g=3, seed=1),
+             random_case(f"win-pool-gmax-{cfg.max_group}-192", cfg, 192, cfg.max_group, seed=8,
+                         n_vertical=2, n_slash=2, pool_rate=0.15)]
+    for c in cases:   # the union of the heads' tiles: the cache's accesses
+        assert int(c["mask"].any(dim=0).sum()) >= 2 * 32, c["name"]
+    run_rtl_bench(cfg, cases, "windows", testcase="test_cases")
+
+
 @pytest.mark.slow
 def test_grp_attn_rtl_2k(have_smollm2, tmp_path):
     """Real KV groups at 2048 tokens (nb = 128, the ci maximum), O and cache exact."""

@@ -9,12 +9,15 @@ ascending inside a row, as ``golden.cache_sim.access_trace``), taken in windows 
    ``block <= row < nb`` and strictly after the previous entry in (row, block)
    order (across windows too).  A bad entry raises ``bad`` (the rest of the
    stream, up to ``in_last``, is accepted and dropped so the producer never hangs).
-2. BACKWARD: the window is read from its last entry to its first with a
-   ``seen`` table of one row per key block (valid bits cleared per window):
-   ``next_row[i] = seen[block]``, then ``seen[block] = row``.  A block not seen
-   later in the window has no next use in the last window of a ``group_end`` run
-   (``f_has_next`` = 0: the slot is freed) and, in any other window, next row
-   ``nb`` (not known: the furthest next use).  One entry per cycle; the results go to a second memory.
+   Meanwhile the next uses are found forward, as the entries arrive: a ``last``
+   table holds, per key block, the index of its latest entry in the window (valid
+   bits cleared per window); entry j of block c writes its row into the next-use
+   memory (a second memory) at ``last[c]``, then ``last[c] = j``.
+2. FINISH: the entries still in the ``last`` table have no next use inside the
+   window: in the last window of a ``group_end`` run none at all (``f_has_next``
+   = 0: the slot is freed), in any other window next row ``nb`` (not known: the
+   furthest next use).  One key block per cycle: ``nb`` cycles per window, where a
+   backward pass over the window took one cycle per entry.
 3. FORWARD: the window's entries leave on the ``f_*`` stream with their next-use
    row: exactly ``golden.cache_sim.liveness(..., window=depth, final=group_end)
    .next_row``.  Then the next window loads (the producer waits meanwhile).
@@ -55,7 +58,7 @@ def kv_liveness(clk, rst, clr, abort, nb, group_end, in_valid, in_ready, in_row,
     addr_bits = (depth - 1).bit_length()
     entry_bits = 2 * nbb + 1              # entry: {vert, row, block}
     next_bits = nbb + 2                   # next-use entry: {has_next, next_row (up to nb)}
-    St = enum("IDLE", "LOAD", "DISCARD", "BACK", "FWD", "DONE")
+    St = enum("IDLE", "LOAD", "DISCARD", "FIN", "FWD", "DONE")
     state = Signal(St.IDLE)
 
     # index memory and next-use memory
@@ -66,8 +69,10 @@ def kv_liveness(clk, rst, clr, abort, nb, group_end, in_valid, in_ready, in_row,
     emem = kv_ram(clk, e_we, e_waddr, e_wdata, e_re, e_raddr, e_rdata, depth, entry_bits)
     xmem = kv_ram(clk, x_we, x_waddr, x_wdata, x_re, x_raddr, x_rdata, depth, next_bits)
 
-    seen_v = Signal(intbv(0)[n_blocks:])
-    seen_row = [Signal(intbv(0)[nbb:]) for _ in range(n_blocks)]
+    # per key block: its latest entry in the window (the entry whose next use is still open)
+    last_v = Signal(intbv(0)[n_blocks:])
+    last_at = [Signal(intbv(0)[addr_bits:]) for _ in range(n_blocks)]
+    in_ok = Signal(bool(0))                          # the entry on in_* is in order
 
     n = Signal(intbv(0, min=0, max=depth + 1))       # entries of the window
     total = Signal(intbv(0)[len(n_acc):])            # entries of the run
@@ -76,10 +81,8 @@ def kv_liveness(clk, rst, clr, abort, nb, group_end, in_valid, in_ready, in_row,
     first = Signal(bool(1))
     prev_row = Signal(intbv(0)[nbb + 1:])
     prev_blk = Signal(intbv(0)[nbb + 1:])
-    # backward pass: read address, and the address whose data is on e_rdata
-    ra = Signal(intbv(0, min=-1, max=depth))
-    pv = Signal(bool(0))
-    pa = Signal(intbv(0)[addr_bits:])
+    # finish: the key block whose latest entry gets its "no next use inside the window"
+    fc = Signal(intbv(0)[nbb + 1:])
     # forward pass
     fa = Signal(intbv(0, min=0, max=depth + 1))
     fv = Signal(bool(0))
@@ -91,27 +94,32 @@ def kv_liveness(clk, rst, clr, abort, nb, group_end, in_valid, in_ready, in_row,
         adv.next = state == St.FWD and (not fv or f_ready) and not abort
 
     @always_comb
+    def order():
+        in_ok.next = (in_block <= in_row and in_row < nb
+                      and (first or in_row > prev_row or (in_row == prev_row and in_block > prev_blk)))
+
+    @always_comb
     def ports():
-        # write index entries while loading; read them back in either pass
+        # write index entries while loading (and the next use of the block's previous entry);
+        # read them back forward
         e_we.next = state == St.LOAD and in_valid
         e_waddr.next = n[addr_bits:]
         e_wdata.next = concat(in_vert, in_row, in_block)
-        if state == St.BACK:
-            e_re.next = ra >= 0
-            e_raddr.next = ra[addr_bits:]
-        else:
-            e_re.next = adv and fa < n
-            e_raddr.next = fa[addr_bits:]
+        e_re.next = adv and fa < n
+        e_raddr.next = fa[addr_bits:]
         x_re.next = adv and fa < n
         x_raddr.next = fa[addr_bits:]
-        x_we.next = state == St.BACK and pv
-        x_waddr.next = pa
-        if seen_v[e_rdata[nbb:]]:
-            x_wdata.next = concat(True, False, seen_row[e_rdata[nbb:]])
-        elif final:
-            x_wdata.next = 0
+        if state == St.FIN:
+            x_we.next = fc < nb and last_v[fc[nbb:]]
+            x_waddr.next = last_at[fc[nbb:]]
+            if final:
+                x_wdata.next = 0
+            else:
+                x_wdata.next = concat(True, nb)
         else:
-            x_wdata.next = concat(True, nb)
+            x_we.next = state == St.LOAD and in_valid and in_ok and last_v[in_block]
+            x_waddr.next = last_at[in_block]
+            x_wdata.next = concat(True, False, in_row)
         f_valid.next = fv and not abort
         f_block.next = e_rdata[nbb:]
         f_row.next = e_rdata[2 * nbb:nbb]
@@ -123,13 +131,12 @@ def kv_liveness(clk, rst, clr, abort, nb, group_end, in_valid, in_ready, in_row,
 
     @always(clk.posedge)
     def fsm():
-        ok = bool(0)
         if rst or clr:
             n.next = 0
             total.next = 0
             bad.next = 0
             fv.next = 0
-            pv.next = 0
+            last_v.next = 0
             if rst:
                 state.next = St.IDLE
             else:
@@ -141,40 +148,34 @@ def kv_liveness(clk, rst, clr, abort, nb, group_end, in_valid, in_ready, in_row,
             state.next = St.DONE
         elif state == St.LOAD:
             if in_valid:
-                ok = (in_block <= in_row and in_row < nb
-                      and (first or in_row > prev_row or (in_row == prev_row and in_block > prev_blk)))
                 first.next = 0
                 prev_row.next = in_row
                 prev_blk.next = in_block
-                if ok:
+                if in_ok:
                     n.next = n + 1
                     total.next = total + 1
+                    last_v.next[in_block] = 1
+                    last_at[in_block].next = n[addr_bits:]
                     if in_last or n == depth - 1:
                         last_window.next = in_last
                         final.next = in_last and group_end
-                        seen_v.next = 0
-                        ra.next = n
-                        pv.next = 0
-                        state.next = St.BACK
+                        fc.next = 0
+                        state.next = St.FIN
                 else:
                     bad.next = 1
                     state.next = St.DONE if in_last else St.DISCARD
         elif state == St.DISCARD:
             if in_valid and in_last:
                 state.next = St.DONE
-        elif state == St.BACK:
-            # cycle k reads address ra; cycle k+1 sees its data and writes its next use
-            pv.next = ra >= 0
-            pa.next = ra[addr_bits:]
-            if ra >= 0:
-                ra.next = ra - 1
-            if pv:
-                seen_v.next[e_rdata[nbb:]] = 1
-                seen_row[e_rdata[nbb:]].next = e_rdata[2 * nbb:nbb]
-                if pa == 0:
-                    state.next = St.FWD
-                    fa.next = 0
-                    fv.next = 0
+        elif state == St.FIN:
+            # one key block per cycle; the table starts empty for the next window
+            if fc + 1 >= nb:
+                last_v.next = 0
+                state.next = St.FWD
+                fa.next = 0
+                fv.next = 0
+            else:
+                fc.next = fc + 1
         elif state == St.FWD:
             if adv:
                 if fa < n:
@@ -188,4 +189,4 @@ def kv_liveness(clk, rst, clr, abort, nb, group_end, in_valid, in_ready, in_row,
                         n.next = 0
                         state.next = St.LOAD
 
-    return emem, xmem, handshake, ports, fsm
+    return emem, xmem, handshake, order, ports, fsm

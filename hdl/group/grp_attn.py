@@ -209,10 +209,9 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
     # pooled rows (row_guard): one G x NB row register per builder, filled by the provider
     pool_on, pool_idle, pool_err = b(), Signal(bool(1)), b()
     a_preq, a_pack, b_preq, b_pack = b(), b(), b(), b()
-    a_prow, b_prow = u(NBB), u(NBB)
     a_pbits, b_pbits = u(G * NB), u(G * NB)
-    pool_a = dict(pen=pool_on, p_req=a_preq, p_row=a_prow, p_ack=a_pack, pbits=a_pbits) if POOL else {}
-    pool_b = dict(pen=pool_on, p_req=b_preq, p_row=b_prow, p_ack=b_pack, pbits=b_pbits) if POOL else {}
+    pool_a = dict(pen=pool_on, p_req=a_preq, p_ack=a_pack, pbits=a_pbits) if POOL else {}
+    pool_b = dict(pen=pool_on, p_req=b_preq, p_ack=b_pack, pbits=b_pbits) if POOL else {}
     rows_a = grp_rows(clk, rst, clr, scan_go, nb, active, vbits, sbits, a_valid, a_ready, a_row,
                       a_blk, None, None, a_vert, a_end, None, G, NB, **pool_a)
 
@@ -329,7 +328,7 @@ def grp_attn(clk, rst, start, seq_len, group, q_addr, q_stride, k_addr, v_addr, 
         if len(pr_word) != NB or len(pr_row) != NBB:
             raise ConfigError(f"grp_attn: pr_word must have {NB} bits and pr_row {NBB}")
         pool.append(grp_pool_provider(clk, rst, clr, accept, row_guard, pool_on, go, abort, nb,
-                                      a_preq, a_prow, a_pack, a_pbits, b_preq, b_prow, b_pack,
+                                      a_preq, a_pack, a_pbits, b_preq, b_pack,
                                       b_pbits, pr_start, pr_row, pr_busy, pr_done, pr_err, pr_hold,
                                       pr_rd_head, pr_word, pool_idle, pool_err, G, NB))
 

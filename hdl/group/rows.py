@@ -15,7 +15,8 @@ attention through the FIFO that follows it.  Every active head must keep at leas
 in every row (``grp_attn`` checks this at load: block 0 vertical or offset 0 slash).
 
 Pooled per-row estimate (``row_guard``): when ``pen`` is high at ``go``, the builder asks for
-the pooled row of every row r before scanning it (``p_req`` with ``p_row`` = r, until ``p_ack``);
+the pooled row of every row r before scanning it (``p_req``, until ``p_ack``: rows 0..nb-1 in
+order, so the provider knows which row each request is for);
 ``pbits`` (bit ``h*NB + c``: block c of row r is in head h's pooled row) is then held by the
 provider while the row is scanned, and a block is also kept when its ``pbits`` bit is set.
 
@@ -34,8 +35,8 @@ Ports (``clk`` rising edge; ``rst``/``clr`` synchronous, active high)
     busy                a scan is in progress (or its last entry not yet taken)
     Optional (all None: no pooled rows):
     pen                 use pooled rows in this scan (sampled at ``go``)
-    p_req, p_row [NBB]  waiting for the pooled row of row ``p_row`` (level, until ``p_ack``)
-    p_ack               the provider has put row ``p_row`` on ``pbits`` (one-cycle pulse)
+    p_req               waiting for the pooled row of the next row (level, until ``p_ack``)
+    p_ack               the provider has put that row on ``pbits`` (one-cycle pulse)
     pbits [G*NB]        the pooled row (stable from ``p_ack`` until the next ``p_req``)
 Parameters: ``G`` (max_group), ``NB`` (max_blocks, a power of two).
 """
@@ -48,7 +49,7 @@ from myhdl import Signal, always, always_comb, block, intbv, modbv
 @block
 def grp_rows(clk, rst, clr, go, nb, act, vbits, sbits,
              o_valid, o_ready, o_row, o_blk, o_heads, o_lastm, o_vert, o_end, busy, G, NB,
-             pen=None, p_req=None, p_row=None, p_ack=None, pbits=None):
+             pen=None, p_req=None, p_ack=None, pbits=None):
     NBB = (NB - 1).bit_length()
     POOL = pbits is not None
     S_IDLE, S_PRE, S_SCAN, S_WAIT_POOL = 0, 1, 2, 3
@@ -85,7 +86,6 @@ def grp_rows(clk, rst, clr, go, nb, act, vbits, sbits,
         @always_comb
         def pool_req():
             p_req.next = state == S_WAIT_POOL
-            p_row.next = row
             pool_in.next = pen
             ack_in.next = p_ack
     else:
