@@ -139,13 +139,10 @@ def grp_pool_provider(clk, rst, clr, accept, row_guard, enabled, seq_go, abort, 
             if issued:
                 pr_start.next = True
             if pr_done:
-                # the oldest row answers: the queue moves up
+                # the oldest row answers: the queue moves up (a row is issued only while q1 is
+                # empty, so it then takes q0)
                 if issued:
-                    if q1_v:
-                        q0_b.next = q1_b
-                        q1_b.next = issue_b
-                    else:
-                        q0_b.next = issue_b
+                    q0_b.next = issue_b
                 else:
                     q0_v.next = q1_v
                     q0_b.next = q1_b
