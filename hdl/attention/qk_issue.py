@@ -63,7 +63,7 @@ def attn_qk_issue(clk, rst, tile_valid, tile_ready, tile_diag, tile_nk, tile_las
     # the tile issuing key beats (``cur_v``) and the next descriptor (``nd_*``, taken ahead)
     cur_v, nd_v, nd_diag, nd_last, nd_first, nd_qbank = b(), b(), b(), b(), b(), b()
     cl_bank = b()                   # the Q bank of the next descriptor's row
-    go, fire_last, wr_x = b(), b(), b()
+    go, key_beat, fire_last, wr_x = b(), b(), b(), b()
     xbank = lambda: Signal(intbv(0, min=0, max=X_BANKS))  # noqa: E731
     nd_xbank, cur_xbank = xbank(), xbank()
     sh0, sh1, shb0, shb1 = b(), b(), b(), b()   # a QK beat in MPU stage 0 / 1, and its Q bank
@@ -100,9 +100,10 @@ def attn_qk_issue(clk, rst, tile_valid, tile_ready, tile_diag, tile_nk, tile_las
         claim.next = ready and tile_valid
         q_held.next = qfull0 or qfull1 or ld_cnt != 0
         # the current tile's last key beat, and the move of the next descriptor into issue
-        last_beat = cur_v and k_valid and mi_ready and not pv_go and qk_j == LAST
-        fire_last.next = last_beat
-        go.next = nd_v and (not cur_v or last_beat)
+        beat = cur_v and k_valid and mi_ready and not pv_go
+        key_beat.next = beat
+        fire_last.next = beat and qk_j == LAST
+        go.next = nd_v and (not cur_v or (beat and qk_j == LAST))
         if cur_v:
             qst.next = QST_ISSUE
         elif nd_v:
@@ -209,7 +210,7 @@ def attn_qk_issue(clk, rst, tile_valid, tile_ready, tile_diag, tile_nk, tile_las
                 d_first.next = nd_first
             elif fire_last:
                 cur_v.next = 0
-            if cur_v and k_valid and mi_ready and not pv_go:
+            if key_beat:
                 if qk_j == LAST:
                     qk_j.next = 0
                 else:
